@@ -1,0 +1,35 @@
+# One-command entry points. Everything the project needs is installed by `make install` into .venv.
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test test-fast lint clean-store
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "needs $(PYTHON) (Python 3.11)"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	# llama-cpp-python compiles from source the first time (5-10 min on 2 cores); pip caches the wheel.
+	CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Install everything, ingest seeds/ if the store is empty, and start the chat UI.
+run: install
+	$(BIN)/rag ui
+
+## The whole test suite, end-to-end tests with the real models included.
+test: install
+	$(BIN)/ruff check rag tests app.py
+	$(BIN)/python -m pytest
+
+test-fast: install
+	$(BIN)/python -m pytest -m "not e2e"
+
+lint: install
+	$(BIN)/ruff check rag tests app.py
+
+clean-store:
+	rm -rf vectorstore/*

@@ -1,0 +1,8 @@
+"""`python app.py` starts the chat UI with settings from the environment (RAG_*) and `.env`."""
+
+from rag.cli import _components
+from rag.ui import launch
+
+if __name__ == "__main__":
+    comps = _components()
+    launch(comps, host=comps.settings.host, port=comps.settings.port)

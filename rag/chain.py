@@ -1,0 +1,94 @@
+"""The answer chain, the only place that knows the order of the steps:
+condense → retrieve → prompt → generate (stream) → verify citations → decide refusal."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+from rag.citations import is_refusal, verify
+from rag.models.llm import LLM, Message
+from rag.prompting import Prompts, answer_messages, condense_messages, fit_passages
+from rag.retrieve import Filters, Retriever
+from rag.schemas import Answer, Timings
+from rag.settings import Settings
+
+
+class QuestionError(ValueError):
+    """The question itself is unusable (empty, too long); the message is for the user."""
+
+
+def validate_question(question: str, max_chars: int) -> str:
+    q = " ".join((question or "").split())
+    if not q:
+        raise QuestionError("the question is empty")
+    if len(q) > max_chars:
+        raise QuestionError(f"the question is {len(q)} characters long; the limit is {max_chars}")
+    return q
+
+
+def _ms(t0: float) -> float:
+    return round((time.perf_counter() - t0) * 1000, 1)
+
+
+class AnswerChain:
+    def __init__(self, settings: Settings, retriever: Retriever, llm: LLM, prompts: Prompts) -> None:
+        self.settings = settings
+        self.retriever = retriever
+        self.llm = llm
+        self.prompts = prompts
+
+    def condense(self, question: str, history: list[Message]) -> str:
+        """A follow-up ("how many times had he been there?") becomes a standalone query."""
+        turns = [m for m in history if m.get("role") in ("user", "assistant") and m.get("content")]
+        turns = turns[-2 * self.settings.history_turns:] if self.settings.history_turns else []
+        if not turns:
+            return question
+        text = "".join(self.llm.stream_chat(condense_messages(self.prompts, question, turns), 64, 0.0))
+        text = text.strip().strip('"').splitlines()[0].strip() if text.strip() else ""
+        return text or question
+
+    def stream(self, question: str, history: list[Message] | None = None, top_k: int | None = None,
+               filters: Filters | None = None) -> Iterator[str | Answer]:
+        """Yield text deltas as the model writes, then one final, verified `Answer`."""
+        t0 = time.perf_counter()
+        question = validate_question(question, self.settings.max_question_chars)
+        query = self.condense(question, history or [])
+        t_r = time.perf_counter()
+        passages = self.retriever.retrieve(query, top_k or self.settings.top_k, filters)
+        retrieve_ms = _ms(t_r)
+        timings = Timings(retrieve_ms=retrieve_ms)
+        base = {"question": question, "model": self.llm.name, "query": query, "retrieved": passages}
+        if not passages or passages[0].score < self.settings.min_score:
+            timings.total_ms = _ms(t0)
+            yield self.prompts.refusal
+            yield Answer(answer=self.prompts.refusal, answerable=False, citations=[], timings=timings, **base)
+            return
+        budget = self.settings.n_ctx - self.settings.max_tokens - 300
+        context = fit_passages(passages, budget)
+        t_g = time.perf_counter()
+        parts: list[str] = []
+        for delta in self.llm.stream_chat(answer_messages(self.prompts, query, context),
+                                          self.settings.max_tokens, self.settings.temperature):
+            if not parts:
+                timings.first_token_ms = _ms(t0)
+            parts.append(delta)
+            yield delta
+        timings.generate_ms = _ms(t_g)
+        raw = "".join(parts).strip()
+        if is_refusal(raw):
+            text, citations, answerable = self.prompts.refusal, [], False
+        else:
+            text, citations = verify(raw, context, query)
+            answerable = True
+        timings.total_ms = _ms(t0)
+        yield Answer(answer=text, answerable=answerable, citations=citations, timings=timings, **base)
+
+    def answer(self, question: str, history: list[Message] | None = None, top_k: int | None = None,
+               filters: Filters | None = None) -> Answer:
+        final = None
+        for item in self.stream(question, history, top_k, filters):
+            if isinstance(item, Answer):
+                final = item
+        assert final is not None
+        return final

@@ -1,0 +1,1 @@
+"""Loading, normalising, chunking and storing documents."""

@@ -1,0 +1,153 @@
+"""One loader per file format. Each returns a normalised `Document` or raises `LoadError` with a reason."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+from charset_normalizer import from_bytes
+
+from rag.ingest.normalize import normalize_text
+from rag.schemas import Document
+
+SUPPORTED_SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm", ".pdf"}
+
+
+class LoadError(Exception):
+    """A file that cannot be ingested; the message says why, for the user."""
+
+
+def make_doc_id(name: str, source_key: str) -> str:
+    """Readable and stable: a slug of the file name plus a hash of where it came from."""
+    stem = Path(name).stem.lower()
+    slug = re.sub(r"[^a-z0-9]+", "-", stem).strip("-")[:48] or "doc"
+    return f"{slug}-{hashlib.sha1(source_key.encode()).hexdigest()[:8]}"
+
+
+def decode_bytes(data: bytes, name: str) -> str:
+    """UTF-8 first; otherwise the most likely encoding; binary data is refused."""
+    if b"\x00" in data[:8192]:
+        raise LoadError(f"{name}: looks like a binary file (NUL bytes), not text")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    best = from_bytes(data).best()
+    if best is None:
+        raise LoadError(f"{name}: cannot detect the text encoding")
+    return str(best)
+
+
+def _title_from_text(text: str, fallback: str) -> str:
+    for line in text.splitlines():
+        line = line.strip().lstrip("#").strip()
+        if line:
+            return line[:200] if len(line) <= 200 else fallback
+    return fallback
+
+
+def _load_text(data: bytes, name: str) -> tuple[str, str, list[tuple[int, int, int]]]:
+    text = normalize_text(decode_bytes(data, name))
+    return text, _title_from_text(text, Path(name).stem), []
+
+
+def _load_html(data: bytes, name: str) -> tuple[str, str, list[tuple[int, int, int]]]:
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(decode_bytes(data, name), "html.parser")
+    for tag in soup(["script", "style", "noscript", "template"]):
+        tag.decompose()
+    title = soup.title.get_text(strip=True) if soup.title else ""
+    if soup.head:
+        soup.head.decompose()
+    raw = soup.get_text(separator="\n")
+    lines = [re.sub(r"[ \t\u00a0]+", " ", ln).strip() for ln in raw.splitlines()]
+    text = normalize_text(re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip())
+    return text, title or _title_from_text(text, Path(name).stem), []
+
+
+def _load_pdf(data: bytes, name: str) -> tuple[str, str, list[tuple[int, int, int]]]:
+    import io
+
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        page_texts = [normalize_text(p.extract_text() or "").strip() for p in reader.pages]
+        meta_title = (reader.metadata.title if reader.metadata else None) or ""
+    except (PdfReadError, ValueError, KeyError, OSError) as exc:
+        raise LoadError(f"{name}: unreadable PDF ({exc})") from exc
+    parts: list[str] = []
+    pages: list[tuple[int, int, int]] = []
+    pos = 0
+    for number, page_text in enumerate(page_texts, start=1):
+        if parts:
+            parts.append("\n\n")
+            pos += 2
+        parts.append(page_text)
+        pages.append((number, pos, pos + len(page_text)))
+        pos += len(page_text)
+    text = "".join(parts)
+    if not text.strip():
+        raise LoadError(f"{name}: the PDF has no extractable text (scanned images need OCR)")
+    return text, str(meta_title).strip() or _title_from_text(text, Path(name).stem), pages
+
+
+_LOADERS = {
+    ".txt": _load_text,
+    ".md": _load_text,
+    ".markdown": _load_text,
+    ".html": _load_html,
+    ".htm": _load_html,
+    ".pdf": _load_pdf,
+}
+
+
+def load_bytes(data: bytes, name: str, source: str, source_key: str | None = None) -> Document:
+    """Load a document from bytes; `name` picks the format, `source` is what citations show."""
+    suffix = Path(name).suffix.lower()
+    loader = _LOADERS.get(suffix)
+    if loader is None:
+        raise LoadError(f"{name}: unsupported file type {suffix or '(none)'}; "
+                        f"supported: {', '.join(sorted(SUPPORTED_SUFFIXES))}")
+    text, title, pages = loader(data, name)
+    return Document(doc_id=make_doc_id(name, source_key or source), source=source, title=title,
+                    text=text, pages=pages)
+
+
+def load_file(path: Path, max_bytes: int | None = None) -> Document:
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if max_bytes is not None and size > max_bytes:
+            raise LoadError(f"{path}: {size / 1e6:.1f} MB is over the {max_bytes / 1e6:.0f} MB limit")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise LoadError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    resolved = str(path.resolve())
+    return load_bytes(data, path.name, source=_display_source(path), source_key=resolved)
+
+
+def _display_source(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path.resolve())
+
+
+def iter_files(paths: list[Path]) -> list[Path]:
+    """Expand folders into the supported files below them (sorted, hidden files skipped)."""
+    out: list[Path] = []
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            out.extend(
+                f for f in sorted(p.rglob("*"))
+                if f.is_file() and f.suffix.lower() in SUPPORTED_SUFFIXES
+                and not any(part.startswith(".") for part in f.relative_to(p).parts)
+            )
+        else:
+            out.append(p)
+    return out

@@ -1,0 +1,62 @@
+"""Sentence spans with exact offsets: paragraphs (blank lines) first, then nltk's Punkt inside each."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+
+_PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n\s*")
+# A line break after a line without closing punctuation (a heading, a list item) also ends a unit.
+_HARD_LINE = re.compile(r"(?<![.!?;:,\"'”’)\]])\n")
+
+
+@lru_cache(maxsize=1)
+def _punkt():
+    from nltk.tokenize.punkt import PunktSentenceTokenizer
+
+    try:
+        import llama_index.core as lic
+        from nltk.tokenize.punkt import PunktTokenizer
+
+        cache = Path(lic.__file__).parent / "_static" / "nltk_cache"
+        import nltk
+
+        if str(cache) not in nltk.data.path:
+            nltk.data.path.append(str(cache))
+        return PunktTokenizer("english")  # trained English model: knows "Dr.", "U.S.", ...
+    except (LookupError, ImportError, OSError):
+        return PunktSentenceTokenizer()  # untrained, still offset-exact
+
+
+def _pieces(text: str, lo: int, hi: int, pattern: re.Pattern[str]):
+    pos = lo
+    for m in pattern.finditer(text, lo, hi):
+        yield pos, m.start()
+        pos = m.end()
+    yield pos, hi
+
+
+def sentence_spans(text: str, lo: int = 0, hi: int | None = None) -> list[tuple[int, int]]:
+    """Non-empty, stripped sentence spans of text[lo:hi], in order and non-overlapping."""
+    hi = len(text) if hi is None else hi
+    tok = _punkt()
+    spans: list[tuple[int, int]] = []
+    for ps, pe in _pieces(text, lo, hi, _PARAGRAPH_BREAK):
+        for ls, le in _pieces(text, ps, pe, _HARD_LINE):
+            block = text[ls:le]
+            if not block.strip():
+                continue
+            for s, e in tok.span_tokenize(block):
+                s, e = _strip(text, ls + s, ls + e)
+                if e > s:
+                    spans.append((s, e))
+    return spans
+
+
+def _strip(text: str, s: int, e: int) -> tuple[int, int]:
+    while s < e and text[s].isspace():
+        s += 1
+    while e > s and text[e - 1].isspace():
+        e -= 1
+    return s, e

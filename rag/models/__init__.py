@@ -1,0 +1,1 @@
+"""Model back ends behind narrow interfaces: the LLM, the embedder, and packaged weights."""

@@ -1,0 +1,80 @@
+"""Data shared by every front end: the CLI, the UI, the API and the evaluation."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class Document(BaseModel):
+    """A loaded, normalised document. `pages` holds (page_number, start, end) spans for PDFs."""
+
+    doc_id: str
+    source: str
+    title: str
+    text: str
+    pages: list[tuple[int, int, int]] = Field(default_factory=list)
+
+
+class Chunk(BaseModel):
+    """A slice of a document: `document.text[start:end] == text`, always."""
+
+    id: str
+    doc_id: str
+    source: str
+    title: str
+    page: int | None = None
+    start: int
+    end: int
+    text: str
+
+
+class Passage(BaseModel):
+    """A retrieved chunk and its similarity to the query (higher is closer)."""
+
+    chunk: Chunk
+    score: float
+
+
+class Citation(BaseModel):
+    marker: int
+    doc_id: str
+    title: str
+    source: str
+    page: int | None
+    start: int = Field(description="Offset of the quote in the document's normalised text.")
+    end: int
+    quote: str
+    score: float
+    passage: str = Field("", description="The whole retrieved chunk the quote lies in.")
+    passage_start: int = 0
+
+
+class Timings(BaseModel):
+    retrieve_ms: float = 0.0
+    generate_ms: float = 0.0
+    total_ms: float = 0.0
+    first_token_ms: float | None = None
+
+
+class Answer(BaseModel):
+    question: str
+    answer: str
+    answerable: bool
+    citations: list[Citation] = Field(default_factory=list)
+    model: str
+    timings: Timings = Field(default_factory=Timings)
+    query: str = Field("", description="The standalone query used for retrieval (rewritten follow-ups).")
+    retrieved: list[Passage] = Field(default_factory=list)
+
+    def public(self) -> dict:
+        """The `rag ask --json` object."""
+        return {
+            "question": self.question,
+            "answer": self.answer,
+            "answerable": self.answerable,
+            "citations": [c.model_dump(exclude={"passage", "passage_start"}) for c in self.citations],
+            "model": self.model,
+            "timings": self.timings.model_dump(exclude={"first_token_ms"})
+            | ({"first_token_ms": self.timings.first_token_ms} if self.timings.first_token_ms else {}),
+            "query": self.query,
+        }

@@ -1,0 +1,57 @@
+"""The one settings object. Read once at the edge (CLI, app) and passed in everywhere else."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RAG_", env_file=".env", extra="ignore")
+
+    # Store
+    persist_dir: Path = Field(Path("vectorstore"), description="Embedded Chroma store directory.")
+    collection: str = Field("documents", description="Chroma collection name.")
+    seeds_dir: Path = Field(PROJECT_ROOT / "seeds", description="Documents ingested when the store is empty.")
+
+    # Chunking (tiktoken cl100k_base counts). 128 tokens stays well under MiniLM's 256 word pieces.
+    chunk_size: int = Field(128, ge=16, le=2048)
+    chunk_overlap: int = Field(24, ge=0, le=512)
+    max_file_mb: float = Field(50.0, gt=0, description="Files larger than this are refused at ingest.")
+
+    # Embeddings
+    embed_backend: Literal["local", "openai"] = "local"
+    embed_model: str = Field("", description="Local: a sentence-transformers folder (default: the packaged "
+                             "all-MiniLM-L6-v2). OpenAI: a model name such as text-embedding-3-small.")
+    embed_batch_size: int = Field(32, ge=1)
+
+    # LLM
+    llm_backend: Literal["llamacpp", "openai"] = "llamacpp"
+    llm_preset: Literal["qwen2.5-coder-1.5b", "qwen2.5-coder-0.5b"] = "qwen2.5-coder-1.5b"
+    llm_model_path: Path | None = Field(None, description="Any GGUF file; overrides the preset.")
+    llm_model: str = Field("gpt-4o-mini", description="Model name for the OpenAI-compatible backend.")
+    model_cache_dir: Path = Field(Path.home() / ".cache" / "rag-chat" / "models")
+    n_ctx: int = Field(4096, ge=512)
+    n_threads: int | None = Field(None, description="llama.cpp threads; default: all cores.")
+    max_tokens: int = Field(256, ge=1, le=4096)
+    temperature: float = Field(0.0, ge=0.0, le=2.0)
+
+    # OpenAI-compatible servers (OpenAI, vLLM, Ollama, llama.cpp server)
+    openai_api_key: str = Field("", description="Also read from OPENAI_API_KEY when empty.")
+    openai_base_url: str | None = None
+
+    # Retrieval and answering
+    top_k: int = Field(3, ge=1, le=50)
+    min_score: float = Field(0.2, description="Below this best similarity the question is refused unasked.")
+    max_question_chars: int = Field(2000, ge=1)
+    history_turns: int = Field(3, ge=0, description="Previous exchanges used to rewrite a follow-up.")
+    prompts_dir: Path = PROJECT_ROOT / "prompts"
+
+    # UI / server
+    host: str = "127.0.0.1"
+    port: int = 7860

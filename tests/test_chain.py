@@ -1,0 +1,87 @@
+"""The chain's order of steps and its decisions, with a scripted LLM (a test double: fast and exact)."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.chain import AnswerChain, QuestionError
+from rag.prompting import Prompts
+from rag.schemas import Answer, Chunk, Passage
+from rag.settings import PROJECT_ROOT, Settings
+
+TEXT = "Putin's plane landed at Tehran's Mehrabad airport. He was welcomed by the oil minister, Javad Owji."
+
+
+class ScriptedLLM:
+    name = "scripted"
+
+    def __init__(self, *replies: str) -> None:
+        self.replies = list(replies)
+        self.calls: list[list[dict]] = []
+
+    def stream_chat(self, messages, max_tokens, temperature):
+        self.calls.append(messages)
+        reply = self.replies.pop(0)
+        yield from (reply[i:i + 5] for i in range(0, len(reply), 5))
+
+
+class FixedRetriever:
+    def __init__(self, score: float = 0.7) -> None:
+        self.score = score
+        self.queries: list[str] = []
+
+    def retrieve(self, query, top_k, filters=None):
+        self.queries.append(query)
+        return [Passage(chunk=Chunk(id="c", doc_id="d", source="d.txt", title="D", start=10,
+                                    end=10 + len(TEXT), text=TEXT), score=self.score)]
+
+
+def chain(llm, retriever=None, **kw) -> AnswerChain:
+    settings = Settings(_env_file=None, **kw)
+    return AnswerChain(settings, retriever or FixedRetriever(), llm, Prompts.load(PROJECT_ROOT / "prompts"))
+
+
+def test_streams_deltas_then_a_verified_answer() -> None:
+    llm = ScriptedLLM("Javad Owji welcomed Putin [1].")
+    items = list(chain(llm).stream("Who welcomed Putin?"))
+    assert all(isinstance(i, str) for i in items[:-1]) and isinstance(items[-1], Answer)
+    assert "".join(items[:-1]) == "Javad Owji welcomed Putin [1]."
+    ans = items[-1]
+    assert ans.answerable and ans.citations[0].quote == "He was welcomed by the oil minister, Javad Owji."
+    assert ans.citations[0].start == 10 + TEXT.index("He was")
+    assert ans.timings.total_ms >= ans.timings.generate_ms >= 0
+    assert "Passages:" in llm.calls[0][1]["content"] and TEXT in llm.calls[0][1]["content"]
+
+
+def test_model_refusal_becomes_a_plain_unanswerable_answer() -> None:
+    ans = chain(ScriptedLLM("I don't know.")).answer("What was the weather?")
+    assert not ans.answerable and ans.citations == []
+    assert "don't contain" in ans.answer
+
+
+def test_weak_retrieval_is_refused_without_calling_the_model() -> None:
+    llm = ScriptedLLM()
+    ans = chain(llm, FixedRetriever(score=0.05)).answer("Who won the World Cup?")
+    assert not ans.answerable and llm.calls == []
+
+
+@pytest.mark.parametrize("question", ["", "   ", "\n\t"])
+def test_empty_question_is_an_error(question: str) -> None:
+    with pytest.raises(QuestionError, match="empty"):
+        chain(ScriptedLLM()).answer(question)
+
+
+def test_huge_question_is_an_error() -> None:
+    with pytest.raises(QuestionError, match="limit is 50"):
+        chain(ScriptedLLM(), max_question_chars=50).answer("why " * 100)
+
+
+def test_follow_up_is_rewritten_before_retrieval() -> None:
+    llm = ScriptedLLM("How many times had Putin visited Iran?", "Five times [1].")
+    retriever = FixedRetriever()
+    history = [{"role": "user", "content": "Who visited Tehran?"},
+               {"role": "assistant", "content": "Putin visited Tehran [1]."}]
+    ans = chain(llm, retriever).answer("How many times had he been there?", history=history)
+    assert retriever.queries == ["How many times had Putin visited Iran?"]
+    assert ans.query == "How many times had Putin visited Iran?"
+    assert "Who visited Tehran?" in llm.calls[0][0]["content"]

@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+from rag.citations import _split, best_quote, is_refusal, verify
+from rag.schemas import Chunk, Passage
+
+DOC = ("Putin's plane landed at Tehran's Mehrabad airport in the afternoon. This was Putin's fifth visit "
+       "to Iran as president. He had previously visited the country in 2007, 2015, 2017 and 2018.\n\n"
+       "Gazprom signed a memorandum worth about 40 billion dollars. It covers the Kish and North Pars gas "
+       "fields.\n\nErdogan threatened an operation against the YPG militia in northern Syria.")
+
+
+def passages() -> list[Passage]:
+    out = []
+    for i, para in enumerate(DOC.split("\n\n")):
+        start = DOC.index(para)
+        out.append(Passage(chunk=Chunk(id=f"c{i}", doc_id="d", source="d.txt", title="D", start=start,
+                                       end=start + len(para), text=para), score=0.8 - i * 0.1))
+    return out
+
+
+def check_offsets(citations) -> None:
+    for c in citations:
+        assert DOC[c.start:c.end] == c.quote
+
+
+def test_valid_marker_kept_and_quote_is_the_supporting_sentence() -> None:
+    text, cites = verify("It was Putin's fifth visit to Iran [1].", passages(), "How many visits?")
+    assert text == "It was Putin's fifth visit to Iran [1]."
+    assert [c.marker for c in cites] == [1]
+    assert cites[0].quote == "This was Putin's fifth visit to Iran as president."
+    check_offsets(cites)
+
+
+def test_out_of_range_marker_is_removed_and_sentence_reattributed() -> None:
+    text, cites = verify("The memorandum was worth about 40 billion dollars [7].", passages(), "Worth?")
+    assert "[7]" not in text
+    assert text == "The memorandum was worth about 40 billion dollars [2]."
+    assert cites[0].marker == 2 and "40 billion dollars" in cites[0].quote
+    check_offsets(cites)
+
+
+def test_missing_marker_is_attributed_to_the_best_passage() -> None:
+    text, cites = verify("Erdogan threatened the YPG militia in northern Syria.", passages(), "Who?")
+    assert text == "Erdogan threatened the YPG militia in northern Syria [3]."
+    assert cites[0].marker == 3
+
+
+def test_unsupported_sentence_stays_uncited() -> None:
+    text, cites = verify("The weather was sunny and warm.", passages(), "Weather?")
+    assert text == "The weather was sunny and warm."
+    assert cites == []
+
+
+def test_repeated_markers_give_one_citation() -> None:
+    text, cites = verify("He landed at Mehrabad airport [1][1]. It was his fifth visit [1, 1].", passages(),
+                         "Where did he land?")
+    assert text == "He landed at Mehrabad airport [1]. It was his fifth visit [1]."
+    assert len(cites) == 1
+
+
+def test_miscited_marker_moves_to_the_passage_that_supports_it() -> None:
+    text, cites = verify("Gazprom's memorandum covers the Kish and North Pars gas fields [3].", passages(),
+                         "Which fields?")
+    assert text.endswith("[2].")
+    # the claim draws on two sentences (Gazprom's memorandum + the fields), so both are quoted
+    assert cites[0].quote.endswith("It covers the Kish and North Pars gas fields.")
+    check_offsets(cites)
+
+
+def test_marker_after_the_full_stop_belongs_to_the_sentence_before() -> None:
+    sents = _split("He landed at Mehrabad. [1] Gazprom signed. [2]")
+    assert [(s.text, s.markers) for s in sents] == [("He landed at Mehrabad.", [1]), ("Gazprom signed.", [2])]
+
+
+def test_quote_prefers_the_sentence_with_the_new_fact() -> None:
+    p = passages()[0]
+    s, e = best_quote(p, {"2007", "2015", "2017", "2018", "putin", "visit"}, {"putin", "visit", "year"})
+    assert "2007, 2015" in p.chunk.text[s:e]
+
+
+def test_refusals_are_recognised() -> None:
+    assert is_refusal("I don't know.")
+    assert is_refusal("I don’t know based on the passages.")
+    assert is_refusal("The passages do not mention the weather.")
+    assert is_refusal("")
+    assert not is_refusal("Putin landed at Mehrabad airport [1].")
+    assert not is_refusal("He visited in 2007 [1]. The passages do not mention the 2019 trip.")
