@@ -76,11 +76,10 @@ class AnswerChain:
             yield delta
         timings.generate_ms = _ms(t_g)
         raw = "".join(parts).strip()
-        if is_refusal(raw):
-            text, citations, answerable = self.prompts.refusal, [], False
-        else:
-            text, citations = verify(raw, context, query)
-            answerable = True
+        text, citations = ("", []) if is_refusal(raw) else verify(raw, context, query)
+        answerable = bool(text)  # a reply of bare markers says nothing: treat it as no answer
+        if not answerable:
+            text, citations = self.prompts.refusal, []
         timings.total_ms = _ms(t0)
         yield Answer(answer=text, answerable=answerable, citations=citations, timings=timings, **base)
 

@@ -48,8 +48,8 @@ def fit_passages(passages: list[Passage], budget_tokens: int) -> list[Passage]:
 
 def render_passages(prompts: Prompts, passages: list[Passage]) -> str:
     return "\n\n".join(
-        prompts.passage.format(number=i, title=p.chunk.title,
-                               page=f", page {p.chunk.page}" if p.chunk.page else "", text=p.chunk.text)
+        prompts.passage.format(number=i, title=p.chunk.title, source=p.chunk.source,
+                               page=p.chunk.page or "", text=p.chunk.text)
         for i, p in enumerate(passages, start=1))
 
 

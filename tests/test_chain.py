@@ -85,3 +85,14 @@ def test_follow_up_is_rewritten_before_retrieval() -> None:
     assert retriever.queries == ["How many times had Putin visited Iran?"]
     assert ans.query == "How many times had Putin visited Iran?"
     assert "Who visited Tehran?" in llm.calls[0][0]["content"]
+
+
+def test_a_reply_of_bare_markers_is_no_answer() -> None:
+    ans = chain(ScriptedLLM("[1]")).answer("Where did the plane land?")
+    assert not ans.answerable and ans.citations == []
+
+
+def test_unmarked_answer_gets_its_marker_by_construction() -> None:
+    ans = chain(ScriptedLLM("Putin's plane landed at Tehran's Mehrabad airport.")).answer("Where did it land?")
+    assert ans.answer == "Putin's plane landed at Tehran's Mehrabad airport [1]."
+    assert ans.citations[0].quote == "Putin's plane landed at Tehran's Mehrabad airport."
