@@ -22,14 +22,14 @@ run: install
 
 ## The whole test suite, end-to-end tests with the real models included.
 test: install
-	$(BIN)/ruff check rag tests app.py
+	$(BIN)/ruff check rag tests app.py benchmarks
 	$(BIN)/python -m pytest
 
 test-fast: install
 	$(BIN)/python -m pytest -m "not e2e"
 
 lint: install
-	$(BIN)/ruff check rag tests app.py
+	$(BIN)/ruff check rag tests app.py benchmarks
 
 clean-store:
 	rm -rf vectorstore/*

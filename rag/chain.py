@@ -77,7 +77,9 @@ class AnswerChain:
         timings.generate_ms = _ms(t_g)
         raw = "".join(parts).strip()
         text, citations = ("", []) if is_refusal(raw) else verify(raw, context, query)
-        answerable = bool(text)  # a reply of bare markers says nothing: treat it as no answer
+        # No answer when the model declined, wrote bare markers, or no sentence of its reply is supported
+        # by any retrieved passage (it answered from outside knowledge).
+        answerable = bool(text and citations)
         if not answerable:
             text, citations = self.prompts.refusal, []
         timings.total_ms = _ms(t0)

@@ -39,6 +39,13 @@ said says say according
 """.split())
 
 
+# "five", "fifth" and "5" are the same evidence: short answers are often just a number.
+_NUMBERS = {w: str(i) for i, ws in enumerate([
+    ("zero",), ("one", "first", "once"), ("two", "second", "twice"), ("three", "third", "thrice"),
+    ("four", "fourth"), ("five", "fifth"), ("six", "sixth"), ("seven", "seventh"), ("eight", "eighth"),
+    ("nine", "ninth"), ("ten", "tenth"), ("eleven", "eleventh"), ("twelve", "twelfth")]) for w in ws}
+
+
 @lru_cache(maxsize=1)
 def _stemmer():
     from nltk.stem import PorterStemmer
@@ -52,7 +59,7 @@ def content_words(text: str) -> set[str]:
     for w in _WORD.findall(text.lower()):
         if w in STOPWORDS or (len(w) == 1 and not w.isdigit()):
             continue
-        out.add(stem(w))
+        out.add(_NUMBERS.get(w) or stem(w))
     return out
 
 
@@ -137,7 +144,8 @@ def verify(answer: str, passages: list[Passage], question: str) -> tuple[str, li
     rebuilt: list[str] = []
     for sent in sentences:
         words = content_words(sent.text)
-        scores = [support(words, ev) for ev in evidence]
+        # a terse answer ("Five times.") is read together with the question it answers
+        scores = [max(support(words, ev), support(words | q_words, ev)) for ev in evidence]
         best = max(range(len(scores)), key=lambda j: scores[j]) + 1 if scores else 0
         valid: list[int] = []
         for m in sent.markers:

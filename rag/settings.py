@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     model_cache_dir: Path = Field(Path.home() / ".cache" / "rag-chat" / "models")
     n_ctx: int = Field(4096, ge=512)
     n_threads: int | None = Field(None, description="llama.cpp threads; default: all cores.")
+    flash_attn: bool = Field(True, description="llama.cpp flash attention (about 15% faster prompts on CPU).")
     max_tokens: int = Field(256, ge=1, le=4096)
     temperature: float = Field(0.0, ge=0.0, le=2.0)
 
@@ -47,7 +48,7 @@ class Settings(BaseSettings):
 
     # Retrieval and answering
     top_k: int = Field(3, ge=1, le=50)
-    min_score: float = Field(0.2, description="Below this best similarity the question is refused unasked.")
+    min_score: float = Field(0.05, description="Below this best similarity the question is refused unasked.")
     max_question_chars: int = Field(2000, ge=1)
     history_turns: int = Field(3, ge=0, description="Previous exchanges used to rewrite a follow-up.")
     prompts_dir: Path = PROJECT_ROOT / "prompts"

@@ -39,6 +39,7 @@ def render_citation(c: Citation) -> str:
                    + html.escape(body[rel_e:]))
     else:
         passage = "<mark>" + html.escape(c.quote) + "</mark>"
+    passage = passage.replace("\n", "<br>")  # a blank line would end the HTML block in Markdown
     page = f", page {c.page}" if c.page else ""
     return (f'<details class="rag-source"><summary>[{c.marker}] {html.escape(c.title)}{page} · '
             f"score {c.score:.2f}</summary><div><small>{html.escape(c.source)} · characters "

@@ -61,7 +61,7 @@ def test_model_refusal_becomes_a_plain_unanswerable_answer() -> None:
 
 def test_weak_retrieval_is_refused_without_calling_the_model() -> None:
     llm = ScriptedLLM()
-    ans = chain(llm, FixedRetriever(score=0.05)).answer("Who won the World Cup?")
+    ans = chain(llm, FixedRetriever(score=0.01)).answer("How do I bake bread?")
     assert not ans.answerable and llm.calls == []
 
 
@@ -96,3 +96,8 @@ def test_unmarked_answer_gets_its_marker_by_construction() -> None:
     ans = chain(ScriptedLLM("Putin's plane landed at Tehran's Mehrabad airport.")).answer("Where did it land?")
     assert ans.answer == "Putin's plane landed at Tehran's Mehrabad airport [1]."
     assert ans.citations[0].quote == "Putin's plane landed at Tehran's Mehrabad airport."
+
+
+def test_an_answer_no_passage_supports_is_no_answer() -> None:
+    ans = chain(ScriptedLLM("The population of Iran is about 80 million.")).answer("Population of Iran?")
+    assert not ans.answerable and ans.citations == []

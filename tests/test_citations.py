@@ -85,3 +85,15 @@ def test_refusals_are_recognised() -> None:
     assert is_refusal("")
     assert not is_refusal("Putin landed at Mehrabad airport [1].")
     assert not is_refusal("He visited in 2007 [1]. The passages do not mention the 2019 trip.")
+
+
+def test_terse_numeric_answer_is_attributed_through_the_question() -> None:
+    text, cites = verify("Five times.", passages(), "How many times had Putin visited Iran?")
+    assert text == "Five times [1]."
+    assert cites[0].quote == "This was Putin's fifth visit to Iran as president."
+
+
+def test_number_words_match_digits_and_ordinals() -> None:
+    from rag.citations import content_words
+
+    assert content_words("five") == content_words("fifth") == content_words("5") == {"5"}

@@ -26,11 +26,12 @@ class LLM(Protocol):
 class LlamaCppLLM:
     """A GGUF model run in-process. llama.cpp contexts are not thread-safe, so generation is serialised."""
 
-    def __init__(self, model_path: Path, n_ctx: int, n_threads: int | None) -> None:
+    def __init__(self, model_path: Path, n_ctx: int, n_threads: int | None, flash_attn: bool = True) -> None:
         self.path = Path(model_path)
         self.name = self.path.stem
         self.n_ctx = n_ctx
         self._n_threads = n_threads or os.cpu_count() or 2
+        self._flash_attn = flash_attn
         self._llama = None
         self._lock = threading.Lock()
 
@@ -43,7 +44,7 @@ class LlamaCppLLM:
             if not self.path.is_file():
                 raise LLMError(f"GGUF model not found: {self.path}")
             self._llama = Llama(model_path=str(self.path), n_ctx=self.n_ctx, n_threads=self._n_threads,
-                                n_batch=512, verbose=False, seed=0)
+                                n_batch=512, flash_attn=self._flash_attn, verbose=False, seed=0)
         return self._llama
 
     def load(self) -> None:
@@ -94,7 +95,7 @@ def build_llm(settings: Settings) -> LLM:
                 from rag.models.weights import ensure_model
 
                 path = ensure_model(settings.llm_preset, settings.model_cache_dir)
-            return LlamaCppLLM(path, settings.n_ctx, settings.n_threads)
+            return LlamaCppLLM(path, settings.n_ctx, settings.n_threads, settings.flash_attn)
         case "openai":
             return OpenAICompatLLM(settings.llm_model, settings.openai_api_key, settings.openai_base_url)
     raise ValueError(f"unknown llm_backend {settings.llm_backend!r}")

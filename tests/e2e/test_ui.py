@@ -1,0 +1,75 @@
+"""The real chat page served by uvicorn on loopback, driven through Gradio's own client."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import pytest
+import uvicorn
+
+from rag.server import create_app
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def ui_url(comps):
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(comps), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(200):
+        if server.started:
+            break
+        time.sleep(0.1)
+    assert server.started
+    yield f"http://127.0.0.1:{port}/"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def _last_text(chat) -> str:
+    content = chat[-1]["content"]
+    return content if isinstance(content, str) else " ".join(p.get("text", "") for p in content)
+
+
+def test_page_and_health(ui_url) -> None:
+    import httpx
+
+    page = httpx.get(ui_url, timeout=30)
+    assert page.status_code == 200 and "<html" in page.text.lower()
+    assert "fonts.googleapis" not in page.text
+    health = httpx.get(ui_url + "health", timeout=30).json()
+    assert health["status"] == "ok" and health["chunks"] > 0
+
+
+def test_chat_answer_shows_sources_with_highlighted_quote(ui_url) -> None:
+    from gradio_client import Client
+
+    client = Client(ui_url, verbose=False)
+    chat, box = client.predict("Which gas fields does the Gazprom agreement cover?", [], [],
+                               api_name="/respond")
+    html = _last_text(chat)
+    assert "North Pars" in html and "[1]" in html
+    assert '<details class="rag-source">' in html and "<mark>" in html
+    assert box == ""
+
+
+def test_uploaded_file_is_ingested_and_answerable(ui_url, tmp_path) -> None:
+    from gradio_client import Client, handle_file
+
+    doc = tmp_path / "ferry-notes.txt"
+    doc.write_text("Caspian ferry notes\n\nThe ferry Neptune Star carries 340 passengers between Baku and "
+                   "Aktau. It was built in 2011 in Croatia.\n")
+    client = Client(ui_url, verbose=False)
+    status, header = client.predict([handle_file(str(doc))], api_name="/upload")
+    assert "ferry-notes.txt" in status and "chunks" in status
+    chat, _ = client.predict("How many passengers does the Neptune Star carry?", [], [], api_name="/respond")
+    html = _last_text(chat)
+    assert "340" in html and "ferry-notes.txt" in html
