@@ -3,15 +3,18 @@ condense → retrieve → prompt → generate (stream) → verify citations → 
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 
-from rag.citations import is_refusal, verify
+from rag.citations import CitationStream, is_refusal
 from rag.models.llm import LLM, Message
 from rag.prompting import Prompts, answer_messages, condense_messages, fit_passages
 from rag.retrieve import Filters, Retriever
 from rag.schemas import Answer, Timings
 from rag.settings import Settings
+
+_SENTENCE_END = re.compile(r"[.!?\n]")
 
 
 class QuestionError(ValueError):
@@ -67,21 +70,44 @@ class AnswerChain:
         budget = self.settings.n_ctx - self.settings.max_tokens - 300
         context = fit_passages(passages, budget)
         t_g = time.perf_counter()
-        parts: list[str] = []
-        for delta in self.llm.stream_chat(answer_messages(self.prompts, query, context),
-                                          self.settings.max_tokens, self.settings.temperature):
-            if not parts:
-                timings.first_token_ms = _ms(t0)
-            parts.append(delta)
-            yield delta
+        citer = CitationStream(context, query)
+        head, refused, decided = "", False, False
+        deltas = self.llm.stream_chat(answer_messages(self.prompts, query, context), self.settings.max_tokens,
+                                      self.settings.temperature)
+        for delta in deltas:
+            if not decided:
+                # hold the first words back until it is clear whether the model is declining to answer
+                head += delta
+                if len(head) < 40 and not _SENTENCE_END.search(head):
+                    continue
+                decided, refused = True, is_refusal(head)
+                delta = head
+            if refused:
+                continue
+            out = citer.feed(delta)
+            if out:
+                if timings.first_token_ms is None:
+                    timings.first_token_ms = _ms(t0)
+                yield out
+        if not decided:
+            refused = is_refusal(head)
+            if not refused:
+                citer.feed(head)
+        if not refused:
+            tail = citer.finish()
+            if tail:
+                if timings.first_token_ms is None:
+                    timings.first_token_ms = _ms(t0)
+                yield tail
         timings.generate_ms = _ms(t_g)
-        raw = "".join(parts).strip()
-        text, citations = ("", []) if is_refusal(raw) else verify(raw, context, query)
+        text, citations = citer.text, citer.citations()
         # No answer when the model declined, wrote bare markers, or no sentence of its reply is supported
         # by any retrieved passage (it answered from outside knowledge).
-        answerable = bool(text and citations)
+        answerable = not refused and bool(text and citations)
         if not answerable:
             text, citations = self.prompts.refusal, []
+            if refused:
+                yield text
         timings.total_ms = _ms(t0)
         yield Answer(answer=text, answerable=answerable, citations=citations, timings=timings, **base)
 

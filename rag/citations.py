@@ -9,14 +9,12 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from functools import lru_cache
 
 from rag.ingest.sentences import sentence_spans
 from rag.schemas import Citation, Passage
 
 MARKER = re.compile(r"\[\s*(\d+(?:\s*[,;]\s*\d+)*)\s*\]")
-_LEADING_MARKERS = re.compile(r"^(?:\s*\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\])+")
 _WORD = re.compile(r"\w+", re.UNICODE)
 _REFUSAL = re.compile(
     r"\b(i\s+don[’']?t\s+know|i\s+do\s+not\s+know|(?:do|does)\s+not\s+(?:contain|mention|provide|include|say)"
@@ -75,43 +73,6 @@ def is_refusal(answer: str) -> bool:
     return bool(_REFUSAL.search(first)) or not answer.strip()
 
 
-@dataclass
-class _Sentence:
-    text: str  # without markers
-    markers: list[int] = field(default_factory=list)
-
-
-def _split(answer: str) -> list[_Sentence]:
-    """Sentences with their markers; a marker that opens a sentence belongs to the one before it."""
-    out: list[_Sentence] = []
-    for s, e in sentence_spans(answer):
-        raw = answer[s:e]
-        lead = _LEADING_MARKERS.match(raw)
-        if lead and out:
-            out[-1].markers += _numbers(lead.group(0))
-            raw = raw[lead.end():]
-        markers = _numbers(raw)
-        text = MARKER.sub("", raw)
-        text = re.sub(r"\s+([.,;:!?])", r"\1", re.sub(r"[ \t]{2,}", " ", text)).strip()
-        if text:
-            out.append(_Sentence(text, markers))
-        elif out:
-            out[-1].markers += markers
-    return out
-
-
-def _numbers(text: str) -> list[int]:
-    return [int(n) for m in MARKER.finditer(text) for n in re.split(r"\s*[,;]\s*", m.group(1).strip())]
-
-
-def _place_markers(text: str, markers: list[int]) -> str:
-    if not markers:
-        return text
-    tags = "".join(f"[{m}]" for m in markers)
-    body = text.rstrip(".!?…")
-    return f"{body} {tags}{text[len(body):]}"
-
-
 def best_quote(passage: Passage, claim: set[str], question: set[str]) -> tuple[int, int]:
     """Span (relative to the chunk) of the passage sentence(s) that carry the claim's new words."""
     text = passage.chunk.text
@@ -134,40 +95,184 @@ def best_quote(passage: Passage, claim: set[str], question: set[str]) -> tuple[i
     return best
 
 
-def verify(answer: str, passages: list[Passage], question: str) -> tuple[str, list[Citation]]:
-    """Return the answer with verified markers and one citation per cited passage."""
-    evidence = [content_words(p.chunk.text) for p in passages]
-    q_words = content_words(question)
-    sentences = _split(answer)
-    claims: dict[int, set[str]] = {}
-    order: list[int] = []
-    rebuilt: list[str] = []
-    for sent in sentences:
-        words = content_words(sent.text)
+def _numbers(text: str) -> list[int]:
+    return [int(n) for m in MARKER.finditer(text) for n in re.split(r"\s*[,;]\s*", m.group(1).strip())]
+
+
+def _abbreviations() -> frozenset[str]:
+    from rag.ingest.sentences import _punkt
+
+    params = getattr(_punkt(), "_params", None)
+    return frozenset(getattr(params, "abbrev_types", ()) or ())
+
+
+_SENT_END = re.compile(r"[.!?…]+[\"'”’)]*")
+_MARKER_PREFIX = re.compile(r"\[\s*(?:\d+(?:\s*[,;]\s*\d*)*)?\s*$")  # could still become a marker
+_PLAIN = re.compile(r"[^\s\[.!?…]+")
+
+
+class CitationStream:
+    """Turns the model's text deltas into the cited answer's deltas, as they come.
+
+    Text passes through at once; the model's own markers are taken out and checked; at each sentence end
+    the verified markers are written before the closing punctuation ("... Tehran [1]."). So the deltas a
+    client streams add up exactly to the final answer, markers included.
+    """
+
+    def __init__(self, passages: list[Passage], question: str) -> None:
+        self.passages = passages
+        self._evidence = [content_words(p.chunk.text) for p in passages]
+        self._q_words = content_words(question)
+        self._abbrev = _abbreviations()
+        self._held = ""  # raw text not yet decided on
+        self._sentence = ""  # the current sentence as emitted so far
+        self._markers: list[int] = []  # markers the model wrote for the current sentence
+        self._out: list[str] = []
+        self._claims: dict[int, set[str]] = {}
+        self._order: list[int] = []
+
+    @property
+    def text(self) -> str:
+        return "".join(self._out)
+
+    def feed(self, delta: str) -> str:
+        self._held += delta
+        return self._drain(final=False)
+
+    def finish(self) -> str:
+        return self._drain(final=True)
+
+    def _emit(self, piece: str, pieces: list[str], in_sentence: bool = True) -> None:
+        if piece:
+            pieces.append(piece)
+            self._out.append(piece)
+            if in_sentence:
+                self._sentence += piece
+
+    def _take_marker(self, text: str, final: bool) -> tuple[bool, str] | None:
+        """(True, rest) after a complete marker; None while it may still become one; (False, text) if not."""
+        m = MARKER.match(text)
+        if m:
+            self._markers += _numbers(m.group(0))
+            return True, text[m.end():]
+        if not final and _MARKER_PREFIX.fullmatch(text):
+            return None
+        return False, text
+
+    def _drain(self, final: bool) -> str:
+        pieces: list[str] = []
+        while self._held:
+            held = self._held
+            if held[0].isspace():
+                rest = held.lstrip()
+                if not rest:
+                    if final:
+                        self._held = ""
+                    break
+                ws = held[: len(held) - len(rest)]
+                if rest[0] == "[":
+                    got = self._take_marker(rest, final)
+                    if got is None:
+                        break
+                    if got[0]:  # a marker: the space before it goes too
+                        self._held = got[1]
+                        continue
+                if rest[0] in ".,;:!?…":
+                    self._held = rest  # no space before punctuation
+                    continue
+                if self._out:
+                    self._emit(ws, pieces, in_sentence=bool(self._sentence))
+                self._held = rest
+                continue
+            if held[0] == "[":
+                got = self._take_marker(held, final)
+                if got is None:
+                    break
+                if got[0]:
+                    self._held = got[1]
+                    continue
+                self._emit("[", pieces)
+                self._held = held[1:]
+                continue
+            end = _SENT_END.match(held)
+            if end:
+                run, after = end.group(0), held[end.end():]
+                nxt = after.lstrip()
+                if not final and (not after or not nxt):
+                    break  # wait: is this the end of the sentence?
+                if nxt.startswith("["):
+                    got = self._take_marker(nxt, final)
+                    if got is None:
+                        break
+                    if got[0]:  # "Tehran. [1] Next": the marker belongs to this sentence
+                        self._held = run + (" " + got[1].lstrip() if got[1].strip() else got[1])
+                        continue
+                if not after or not nxt or (after[0].isspace() and self._ends_sentence(nxt)):
+                    self._emit(self._close_sentence(), pieces, in_sentence=False)
+                    self._emit(run, pieces, in_sentence=False)
+                    self._sentence = ""
+                else:
+                    self._emit(run, pieces)
+                self._held = after
+                continue
+            m = _PLAIN.match(held)
+            if m is None:  # a lone character the patterns above did not take
+                self._emit(held[0], pieces)
+                self._held = held[1:]
+                continue
+            self._emit(m.group(0), pieces)
+            self._held = held[m.end():]
+        if final and self._sentence.strip():
+            self._emit(self._close_sentence(), pieces, in_sentence=False)
+            self._sentence = ""
+        return "".join(pieces)
+
+    def _ends_sentence(self, nxt: str) -> bool:
+        last = self._sentence.split()[-1] if self._sentence.split() else ""
+        if "." in last or len(last) <= 1 or last.lower() in self._abbrev:
+            return False  # "U.S. President", "Dr. Smith", "J. Smith"
+        return nxt[0].isupper() or nxt[0].isdigit() or nxt[0] in "\"'“‘(["
+
+    def _close_sentence(self) -> str:
+        """Decide the current sentence's markers; return the tags to write before its full stop."""
+        words = content_words(self._sentence)
+        markers, self._markers = self._markers, []
+        if not words:
+            return ""
         # a terse answer ("Five times.") is read together with the question it answers
-        scores = [max(support(words, ev), support(words | q_words, ev)) for ev in evidence]
+        scores = [max(support(words, ev), support(words | self._q_words, ev)) for ev in self._evidence]
         best = max(range(len(scores)), key=lambda j: scores[j]) + 1 if scores else 0
         valid: list[int] = []
-        for m in sent.markers:
-            if not 1 <= m <= len(passages):
+        for m in markers:
+            if not 1 <= m <= len(self.passages):
                 continue  # points at no retrieved passage
             if scores[m - 1] <= MISCITED_MAX and scores[best - 1] >= ATTRIBUTE_MIN:
                 m = best  # miscited: the sentence's words are elsewhere
             if m not in valid:
                 valid.append(m)
-        if not valid and best and words and scores[best - 1] >= ATTRIBUTE_MIN:
+        if not valid and best and scores[best - 1] >= ATTRIBUTE_MIN:
             valid = [best]
         for m in valid:
-            claims.setdefault(m, set()).update(words)
-            if m not in order:
-                order.append(m)
-        rebuilt.append(_place_markers(sent.text, valid))
-    citations = []
-    for m in order:
-        p = passages[m - 1]
-        qs, qe = best_quote(p, claims[m], q_words)
-        citations.append(Citation(
-            marker=m, doc_id=p.chunk.doc_id, title=p.chunk.title, source=p.chunk.source, page=p.chunk.page,
-            start=p.chunk.start + qs, end=p.chunk.start + qe, quote=p.chunk.text[qs:qe], score=p.score,
-            passage=p.chunk.text, passage_start=p.chunk.start))
-    return " ".join(rebuilt), citations
+            self._claims.setdefault(m, set()).update(words)
+            if m not in self._order:
+                self._order.append(m)
+        return (" " + "".join(f"[{m}]" for m in valid)) if valid else ""
+
+    def citations(self) -> list[Citation]:
+        out = []
+        for m in self._order:
+            p = self.passages[m - 1]
+            qs, qe = best_quote(p, self._claims[m], self._q_words)
+            out.append(Citation(
+                marker=m, doc_id=p.chunk.doc_id, title=p.chunk.title, source=p.chunk.source, page=p.chunk.page,
+                start=p.chunk.start + qs, end=p.chunk.start + qe, quote=p.chunk.text[qs:qe], score=p.score,
+                passage=p.chunk.text, passage_start=p.chunk.start))
+        return out
+
+
+def verify(answer: str, passages: list[Passage], question: str) -> tuple[str, list[Citation]]:
+    """The whole answer at once: the answer with verified markers, and one citation per cited passage."""
+    stream = CitationStream(passages, question)
+    stream.feed(answer)
+    stream.finish()
+    return stream.text, stream.citations()

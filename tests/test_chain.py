@@ -45,8 +45,8 @@ def test_streams_deltas_then_a_verified_answer() -> None:
     llm = ScriptedLLM("Javad Owji welcomed Putin [1].")
     items = list(chain(llm).stream("Who welcomed Putin?"))
     assert all(isinstance(i, str) for i in items[:-1]) and isinstance(items[-1], Answer)
-    assert "".join(items[:-1]) == "Javad Owji welcomed Putin [1]."
     ans = items[-1]
+    assert "".join(items[:-1]) == ans.answer == "Javad Owji welcomed Putin [1]."
     assert ans.answerable and ans.citations[0].quote == "He was welcomed by the oil minister, Javad Owji."
     assert ans.citations[0].start == 10 + TEXT.index("He was")
     assert ans.timings.total_ms >= ans.timings.generate_ms >= 0
@@ -101,3 +101,9 @@ def test_unmarked_answer_gets_its_marker_by_construction() -> None:
 def test_an_answer_no_passage_supports_is_no_answer() -> None:
     ans = chain(ScriptedLLM("The population of Iran is about 80 million.")).answer("Population of Iran?")
     assert not ans.answerable and ans.citations == []
+
+
+def test_refusal_streams_the_refusal_text_only() -> None:
+    items = list(chain(ScriptedLLM("I don't know.")).stream("What was the weather?"))
+    ans = items[-1]
+    assert "".join(items[:-1]) == ans.answer and not ans.answerable

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from rag.citations import _split, best_quote, is_refusal, verify
+from rag.citations import CitationStream, best_quote, is_refusal, verify
 from rag.schemas import Chunk, Passage
 
 DOC = ("Putin's plane landed at Tehran's Mehrabad airport in the afternoon. This was Putin's fifth visit "
@@ -68,8 +68,25 @@ def test_miscited_marker_moves_to_the_passage_that_supports_it() -> None:
 
 
 def test_marker_after_the_full_stop_belongs_to_the_sentence_before() -> None:
-    sents = _split("He landed at Mehrabad. [1] Gazprom signed. [2]")
-    assert [(s.text, s.markers) for s in sents] == [("He landed at Mehrabad.", [1]), ("Gazprom signed.", [2])]
+    text, _ = verify("He landed at Mehrabad airport. [1] Gazprom signed a memorandum. [2]", passages(), "?")
+    assert text == "He landed at Mehrabad airport [1]. Gazprom signed a memorandum [2]."
+
+
+def test_streamed_deltas_add_up_to_the_verified_answer() -> None:
+    raw = "Putin's plane landed at Mehrabad airport [9]. It was the U.S. view that Gazprom signed a memorandum."
+    whole, cites = verify(raw, passages(), "Where did he land?")
+    for size in (1, 2, 3, 7):
+        stream = CitationStream(passages(), "Where did he land?")
+        deltas = [stream.feed(raw[i:i + size]) for i in range(0, len(raw), size)] + [stream.finish()]
+        assert "".join(deltas) == whole
+        assert [c.marker for c in stream.citations()] == [c.marker for c in cites]
+    assert whole == ("Putin's plane landed at Mehrabad airport [1]. "
+                     "It was the U.S. view that Gazprom signed a memorandum [2].")
+
+
+def test_abbreviations_and_decimals_do_not_end_sentences() -> None:
+    text, _ = verify("Dr. Owji said 40.5 billion dollars went to Gazprom's memorandum.", passages(), "?")
+    assert text == "Dr. Owji said 40.5 billion dollars went to Gazprom's memorandum [2]."
 
 
 def test_quote_prefers_the_sentence_with_the_new_fact() -> None:
