@@ -11,7 +11,7 @@ from rag.citations import CitationStream, is_refusal
 from rag.models.llm import LLM, Message
 from rag.prompting import Prompts, answer_messages, condense_messages, fit_passages
 from rag.retrieve import Filters, Retriever
-from rag.schemas import Answer, Timings
+from rag.schemas import Answer, Timings, Usage
 from rag.settings import Settings
 
 _SENTENCE_END = re.compile(r"[.!?\n]")
@@ -52,7 +52,8 @@ class AnswerChain:
         return text or question
 
     def stream(self, question: str, history: list[Message] | None = None, top_k: int | None = None,
-               filters: Filters | None = None) -> Iterator[str | Answer]:
+               filters: Filters | None = None, max_tokens: int | None = None,
+               temperature: float | None = None) -> Iterator[str | Answer]:
         """Yield text deltas as the model writes, then one final, verified `Answer`."""
         t0 = time.perf_counter()
         question = validate_question(question, self.settings.max_question_chars)
@@ -72,8 +73,10 @@ class AnswerChain:
         t_g = time.perf_counter()
         citer = CitationStream(context, query)
         head, refused, decided = "", False, False
-        deltas = self.llm.stream_chat(answer_messages(self.prompts, query, context), self.settings.max_tokens,
-                                      self.settings.temperature)
+        usage: dict[str, int] = {}
+        deltas = self.llm.stream_chat(answer_messages(self.prompts, query, context),
+                                      max_tokens or self.settings.max_tokens,
+                                      self.settings.temperature if temperature is None else temperature, usage)
         for delta in deltas:
             if not decided:
                 # hold the first words back until it is clear whether the model is declining to answer
@@ -109,12 +112,13 @@ class AnswerChain:
             if refused:
                 yield text
         timings.total_ms = _ms(t0)
-        yield Answer(answer=text, answerable=answerable, citations=citations, timings=timings, **base)
+        yield Answer(answer=text, answerable=answerable, citations=citations, timings=timings,
+                     usage=Usage(**usage), **base)
 
     def answer(self, question: str, history: list[Message] | None = None, top_k: int | None = None,
-               filters: Filters | None = None) -> Answer:
+               filters: Filters | None = None, **overrides: float | int | None) -> Answer:
         final = None
-        for item in self.stream(question, history, top_k, filters):
+        for item in self.stream(question, history, top_k, filters, **overrides):  # type: ignore[arg-type]
             if isinstance(item, Answer):
                 final = item
         assert final is not None

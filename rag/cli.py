@@ -92,13 +92,20 @@ def ask(question: str,
 
 
 @app.command()
-def ui(host: Annotated[str | None, typer.Option()] = None, port: Annotated[int | None, typer.Option()] = None,
-       ) -> None:
-    """Start the chat UI (ingesting seeds/ first when the collection is empty)."""
+def serve(host: Annotated[str | None, typer.Option(help="Default: RAG_HOST (127.0.0.1)")] = None,
+          port: Annotated[int | None, typer.Option(help="Default: RAG_PORT (7860)")] = None) -> None:
+    """Serve the chat UI and the HTTP API in one process (ingesting seeds/ first when the store is empty)."""
     from rag.ui import launch
 
     comps = _components()
     launch(comps, host=host or comps.settings.host, port=port or comps.settings.port)
+
+
+@app.command()
+def ui(host: Annotated[str | None, typer.Option()] = None, port: Annotated[int | None, typer.Option()] = None,
+       ) -> None:
+    """Same as `rag serve`."""
+    serve(host, port)
 
 
 if __name__ == "__main__":

@@ -56,6 +56,15 @@ class Timings(BaseModel):
     first_token_ms: float | None = None
 
 
+class Usage(BaseModel):
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
 class Answer(BaseModel):
     question: str
     answer: str
@@ -65,6 +74,7 @@ class Answer(BaseModel):
     timings: Timings = Field(default_factory=Timings)
     query: str = Field("", description="The standalone query used for retrieval (rewritten follow-ups).")
     retrieved: list[Passage] = Field(default_factory=list)
+    usage: Usage = Field(default_factory=Usage)
 
     def public(self) -> dict:
         """The `rag ask --json` object."""
@@ -77,4 +87,13 @@ class Answer(BaseModel):
             "timings": self.timings.model_dump(exclude={"first_token_ms"})
             | ({"first_token_ms": self.timings.first_token_ms} if self.timings.first_token_ms else {}),
             "query": self.query,
+        }
+
+    def api(self) -> dict:
+        """The HTTP API's object: `rag ask --json` plus every retrieved chunk and token usage."""
+        return self.public() | {
+            "retrieved": [{"chunk_id": p.chunk.id, "doc_id": p.chunk.doc_id, "title": p.chunk.title,
+                           "source": p.chunk.source, "page": p.chunk.page, "start": p.chunk.start,
+                           "end": p.chunk.end, "text": p.chunk.text, "score": p.score} for p in self.retrieved],
+            "usage": self.usage.model_dump() | {"total_tokens": self.usage.total_tokens},
         }

@@ -56,3 +56,4 @@ class Settings(BaseSettings):
     # UI / server
     host: str = "127.0.0.1"
     port: int = 7860
+    api_token: str | None = Field(None, description="When set, /v1 routes and the UI require it (bearer).")

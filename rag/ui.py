@@ -155,5 +155,5 @@ def launch(comps: Components, host: str, port: int) -> None:
         print(f"Ingested {len(report.documents)} seed documents ({report.chunks} chunks) "
               f"in {report.seconds:.1f} s")
     app = create_app(comps)
-    print(f"Chat UI on http://{host}:{port}/")
+    print(f"Chat UI on http://{host}:{port}/ · API on http://{host}:{port}/v1 · docs on http://{host}:{port}/docs")
     uvicorn.run(app, host=host, port=port, log_level="warning")

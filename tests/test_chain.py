@@ -19,10 +19,12 @@ class ScriptedLLM:
         self.replies = list(replies)
         self.calls: list[list[dict]] = []
 
-    def stream_chat(self, messages, max_tokens, temperature):
+    def stream_chat(self, messages, max_tokens, temperature, usage=None):
         self.calls.append(messages)
         reply = self.replies.pop(0)
         yield from (reply[i:i + 5] for i in range(0, len(reply), 5))
+        if usage is not None:
+            usage.update(prompt_tokens=100, completion_tokens=len(reply) // 5)
 
 
 class FixedRetriever:

@@ -83,7 +83,7 @@ class Ingestor:
         report.seconds = time.perf_counter() - t0
         return report
 
-    def ingest_upload(self, data: bytes, name: str) -> DocResult:
+    def load_upload(self, data: bytes, name: str) -> Document:
         """An uploaded file: its identity is its name, so uploading it again replaces the old version."""
         safe_name = Path(name).name  # never trust a client's path
         max_bytes = int(self.settings.max_file_mb * 1e6)
@@ -93,4 +93,7 @@ class Ingestor:
         doc = load_bytes(data, safe_name, source=f"upload:{safe_name}", source_key=f"upload:{safe_name}")
         if not doc.text.strip():
             raise LoadError(f"{safe_name}: the file has no text")
-        return self.ingest_document(doc)
+        return doc
+
+    def ingest_upload(self, data: bytes, name: str) -> DocResult:
+        return self.ingest_document(self.load_upload(data, name))

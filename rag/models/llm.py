@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import queue
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol
 
@@ -20,11 +22,22 @@ class LLMError(RuntimeError):
 class LLM(Protocol):
     name: str
 
-    def stream_chat(self, messages: list[Message], max_tokens: int, temperature: float) -> Iterator[str]: ...
+    def stream_chat(self, messages: list[Message], max_tokens: int, temperature: float,
+                    usage: dict[str, int] | None = None) -> Iterator[str]:
+        """Yield text deltas; when given, `usage` is filled with prompt_tokens and completion_tokens."""
+        ...
+
+
+_DONE = object()
 
 
 class LlamaCppLLM:
-    """A GGUF model run in-process. llama.cpp contexts are not thread-safe, so generation is serialised."""
+    """A GGUF model run in-process.
+
+    llama.cpp contexts are not thread-safe, so every generation runs on one worker thread, in arrival
+    order (a queue); callers read their tokens from a per-request queue. A caller that stops reading
+    (a dropped connection) cancels its generation instead of blocking the queue.
+    """
 
     def __init__(self, model_path: Path, n_ctx: int, n_threads: int | None, flash_attn: bool = True) -> None:
         self.path = Path(model_path)
@@ -33,7 +46,11 @@ class LlamaCppLLM:
         self._n_threads = n_threads or os.cpu_count() or 2
         self._flash_attn = flash_attn
         self._llama = None
-        self._lock = threading.Lock()
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama")
+
+    @property
+    def loaded(self) -> bool:
+        return self._llama is not None
 
     def _load(self):
         if self._llama is None:
@@ -48,18 +65,43 @@ class LlamaCppLLM:
         return self._llama
 
     def load(self) -> None:
-        with self._lock:
-            self._load()
+        self._worker.submit(self._load).result()
 
-    def stream_chat(self, messages: list[Message], max_tokens: int, temperature: float) -> Iterator[str]:
-        with self._lock:
-            llama = self._load()
-            stream = llama.create_chat_completion(messages=messages, max_tokens=max_tokens,
-                                                  temperature=temperature, stream=True)
-            for part in stream:
-                delta = part["choices"][0]["delta"].get("content")
-                if delta:
-                    yield delta
+    def stream_chat(self, messages: list[Message], max_tokens: int, temperature: float,
+                    usage: dict[str, int] | None = None) -> Iterator[str]:
+        out: queue.Queue = queue.Queue()
+        cancel = threading.Event()
+
+        def generate() -> None:
+            try:
+                llama = self._load()
+                completion = 0
+                for part in llama.create_chat_completion(messages=messages, max_tokens=max_tokens,
+                                                         temperature=temperature, stream=True):
+                    if cancel.is_set():
+                        break
+                    delta = part["choices"][0]["delta"].get("content")
+                    if delta is not None:
+                        completion += 1
+                        if delta:
+                            out.put(delta)
+                if usage is not None:
+                    usage.update(prompt_tokens=max(llama.n_tokens - completion, 0), completion_tokens=completion)
+            except Exception as exc:  # handed to the caller, whatever it was
+                out.put(exc)
+            finally:
+                out.put(_DONE)
+
+        self._worker.submit(generate)
+        try:
+            while (item := out.get()) is not _DONE:
+                if isinstance(item, LLMError):
+                    raise item
+                if isinstance(item, Exception):
+                    raise LLMError(f"llama.cpp generation failed: {item}") from item
+                yield item
+        finally:
+            cancel.set()
 
 
 class OpenAICompatLLM:
@@ -69,21 +111,30 @@ class OpenAICompatLLM:
         from openai import OpenAI
 
         self.name = model
+        self.loaded = True
         self._client = OpenAI(api_key=api_key or os.environ.get("OPENAI_API_KEY") or "none",
                               base_url=base_url, max_retries=1, timeout=120)
 
-    def stream_chat(self, messages: list[Message], max_tokens: int, temperature: float) -> Iterator[str]:
+    def stream_chat(self, messages: list[Message], max_tokens: int, temperature: float,
+                    usage: dict[str, int] | None = None) -> Iterator[str]:
         import openai
 
+        from rag.ingest.tokens import count_tokens
+
+        completion = []
         try:
             stream = self._client.chat.completions.create(model=self.name, messages=messages,  # type: ignore[arg-type]
                                                           max_tokens=max_tokens, temperature=temperature,
                                                           stream=True)
             for part in stream:
                 if part.choices and part.choices[0].delta.content:
+                    completion.append(part.choices[0].delta.content)
                     yield part.choices[0].delta.content
         except openai.APIError as exc:
             raise LLMError(f"LLM server error ({self._client.base_url}): {exc}") from exc
+        if usage is not None:  # servers differ in reporting usage when streaming: estimate with tiktoken
+            usage.update(prompt_tokens=sum(count_tokens(m["content"]) + 4 for m in messages),
+                         completion_tokens=count_tokens("".join(completion)))
 
 
 def build_llm(settings: Settings) -> LLM:

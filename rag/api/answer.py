@@ -1,0 +1,50 @@
+"""POST /v1/answer: the `rag ask --json` object plus retrieved chunks and usage; SSE when streaming."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+from fastapi import APIRouter
+from fastapi.responses import StreamingResponse
+
+from rag.api.models import AnswerRequest
+from rag.chain import validate_question
+from rag.components import Components
+from rag.models.llm import LLMError
+from rag.schemas import Answer
+
+
+def sse(event: str, data: dict) -> str:
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+def router(comps: Components) -> APIRouter:
+    api = APIRouter(tags=["answer"])
+
+    @api.post("/v1/answer", summary="Answer a question with verified citations",
+              responses={400: {"description": "empty or oversized question"}})
+    def answer(req: AnswerRequest):
+        question = validate_question(req.question, comps.settings.max_question_chars)
+        history = [m.model_dump() for m in req.history if m.role != "system"]
+        items = comps.chain.stream(question, history=history, top_k=req.top_k, filters=req.filters)
+        if not req.stream:
+            final = next(i for i in items if isinstance(i, Answer))
+            return final.api()
+
+        def events() -> Iterator[str]:
+            # Text deltas first; the citations and the rest of the object once, at the end.
+            try:
+                for item in items:
+                    if isinstance(item, Answer):
+                        yield sse("answer", item.api())
+                    else:
+                        yield sse("delta", {"text": item})
+            except LLMError as exc:
+                yield sse("error", {"error": {"message": str(exc), "type": "server_error",
+                                              "code": "llm_unavailable"}})
+
+        return StreamingResponse(events(), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+    return api

@@ -1,0 +1,77 @@
+"""OpenAI-compatible Chat Completions over the collection, and GET /v1/models.
+
+The assistant content is the answer with its markers; citations travel in an extra top-level
+`citations` field (the `openai` client exposes it via `model_extra`), on the last chunk when streaming.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterator
+
+from fastapi import APIRouter
+from fastapi.responses import StreamingResponse
+
+from rag.api.errors import ApiError, error_body
+from rag.api.models import ChatRequest
+from rag.chain import validate_question
+from rag.components import Components
+from rag.models.llm import LLMError
+from rag.schemas import Answer
+
+
+def router(comps: Components) -> APIRouter:
+    api = APIRouter(tags=["openai"])
+
+    def model_name() -> str:
+        return comps.llm.name
+
+    @api.get("/v1/models", summary="The model answering (OpenAI format)")
+    def models() -> dict:
+        return {"object": "list", "data": [{"id": model_name(), "object": "model", "created": 0,
+                                            "owned_by": "rag-chat"}]}
+
+    @api.post("/v1/chat/completions", summary="OpenAI Chat Completions, answered from the collection")
+    def chat(req: ChatRequest):
+        turns = [(m.role, m.text()) for m in req.messages if m.role in ("user", "assistant")]
+        if not turns or turns[-1][0] != "user":
+            raise ApiError(400, "the last message must come from the user", "invalid_messages")
+        question = validate_question(turns[-1][1], comps.settings.max_question_chars)
+        history = [{"role": r, "content": c} for r, c in turns[:-1]]
+        items = comps.chain.stream(question, history=history, top_k=req.top_k,
+                                   max_tokens=req.max_completion_tokens or req.max_tokens,
+                                   temperature=req.temperature)
+        cid, created, name = f"chatcmpl-{uuid.uuid4().hex}", int(time.time()), model_name()
+        extra = lambda a: {"citations": a.public()["citations"], "answerable": a.answerable,  # noqa: E731
+                           "query": a.query, "timings": a.timings.model_dump()}
+        if not req.stream:
+            final = next(i for i in items if isinstance(i, Answer))
+            return {"id": cid, "object": "chat.completion", "created": created, "model": name,
+                    "choices": [{"index": 0, "message": {"role": "assistant", "content": final.answer},
+                                 "finish_reason": "stop"}],
+                    "usage": {"prompt_tokens": final.usage.prompt_tokens,
+                              "completion_tokens": final.usage.completion_tokens,
+                              "total_tokens": final.usage.total_tokens}} | extra(final)
+
+        def chunk(delta: dict, finish: str | None = None, **more) -> str:
+            body = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": name,
+                    "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]} | more
+            return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
+
+        def events() -> Iterator[str]:
+            yield chunk({"role": "assistant", "content": ""})
+            try:
+                for item in items:
+                    if isinstance(item, Answer):
+                        yield chunk({}, "stop", **extra(item))
+                    else:
+                        yield chunk({"content": item})
+            except LLMError as exc:
+                yield f"data: {json.dumps(error_body(str(exc), 'llm_unavailable', 'server_error'))}\n\n"
+            yield "data: [DONE]\n\n"
+
+        return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+
+    return api

@@ -1,0 +1,195 @@
+"""The real server on a loopback port: the official `openai` client, httpx, real models and store."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+import uvicorn
+from openai import OpenAI
+
+from rag.components import Components
+from rag.server import create_app
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def serve(app) -> tuple[str, uvicorn.Server, threading.Thread]:
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(300):
+        if server.started:
+            break
+        time.sleep(0.1)
+    assert server.started
+    return f"http://127.0.0.1:{port}", server, thread
+
+
+@pytest.fixture(scope="module")
+def base_url(comps):
+    url, server, thread = serve(create_app(comps))
+    yield url
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def http(base_url):
+    with httpx.Client(base_url=base_url, timeout=300) as client:
+        yield client
+
+
+def sse_events(text: str) -> list[tuple[str, dict]]:
+    out = []
+    for block in text.strip().split("\n\n"):
+        lines = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
+        out.append((lines.get("event", "message"), json.loads(lines["data"])))
+    return out
+
+
+def test_openai_client_chat_completion(base_url) -> None:
+    client = OpenAI(base_url=base_url + "/v1", api_key="unused")
+    [model] = client.models.list().data
+    resp = client.chat.completions.create(model=model.id, messages=[
+        {"role": "user", "content": "Which gas fields does the Gazprom agreement cover?"}])
+    content = resp.choices[0].message.content
+    assert "North Pars" in content and "[1]" in content
+    cites = resp.model_extra["citations"]
+    assert any("North Pars" in c["quote"] for c in cites)
+    assert resp.usage.prompt_tokens > 0 and resp.usage.completion_tokens > 0
+
+
+def test_openai_client_streaming_with_history(base_url) -> None:
+    client = OpenAI(base_url=base_url + "/v1", api_key="unused")
+    stream = client.chat.completions.create(model="any", stream=True, messages=[
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "Who welcomed Putin at the airport?"},
+        {"role": "assistant", "content": "Iran's oil minister, Javad Owji, welcomed him [1]."},
+        {"role": "user", "content": "At which airport did Putin's plane land?"}])
+    chunks = list(stream)
+    text = "".join(c.choices[0].delta.content or "" for c in chunks)
+    assert "Mehrabad" in text
+    assert chunks[-1].choices[0].finish_reason == "stop"
+    cites = chunks[-1].model_extra["citations"]
+    assert cites and all(f"[{c['marker']}]" in text for c in cites)
+    assert all("citations" not in (c.model_extra or {}) for c in chunks[:-1]), "sources sent once, at the end"
+
+
+def test_answer_endpoint(http) -> None:
+    body = http.post("/v1/answer", json={"question": "Which two countries applied to join NATO in May?"}).json()
+    assert {"question", "answer", "answerable", "citations", "model", "timings", "retrieved", "usage"} <= set(body)
+    assert "Finland" in body["answer"] and body["answerable"]
+    assert body["retrieved"] and all({"chunk_id", "score", "text", "start", "end"} <= set(r) for r in body["retrieved"])
+    assert body["usage"]["prompt_tokens"] > 0
+
+
+def test_answer_endpoint_streams_deltas_then_one_final_event(http) -> None:
+    resp = http.post("/v1/answer", json={"question": "Which militia did Erdogan threaten to attack?",
+                                         "stream": True})
+    assert resp.headers["content-type"].startswith("text/event-stream")
+    events = sse_events(resp.text)
+    kinds = [k for k, _ in events]
+    assert kinds[-1] == "answer" and set(kinds[:-1]) == {"delta"}
+    final = events[-1][1]
+    assert "".join(d["text"] for _, d in events[:-1]) == final["answer"]
+    assert "YPG" in final["answer"] and final["citations"]
+
+
+def test_upload_list_ask_delete(http, tmp_path) -> None:
+    before = http.get("/v1/documents").json()["data"]
+    files = [("files", ("harbour-notes.md", b"# Harbour notes\n\nThe lighthouse at Bandar Anzali is "
+                        b"painted green and was lit in 1894.\n", "text/markdown"))]
+    up = http.post("/v1/documents", files=files)
+    assert up.status_code == 201, up.text
+    [doc] = up.json()["data"]
+    assert doc["chunks"] >= 1 and doc["source"] == "upload:harbour-notes.md"
+    listed = {d["id"]: d for d in http.get("/v1/documents").json()["data"]}
+    assert doc["id"] in listed and listed[doc["id"]]["ingested_at"].endswith("+00:00")
+    ans = http.post("/v1/answer", json={"question": "What colour is the lighthouse at Bandar Anzali?",
+                                        "filters": {"doc_ids": [doc["id"]]}}).json()
+    assert "green" in ans["answer"].lower()
+    assert {c["doc_id"] for c in ans["citations"]} == {doc["id"]}
+    gone = http.delete(f"/v1/documents/{doc['id']}")
+    assert gone.status_code == 200 and gone.json()["chunks_removed"] == doc["chunks"]
+    after = http.get("/v1/documents").json()["data"]
+    assert {d["id"] for d in after} == {d["id"] for d in before}
+
+
+def test_bad_input_gets_a_clear_4xx_and_nothing_is_lost(http, comps, monkeypatch) -> None:
+    docs_before = http.get("/v1/documents").json()["data"]
+    cases = [
+        (http.post("/v1/answer", json={"question": "   "}), 400, "empty"),
+        (http.post("/v1/answer", json={"question": "why " * 1000}), 400, "limit"),
+        (http.post("/v1/answer", json={"question": 42}), 422, "question"),
+        (http.post("/v1/answer", content=b"{not json", headers={"content-type": "application/json"}),
+         400, "JSON"),
+        (http.post("/v1/chat/completions", json={"messages": []}), 422, "messages"),
+        (http.post("/v1/chat/completions", json={"messages": [{"role": "assistant", "content": "hi"}]}),
+         400, "user"),
+        (http.delete("/v1/documents/no-such-doc"), 404, "no-such-doc"),
+        (http.post("/v1/documents", files=[("files", ("report.docx", b"PK\x03\x04", "application/zip"))]),
+         415, "unsupported"),
+        (http.post("/v1/documents", files=[("files", ("image.txt", b"\x89PNG\x00\x00\x01", "text/plain"))]),
+         400, "binary"),
+        (http.post("/v1/documents", files=[("files", ("../../etc/passwd", b"root:x:0:0", "text/plain"))]),
+         415, "passwd"),
+    ]
+    monkeypatch.setattr(comps.settings, "max_file_mb", 0.001)
+    cases.append((http.post("/v1/documents", files=[("files", ("big.txt", b"word " * 1000, "text/plain"))]),
+                  413, "limit"))
+    monkeypatch.undo()
+    for resp, status, words in cases:
+        assert resp.status_code == status, (resp.request.url, resp.text)
+        err = resp.json()["error"]
+        assert words.lower() in err["message"].lower() and err["code"]
+    assert http.get("/health").json()["status"] == "ok"
+    assert http.get("/v1/documents").json()["data"] == docs_before
+
+
+def test_eight_concurrent_questions_all_finish_correctly(http) -> None:
+    questions = [("At which airport did Putin's plane land?", "Mehrabad"),
+                 ("Who welcomed Putin at the airport?", "Owji"),
+                 ("Which gas fields does the Gazprom agreement cover?", "North Pars"),
+                 ("Which two countries applied to join NATO in May?", "Finland"),
+                 ("Which militia did Erdogan threaten to attack in northern Syria?", "YPG"),
+                 ("Where did Raisi host Putin?", "Saadabad"),
+                 ("Who is John Kirby?", "spokesman"),
+                 ("Which Syrian president do Russia and Iran back?", "Assad")]
+
+    def ask(q: str) -> str:
+        r = http.post("/v1/answer", json={"question": q})
+        assert r.status_code == 200, r.text
+        return r.json()["answer"]
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(ask, [q for q, _ in questions]))
+    for (q, fact), a in zip(questions, answers, strict=True):
+        assert fact.lower() in a.lower(), (q, a)
+
+
+def test_bearer_token_guards_v1_and_ui(comps, e2e_settings) -> None:
+    from fastapi.testclient import TestClient
+
+    guarded = Components(e2e_settings.model_copy(update={"api_token": "s3cret"}))
+    for name in ("store", "embedder", "llm", "prompts", "retriever", "ingestor", "chain"):
+        guarded.__dict__[name] = getattr(comps, name)  # same parts, different settings
+    with TestClient(create_app(guarded)) as client:
+        assert client.get("/v1/models").status_code == 401
+        assert client.get("/v1/models", headers={"Authorization": "Bearer wrong"}).status_code == 401
+        assert client.get("/v1/models", headers={"Authorization": "Bearer s3cret"}).status_code == 200
+        assert client.get("/health").status_code == 200
+        assert client.get("/config").status_code == 401, "the UI needs a login"
+        assert client.post("/login", data={"username": "me", "password": "wrong"}).status_code == 400
+        assert client.post("/login", data={"username": "me", "password": "s3cret"}).status_code == 200
+        assert client.get("/config").status_code == 200
