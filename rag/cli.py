@@ -91,6 +91,95 @@ def ask(question: str,
                   f" · total {t.total_ms:.0f} ms[/dim]")
 
 
+@app.command("eval")
+def evaluate(
+    gold: Annotated[Path | None, typer.Argument(help="Gold JSONL (id, question, answers, evidence, doc)")] = None,
+    docs: Annotated[Path | None, typer.Option(help="Ingest these documents into a temporary collection "
+                                                   "first (default: use the current collection)")] = None,
+    out: Annotated[Path | None, typer.Option(help="Results JSON; a Markdown report and PNG charts "
+                                                  "are written beside it")] = None,
+    limit: Annotated[int | None, typer.Option(help="Only the first N questions")] = None,
+    sample: Annotated[int | None, typer.Option(help="A fixed random subset of N questions")] = None,
+    seed: Annotated[int, typer.Option(help="Seed for --sample")] = 13,
+    baseline: Annotated[str | None, typer.Option(help="Also run 'llamaindex': the plain llama-index "
+                                                      "pipeline with the same models")] = None,
+    compare_to: Annotated[Path | None, typer.Option("--compare", help="An earlier results JSON: print "
+                                                    "each metric's change, exit 1 on a regression")] = None,
+    against: Annotated[Path | None, typer.Option(help="With --compare and no GOLD: compare this results "
+                                                 "JSON instead of running")] = None,
+    max_drop: Annotated[float, typer.Option(help="Largest tolerated drop of a quality metric")] = 0.02,
+) -> None:
+    """Score answers, retrieval, citations, refusals and cost against a gold question set."""
+    import tempfile
+
+    from rich.progress import Progress as Bar
+
+    from rag.eval.compare import compare
+    from rag.eval.gold import default_docs_dir, load_gold
+    from rag.eval.report import headline_table, write_report
+    from rag.eval.runner import ours, run_eval
+
+    if gold is None:
+        if not (compare_to and against):
+            raise typer.BadParameter("give a GOLD file, or --compare OLD.json --against NEW.json")
+        new = json.loads(against.read_text())
+    else:
+        items = load_gold(gold, limit=limit, sample=sample, seed=seed)
+        if not items:
+            raise typer.BadParameter(f"{gold} holds no questions")
+        settings = Settings()
+        tmp = tempfile.TemporaryDirectory() if docs else None
+        if tmp is not None:
+            settings = settings.model_copy(update={"persist_dir": Path(tmp.name), "collection": "eval"})
+        from rag.components import Components
+
+        comps = Components(settings)
+        if docs:
+            report = comps.ingestor.ingest_paths([docs])
+            console.print(f"ingested {len(report.documents)} documents ({report.chunks} chunks) "
+                          f"in {report.seconds:.1f} s")
+        elif comps.store.count() == 0:
+            raise typer.BadParameter("the collection is empty: ingest documents or pass --docs")
+        runs: dict[str, dict] = {}
+        systems = [("ours", lambda: ours(comps))]
+        if baseline == "llamaindex":
+            from rag.eval.baseline import llamaindex_baseline
+
+            base_docs = docs or default_docs_dir(gold)
+            systems.append(("llama-index", lambda: llamaindex_baseline(comps, base_docs)))
+        elif baseline:
+            raise typer.BadParameter("--baseline takes 'llamaindex'")
+        for name, make in systems:
+            with Bar(console=console, transient=True) as bar:
+                task = bar.add_task(name, total=len(items))
+
+                def progress(i: int, summary: dict, task=task, name=name) -> None:
+                    f1 = summary.get("f1")
+                    bar.update(task, completed=i, description=f"{name} F1 {f1:.3f}" if f1 is not None else name)
+
+                runs[name] = run_eval(items, make(), progress)
+                runs[name]["config"] = {"gold": str(gold), "docs": str(docs) if docs else None,
+                                        "limit": limit, "sample": sample, "seed": seed, "system": name,
+                                        "model": comps.llm.name, "top_k": settings.top_k,
+                                        "chunk_size": settings.chunk_size}
+        out = out or Path("eval-results") / f"{gold.stem}.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        new = runs["ours"] | ({"baselines": {k: v for k, v in runs.items() if k != "ours"}}
+                              if len(runs) > 1 else {})
+        out.write_text(json.dumps(new, indent=1, ensure_ascii=False))
+        md = write_report(runs, out, f"Evaluation: {gold.name}")
+        print(headline_table(runs))
+        console.print(f"results: {out} · report: {md}")
+        if tmp is not None:
+            tmp.cleanup()
+    if compare_to:
+        lines, regressed = compare(json.loads(compare_to.read_text())["summary"], new["summary"], max_drop)
+        print("\n".join(lines))
+        if regressed:
+            console.print(f"[red]regressed by more than {max_drop}:[/red] {', '.join(regressed)}")
+            raise typer.Exit(1)
+
+
 @app.command()
 def serve(host: Annotated[str | None, typer.Option(help="Default: RAG_HOST (127.0.0.1)")] = None,
           port: Annotated[int | None, typer.Option(help="Default: RAG_PORT (7860)")] = None) -> None:

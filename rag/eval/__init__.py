@@ -1,0 +1,1 @@
+"""Evaluation against a gold question set: metrics, runner, report, comparison, llama-index baseline."""

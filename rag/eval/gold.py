@@ -1,0 +1,43 @@
+"""Gold question sets: `id`, `question`, `answers`, `evidence`, `doc`, optional `unanswerable`."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+
+class GoldItem(BaseModel):
+    id: str
+    question: str
+    answers: list[str] = Field(default_factory=list)
+    evidence: str = ""
+    evidence_sentence: str = ""
+    doc: str = ""
+    unanswerable: bool = False
+
+    @property
+    def target_evidence(self) -> str:
+        """The answer-bearing sentence(s) when the set gives them, else the evidence as given."""
+        return self.evidence_sentence or self.evidence
+
+
+def load_gold(path: Path, limit: int | None = None, sample: int | None = None, seed: int = 13) -> list[GoldItem]:
+    items = []
+    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+        if line.strip():
+            try:
+                items.append(GoldItem.model_validate(json.loads(line)))
+            except (ValueError, TypeError) as exc:
+                raise ValueError(f"{path}:{n}: not a gold item ({exc})") from exc
+    if sample is not None and sample < len(items):
+        items = random.Random(seed).sample(items, sample)
+    return items[:limit] if limit is not None else items
+
+
+def default_docs_dir(gold_path: Path) -> Path:
+    """`docs/` beside the gold file when there is one (squad-dev-13), else the gold file's folder (seeds/)."""
+    folder = Path(gold_path).resolve().parent
+    return folder / "docs" if (folder / "docs").is_dir() else folder

@@ -1,0 +1,113 @@
+"""A report people can read: the headline table, the worst questions with what was retrieved, charts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+HEADLINE = [
+    ("f1", "answer F1"), ("em", "exact match"), ("contains", "answer contains gold"),
+    ("hit@1", "evidence hit@1"), ("hit@5", "evidence hit@5"), ("recall@5", "evidence recall@5"), ("mrr", "MRR"),
+    ("doc_hit@5", "document hit@5"), ("citation_precision", "citation precision"),
+    ("citation_recall", "citation recall"), ("cited_sentence_share", "answer sentences cited"),
+    ("refusal_recall", "refusal recall (unanswerable)"), ("false_refusal_rate", "false refusals (answerable)"),
+    ("retrieve_ms_p50", "retrieve p50 ms"), ("generate_ms_p50", "generate p50 ms"),
+    ("total_ms_p50", "total p50 ms"), ("total_ms_p95", "total p95 ms"),
+    ("prompt_tokens_mean", "prompt tokens / question"), ("completion_tokens_mean", "completion tokens / question"),
+    ("wall_s", "wall time s"),
+]
+
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, float) and abs(v) < 10 and v != int(v):
+        return f"{v:.3f}"
+    return f"{v:,.0f}" if isinstance(v, int | float) else str(v)
+
+
+def headline_table(runs: dict[str, dict]) -> str:
+    names = list(runs)
+    lines = ["| metric | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+    for key, label in HEADLINE:
+        lines.append(f"| {label} | " + " | ".join(_fmt(runs[n]["summary"].get(key)) for n in names) + " |")
+    n = runs[names[0]]["summary"]
+    lines.append(f"\n{n['questions']} questions ({n['answerable_questions']} answerable, "
+                 f"{n['unanswerable_questions']} unanswerable).")
+    return "\n".join(lines)
+
+
+def _charts(runs: dict[str, dict], stem: Path) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    paths = []
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    for name, run in runs.items():
+        vals = [r["scores"]["f1"] for r in run["rows"] if "f1" in r["scores"]]
+        ax.hist(vals, bins=[i / 10 for i in range(11)], alpha=0.6, label=name)
+    ax.set(xlabel="answer F1", ylabel="questions", title="Score distribution")
+    ax.legend()
+    paths.append(stem.with_name(stem.name + "-f1.png"))
+    fig.tight_layout()
+    fig.savefig(paths[-1], dpi=110)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    for name, run in runs.items():
+        ax.hist([r["timings"].get("total_ms", 0) / 1000 for r in run["rows"]], bins=20, alpha=0.6, label=name)
+    ax.set(xlabel="seconds per question", ylabel="questions", title="Latency")
+    ax.legend()
+    paths.append(stem.with_name(stem.name + "-latency.png"))
+    fig.tight_layout()
+    fig.savefig(paths[-1], dpi=110)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    for name, run in runs.items():
+        ks = sorted(int(k.split("@")[1]) for k, v in run["summary"].items()
+                    if k.startswith("recall@") and v is not None)
+        if ks:
+            ax.plot(ks, [run["summary"][f"recall@{k}"] for k in ks], marker="o", label=name)
+    ax.set(xlabel="k (chunks retrieved)", ylabel="evidence recall@k", title="Recall@k", ylim=(0, 1.02))
+    ax.legend()
+    paths.append(stem.with_name(stem.name + "-recall.png"))
+    fig.tight_layout()
+    fig.savefig(paths[-1], dpi=110)
+    plt.close(fig)
+    return paths
+
+
+def _worst(run: dict, n: int = 8) -> str:
+    def badness(r: dict) -> float:
+        if r["unanswerable"]:
+            return 1.0 if r["answerable"] else -1.0  # answered what cannot be answered: worst
+        return 1.0 - r["scores"].get("f1", 0.0)
+
+    rows = sorted(run["rows"], key=badness, reverse=True)[:n]
+    out = []
+    for r in rows:
+        if badness(r) <= 0:
+            break
+        gold = "(unanswerable)" if r["unanswerable"] else " / ".join(r["gold_answers"])
+        out.append(f"- **{r['question']}** — gold: {gold}; answer: “{r['answer']}” "
+                   f"(F1 {r['scores'].get('f1', 0):.2f})")
+        for i, x in enumerate(r["retrieved"][:3], start=1):
+            snippet = " ".join(x["text"].split())[:160]
+            out.append(f"  {i}. {'✅' if x.get('hit') else '·'} {Path(x['source']).name} "
+                       f"(score {x['score']:.2f}): {snippet}…")
+    return "\n".join(out) or "No wrong answers."
+
+
+def write_report(runs: dict[str, dict], out_json: Path, title: str) -> Path:
+    stem = out_json.with_suffix("")
+    charts = _charts(runs, stem)
+    parts = [f"# {title}", "", headline_table(runs), ""]
+    parts += [f"![{p.stem}]({p.name})" for p in charts]
+    for name, run in runs.items():
+        parts += ["", f"## Worst questions: {name}", "", _worst(run)]
+    md = out_json.with_suffix(".md")
+    md.write_text("\n".join(parts) + "\n", encoding="utf-8")
+    return md

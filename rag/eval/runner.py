@@ -1,0 +1,114 @@
+"""Runs a gold set through the answer chain (or the llama-index baseline) and scores every row."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rag.components import Components
+from rag.eval import metrics as m
+from rag.eval.gold import GoldItem
+
+KS = (1, 3, 5, 10)
+
+
+@dataclass
+class SystemAnswer:
+    """What any answering system gives back, for scoring."""
+
+    answer: str
+    answerable: bool
+    retrieved: list[dict[str, Any]]  # text, source, score (in rank order)
+    citations: list[dict[str, Any]]
+    timings: dict[str, float]
+    usage: dict[str, int]
+    query: str = ""
+
+
+def ours(comps: Components, top_k_eval: int = max(KS)) -> Callable[[GoldItem], SystemAnswer]:
+    def run(item: GoldItem) -> SystemAnswer:
+        a = comps.chain.answer(item.question)
+        # A deeper list than the chain's own top_k, for recall@k curves; the answer used the chain's top_k.
+        ranked = comps.retriever.retrieve(a.query or item.question, top_k_eval)
+        return SystemAnswer(
+            answer=a.answer, answerable=a.answerable,
+            retrieved=[{"text": p.chunk.text, "source": p.chunk.source, "doc_id": p.chunk.doc_id,
+                        "start": p.chunk.start, "end": p.chunk.end, "score": p.score} for p in ranked],
+            citations=a.public()["citations"], timings=a.timings.model_dump(), usage=a.usage.model_dump(),
+            query=a.query)
+
+    return run
+
+
+def score_row(item: GoldItem, got: SystemAnswer) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "id": item.id, "question": item.question, "gold_answers": item.answers, "doc": item.doc,
+        "unanswerable": item.unanswerable, "answer": got.answer, "answerable": got.answerable,
+        "citations": got.citations, "retrieved": [r | {"hit": bool(item.target_evidence) and m.overlaps(
+            r["text"], item.target_evidence)} for r in got.retrieved],
+        "timings": got.timings, "usage": got.usage, "query": got.query,
+    }
+    scores: dict[str, float] = {"refused": float(not got.answerable)}
+    if not item.unanswerable:
+        scores |= {"em": m.exact_match(got.answer, item.answers), "f1": m.f1(got.answer, item.answers),
+                   "contains": m.contains_answer(got.answer, item.answers)}
+        if not got.answerable:  # a refusal scores nothing, whatever words it shares with the answer
+            scores |= {"em": 0.0, "f1": 0.0, "contains": 0.0}
+        if item.target_evidence:
+            scores |= m.retrieval_metrics([r["text"] for r in got.retrieved], item.target_evidence, KS)
+        if item.doc:
+            scores["doc_hit@5"] = float(any(Path(r["source"]).name == item.doc for r in got.retrieved[:5]))
+        if got.answerable and item.target_evidence:
+            good = [m.overlaps(c["quote"], item.target_evidence) for c in got.citations]
+            scores["citations"] = float(len(good))
+            scores["citations_on_evidence"] = float(sum(good))
+            scores["cites_evidence"] = float(any(good))
+            scores["cited_sentence_share"] = m.cited_sentence_share(got.answer)
+    row["scores"] = scores
+    return row
+
+
+def _mean(rows: list[dict], key: str) -> float | None:
+    vals = [r["scores"][key] for r in rows if key in r["scores"]]
+    return round(statistics.fmean(vals), 4) if vals else None
+
+
+def summarize(rows: list[dict], wall_s: float) -> dict[str, Any]:
+    ans = [r for r in rows if not r["unanswerable"]]
+    una = [r for r in rows if r["unanswerable"]]
+    answered = [r for r in ans if r["answerable"]]
+    summary: dict[str, Any] = {"questions": len(rows), "answerable_questions": len(ans),
+                               "unanswerable_questions": len(una), "wall_s": round(wall_s, 1)}
+    for key in ("em", "f1", "contains", "rr", "doc_hit@5", *(f"{p}@{k}" for p in ("hit", "recall") for k in KS)):
+        summary[key if key != "rr" else "mrr"] = _mean(ans, key)
+    n_cites = sum(r["scores"].get("citations", 0) for r in answered)
+    summary["citation_precision"] = (round(sum(r["scores"].get("citations_on_evidence", 0) for r in answered)
+                                           / n_cites, 4) if n_cites else None)
+    summary["citation_recall"] = _mean(answered, "cites_evidence")
+    summary["cited_sentence_share"] = _mean(answered, "cited_sentence_share")
+    summary["refusal_recall"] = _mean(una, "refused")
+    summary["false_refusal_rate"] = _mean(ans, "refused")
+    for part in ("retrieve_ms", "generate_ms", "total_ms"):
+        vals = [float(r["timings"].get(part) or 0.0) for r in rows]
+        summary[f"{part}_p50"] = round(m.percentile(vals, 0.5), 1)
+        summary[f"{part}_p95"] = round(m.percentile(vals, 0.95), 1)
+    for part in ("prompt_tokens", "completion_tokens"):
+        vals = [float(r["usage"].get(part) or 0) for r in rows]
+        summary[f"{part}_mean"] = round(statistics.fmean(vals), 1) if vals else None
+    return summary
+
+
+def run_eval(items: list[GoldItem], system: Callable[[GoldItem], SystemAnswer],
+             progress: Callable[[int, dict], None] | None = None) -> dict[str, Any]:
+    rows: list[dict] = []
+    t0 = time.perf_counter()
+    for i, item in enumerate(items, start=1):
+        rows.append(score_row(item, system(item)))
+        if progress:
+            progress(i, summarize(rows, time.perf_counter() - t0))
+    return {"summary": summarize(rows, time.perf_counter() - t0), "rows": rows}
+
