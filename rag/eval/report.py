@@ -43,41 +43,35 @@ def _charts(runs: dict[str, dict], stem: Path) -> list[Path]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    paths = []
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    for name, run in runs.items():
+    def chart(suffix: str, draw, **labels) -> Path:
+        fig, ax = plt.subplots(figsize=(6, 3.5))
+        for name, run in runs.items():
+            draw(ax, name, run)
+        ax.set(**labels)
+        ax.legend()
+        fig.tight_layout()
+        path = stem.with_name(f"{stem.name}-{suffix}.png")
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        return path
+
+    def f1_hist(ax, name: str, run: dict) -> None:
         vals = [r["scores"]["f1"] for r in run["rows"] if "f1" in r["scores"]]
         ax.hist(vals, bins=[i / 10 for i in range(11)], alpha=0.6, label=name)
-    ax.set(xlabel="answer F1", ylabel="questions", title="Score distribution")
-    ax.legend()
-    paths.append(stem.with_name(stem.name + "-f1.png"))
-    fig.tight_layout()
-    fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
 
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    for name, run in runs.items():
+    def latency_hist(ax, name: str, run: dict) -> None:
         ax.hist([r["timings"].get("total_ms", 0) / 1000 for r in run["rows"]], bins=20, alpha=0.6, label=name)
-    ax.set(xlabel="seconds per question", ylabel="questions", title="Latency")
-    ax.legend()
-    paths.append(stem.with_name(stem.name + "-latency.png"))
-    fig.tight_layout()
-    fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
 
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    for name, run in runs.items():
+    def recall_curve(ax, name: str, run: dict) -> None:
         ks = sorted(int(k.split("@")[1]) for k, v in run["summary"].items()
                     if k.startswith("recall@") and v is not None)
         if ks:
             ax.plot(ks, [run["summary"][f"recall@{k}"] for k in ks], marker="o", label=name)
-    ax.set(xlabel="k (chunks retrieved)", ylabel="evidence recall@k", title="Recall@k", ylim=(0, 1.02))
-    ax.legend()
-    paths.append(stem.with_name(stem.name + "-recall.png"))
-    fig.tight_layout()
-    fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
-    return paths
+
+    return [chart("f1", f1_hist, xlabel="answer F1", ylabel="questions", title="Score distribution"),
+            chart("latency", latency_hist, xlabel="seconds per question", ylabel="questions", title="Latency"),
+            chart("recall", recall_curve, xlabel="k (chunks retrieved)", ylabel="evidence recall@k",
+                  title="Recall@k", ylim=(0, 1.02))]
 
 
 def _worst(run: dict, n: int = 8) -> str:

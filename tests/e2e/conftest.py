@@ -1,6 +1,11 @@
 from __future__ import annotations
 
+import socket
+import threading
+import time
+
 import pytest
+import uvicorn
 
 from rag.components import Components
 from rag.settings import Settings
@@ -25,3 +30,19 @@ def comps(e2e_settings) -> Components:
     report = c.ingestor.ingest_paths([SEEDS])
     assert report.documents and not report.skipped
     return c
+
+
+def serve(app) -> tuple[str, uvicorn.Server, threading.Thread]:
+    """Run an ASGI app with uvicorn on a free loopback port, in a thread; return its base URL."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(300):
+        if server.started:
+            break
+        time.sleep(0.1)
+    assert server.started
+    return f"http://127.0.0.1:{port}", server, thread

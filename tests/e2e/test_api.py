@@ -3,37 +3,15 @@
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-import uvicorn
 from openai import OpenAI
 
 from rag.components import Components
 from rag.server import create_app
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def serve(app) -> tuple[str, uvicorn.Server, threading.Thread]:
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(300):
-        if server.started:
-            break
-        time.sleep(0.1)
-    assert server.started
-    return f"http://127.0.0.1:{port}", server, thread
+from tests.e2e.conftest import serve
 
 
 @pytest.fixture(scope="module")

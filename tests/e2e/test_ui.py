@@ -2,34 +2,16 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
-
 import pytest
-import uvicorn
 
 from rag.server import create_app
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.e2e.conftest import serve
 
 
 @pytest.fixture(scope="module")
 def ui_url(comps):
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(comps), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if server.started:
-            break
-        time.sleep(0.1)
-    assert server.started
-    yield f"http://127.0.0.1:{port}/"
+    url, server, thread = serve(create_app(comps))
+    yield url + "/"
     server.should_exit = True
     thread.join(timeout=10)
 
