@@ -92,12 +92,12 @@ def summarize(rows: list[dict], wall_s: float) -> dict[str, Any]:
     summary["cited_sentence_share"] = _mean(answered, "cited_sentence_share")
     summary["refusal_recall"] = _mean(una, "refused")
     summary["false_refusal_rate"] = _mean(ans, "refused")
-    for part in ("retrieve_ms", "generate_ms", "total_ms"):
-        vals = [float(r["timings"].get(part) or 0.0) for r in rows]
-        summary[f"{part}_p50"] = round(m.percentile(vals, 0.5), 1)
-        summary[f"{part}_p95"] = round(m.percentile(vals, 0.95), 1)
+    for part in ("retrieve_ms", "generate_ms", "total_ms"):  # a system that does not report a part gets None
+        vals = [float(r["timings"][part] or 0.0) for r in rows if part in r["timings"]]
+        summary[f"{part}_p50"] = round(m.percentile(vals, 0.5), 1) if vals else None
+        summary[f"{part}_p95"] = round(m.percentile(vals, 0.95), 1) if vals else None
     for part in ("prompt_tokens", "completion_tokens"):
-        vals = [float(r["usage"].get(part) or 0) for r in rows]
+        vals = [float(r["usage"][part] or 0) for r in rows if part in r["usage"]]
         summary[f"{part}_mean"] = round(statistics.fmean(vals), 1) if vals else None
     return summary
 
