@@ -30,6 +30,9 @@ class LocalEmbedder:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()  # no "Loading weights" bar on every command
 
         self._model = HuggingFaceEmbedding(model_name=model_path, device="cpu", normalize=True,
                                            embed_batch_size=batch_size)
