@@ -21,13 +21,9 @@ import httpx
 import uvicorn
 
 from rag.components import Components
+from rag.eval.metrics import percentile
 from rag.server import create_app
 from rag.settings import PROJECT_ROOT, Settings
-
-
-def pct(values: list[float], q: float) -> float:
-    s = sorted(values)
-    return s[min(len(s) - 1, round(q * (len(s) - 1)))]
 
 
 def main() -> None:
@@ -64,8 +60,8 @@ def main() -> None:
             wall = (time.perf_counter() - t0) * 1000
         server.should_exit = True
     result = {
-        "sequential": {"n": len(seq), "p50_ms": statistics.median(seq), "p95_ms": pct(seq, 0.95)},
-        "concurrent": {"n": len(conc), "p50_ms": statistics.median(conc), "p95_ms": pct(conc, 0.95),
+        "sequential": {"n": len(seq), "p50_ms": statistics.median(seq), "p95_ms": percentile(seq, 0.95)},
+        "concurrent": {"n": len(conc), "p50_ms": statistics.median(conc), "p95_ms": percentile(conc, 0.95),
                        "wall_ms": wall},
     }
     print(f"{'run':<12}{'n':>4}{'p50 ms':>10}{'p95 ms':>10}")

@@ -72,48 +72,48 @@ class AnswerChain:
         context = fit_passages(passages, budget)
         t_g = time.perf_counter()
         citer = CitationStream(context, query)
-        head, refused, decided = "", False, False
         usage: dict[str, int] = {}
         deltas = self.llm.stream_chat(answer_messages(self.prompts, query, context),
                                       max_tokens or self.settings.max_tokens,
                                       self.settings.temperature if temperature is None else temperature, usage)
-        for delta in deltas:
-            if not decided:
-                # hold the first words back until it is clear whether the model is declining to answer
-                head += delta
-                if len(head) < 40 and not _SENTENCE_END.search(head):
-                    continue
-                decided, refused = True, is_refusal(head)
-                delta = head
-            if refused:
-                continue
-            out = citer.feed(delta)
-            if out:
-                if timings.first_token_ms is None:
-                    timings.first_token_ms = _ms(t0)
-                yield out
-        if not decided:
-            refused = is_refusal(head)
-            if not refused:
-                citer.feed(head)
-        if not refused:
-            tail = citer.finish()
-            if tail:
-                if timings.first_token_ms is None:
-                    timings.first_token_ms = _ms(t0)
-                yield tail
+        refused: list[bool] = []  # decided once, from the reply's opening words
+        for out in self._cited(deltas, citer, refused):
+            if timings.first_token_ms is None:
+                timings.first_token_ms = _ms(t0)
+            yield out
         timings.generate_ms = _ms(t_g)
         text, citations = citer.text, citer.citations()
         # No answer when the model declined, wrote bare markers, or no sentence of its reply is supported
         # by any retrieved passage (it answered from outside knowledge).
-        answerable = not refused and bool(text and citations)
+        answerable = not refused[0] and bool(text and citations)
         if not answerable:
             text, citations = self.prompts.refusal, []
-            if refused:
+            if refused[0]:
                 yield text
         timings.total_ms = _ms(t0)
         yield Answer(answer=text, answerable=answerable, citations=citations, timings=timings,
                      usage=Usage(**usage), **base)
+
+    @staticmethod
+    def _cited(deltas: Iterator[str], citer: CitationStream, refused: list[bool]) -> Iterator[str]:
+        """The cited answer's non-empty deltas; nothing if the model declines (recorded in `refused`)."""
+        head = ""
+        for delta in deltas:
+            if not refused:
+                # hold the first words back until it is clear whether the model is declining to answer
+                head += delta
+                if len(head) < 40 and not _SENTENCE_END.search(head):
+                    continue
+                refused.append(is_refusal(head))
+                delta = head
+            if not refused[0] and (out := citer.feed(delta)):
+                yield out
+        if not refused:  # the whole reply was shorter than the hold-back
+            refused.append(is_refusal(head))
+            if not refused[0]:
+                citer.feed(head)
+        if not refused[0] and (tail := citer.finish()):
+            yield tail
 
     def answer(self, question: str, history: list[Message] | None = None, top_k: int | None = None,
                filters: Filters | None = None, **overrides: float | int | None) -> Answer:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rag.server import create_app
+from rag.ui import _text
 from tests.e2e.conftest import serve
 
 
@@ -17,8 +18,7 @@ def ui_url(comps):
 
 
 def _last_text(chat) -> str:
-    content = chat[-1]["content"]
-    return content if isinstance(content, str) else " ".join(p.get("text", "") for p in content)
+    return _text(chat[-1]["content"])
 
 
 def test_page_and_health(ui_url) -> None:
