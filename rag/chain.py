@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
-from rag.citations import CitationStream, is_refusal
+from rag.citations import CitationStream, grounded_share, is_refusal
+from rag.context import SentenceScorer, assemble
 from rag.models.llm import LLM, Message
-from rag.prompting import Prompts, answer_messages, condense_messages, fit_passages
+from rag.prompting import Prompts, answer_messages, condense_messages
 from rag.retrieve import Filters, Retriever
-from rag.schemas import Answer, Timings, Usage
+from rag.schemas import Answer, Passage, Timings, Usage
 from rag.settings import Settings
 
 _SENTENCE_END = re.compile(r"[.!?\n]")
+Coverage = Callable[[str, list[str]], float]
 
 
 class QuestionError(ValueError):
@@ -35,11 +37,31 @@ def _ms(t0: float) -> float:
 
 
 class AnswerChain:
-    def __init__(self, settings: Settings, retriever: Retriever, llm: LLM, prompts: Prompts) -> None:
+    def __init__(self, settings: Settings, retriever: Retriever, llm: LLM, prompts: Prompts,
+                 scorer: SentenceScorer | None = None, coverage: Coverage | None = None) -> None:
         self.settings = settings
         self.retriever = retriever
         self.llm = llm
         self.prompts = prompts
+        self.scorer = scorer  # sentence similarity for context assembly; lexical only without it
+        self.coverage = coverage  # idf-weighted share of the query the passages mention
+
+    def evidence_too_weak(self, query: str, passages: list[Passage]) -> bool:
+        """Refuse without asking the model when retrieval found nothing that could hold the answer: the best
+        passage is barely similar, or the passages leave out most of what the question is about (a
+        question about a hotel answered from passages that never mention a hotel)."""
+        if not passages:
+            return True
+        dense = [p.dense_score for p in passages if p.dense_score is not None]
+        if dense and max(dense) < self.settings.min_score:
+            return True
+        if self.coverage is not None and self.settings.min_coverage > 0:
+            return self.coverage(query, [p.chunk.text for p in passages]) < self.settings.min_coverage
+        return False
+
+    def context_budget(self) -> int:
+        room = self.settings.n_ctx - self.settings.max_tokens - 300  # system prompt, question, template
+        return max(32, min(self.settings.context_tokens, room))
 
     def condense(self, question: str, history: list[Message]) -> str:
         """A follow-up ("how many times had he been there?") becomes a standalone query."""
@@ -63,13 +85,12 @@ class AnswerChain:
         retrieve_ms = _ms(t_r)
         timings = Timings(retrieve_ms=retrieve_ms)
         base = {"question": question, "model": self.llm.name, "query": query, "retrieved": passages}
-        if not passages or passages[0].score < self.settings.min_score:
+        if self.evidence_too_weak(query, passages):
             timings.total_ms = _ms(t0)
             yield self.prompts.refusal
             yield Answer(answer=self.prompts.refusal, answerable=False, citations=[], timings=timings, **base)
             return
-        budget = self.settings.n_ctx - self.settings.max_tokens - 300
-        context = fit_passages(passages, budget)
+        context = assemble(passages, query, self.context_budget(), self.scorer)
         t_g = time.perf_counter()
         citer = CitationStream(context, query)
         usage: dict[str, int] = {}
@@ -83,16 +104,18 @@ class AnswerChain:
             yield out
         timings.generate_ms = _ms(t_g)
         text, citations = citer.text, citer.citations()
-        # No answer when the model declined, wrote bare markers, or no sentence of its reply is supported
-        # by any retrieved passage (it answered from outside knowledge).
-        answerable = not refused[0] and bool(text and citations)
+        # No answer when the model declined, wrote bare markers, or no sentence of its reply is supported by
+        # the passages it cites (its new words come from outside knowledge).
+        answerable = not refused[0] and bool(text and citations) and any(x.supported for x in citer.sentences)
+        sentences = citer.sentences
         if not answerable:
-            text, citations = self.prompts.refusal, []
+            text, citations, sentences = self.prompts.refusal, [], []
             if refused[0]:
                 yield text
         timings.total_ms = _ms(t0)
         yield Answer(answer=text, answerable=answerable, citations=citations, timings=timings,
-                     usage=Usage(**usage), **base)
+                     usage=Usage(**usage), context=context, sentences=sentences,
+                     grounded=grounded_share(sentences), **base)
 
     @staticmethod
     def _cited(deltas: Iterator[str], citer: CitationStream, refused: list[bool]) -> Iterator[str]:

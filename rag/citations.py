@@ -12,7 +12,7 @@ import re
 from functools import lru_cache
 
 from rag.ingest.sentences import sentence_spans
-from rag.schemas import Citation, Passage
+from rag.schemas import AnswerSentence, Citation, Passage
 
 MARKER = re.compile(r"\[\s*(\d+(?:\s*[,;]\s*\d+)*)\s*\]")
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -24,6 +24,7 @@ _REFUSAL = re.compile(
 # Attribution thresholds on the share of a sentence's content words found in a passage.
 ATTRIBUTE_MIN = 0.5
 MISCITED_MAX = 0.2
+SUPPORTED_MIN = 0.5  # a sentence whose cited passages hold less than this share of its words is flagged
 
 # A short English stop list: function words carry no evidence of support. (Hand-written: nltk's list
 # needs a data download, and this one also keeps negations out of the overlap score.)
@@ -122,6 +123,8 @@ class CitationStream:
     def __init__(self, passages: list[Passage], question: str) -> None:
         self.passages = passages
         self._evidence = [content_words(p.chunk.text) for p in passages]
+        self._sentence_words = [[content_words(p.chunk.text[a:b]) for a, b in sentence_spans(p.chunk.text)]
+                                or [self._evidence[i]] for i, p in enumerate(passages)]
         self._q_words = content_words(question)
         self._abbrev = _abbreviations()
         self._held = ""  # raw text not yet decided on
@@ -130,6 +133,7 @@ class CitationStream:
         self._out: list[str] = []
         self._claims: dict[int, set[str]] = {}
         self._order: list[int] = []
+        self.sentences: list[AnswerSentence] = []
 
     @property
     def text(self) -> str:
@@ -256,7 +260,31 @@ class CitationStream:
             self._claims.setdefault(m, set()).update(words)
             if m not in self._order:
                 self._order.append(m)
+        # grounding: the sentence's own words (those the question did not supply) against the union of the
+        # passages it cites; "Sunny" for "what was the weather in Tehran?" is not backed by a passage that
+        # only mentions Tehran
+        cited = set().union(*(self._evidence[m - 1] for m in valid)) if valid else set()
+        claim = words - self._q_words  # an answer that only repeats the question ("Shana") answers nothing
+        backed = round(support(claim, cited), 3) if valid and claim else 0.0
+        if backed and not self._about_question(claim, valid):
+            backed = 0.0
+        self.sentences.append(AnswerSentence(text=self._sentence.strip(), citations=valid, support=backed,
+                                             supported=backed >= SUPPORTED_MIN))
         return (" " + "".join(f"[{m}]" for m in valid)) if valid else ""
+
+    def _about_question(self, claim: set[str], cited: list[int]) -> bool:
+        """The passage sentence that holds the claim must share a word with the question (or its neighbours
+        two words):
+        "Russia" found in a sentence about trade is no answer to "who won the World Cup?"."""
+        if not self._q_words:
+            return True
+        for m in cited:
+            sents = self._sentence_words[m - 1]
+            best = max(range(len(sents)), key=lambda i: len(claim & sents[i]))
+            window = set().union(*sents[max(0, best - 1):best + 2])
+            if sents[best] & self._q_words or len(window & self._q_words) >= 2:
+                return True
+        return False
 
     def citations(self) -> list[Citation]:
         out = []
@@ -268,6 +296,10 @@ class CitationStream:
                 start=p.chunk.start + qs, end=p.chunk.start + qe, quote=p.chunk.text[qs:qe], score=p.score,
                 passage=p.chunk.text, passage_start=p.chunk.start))
         return out
+
+
+def grounded_share(sentences: list[AnswerSentence]) -> float | None:
+    return round(sum(x.supported for x in sentences) / len(sentences), 3) if sentences else None
 
 
 def verify(answer: str, passages: list[Passage], question: str) -> tuple[str, list[Citation]]:

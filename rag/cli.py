@@ -108,6 +108,9 @@ def evaluate(
     against: Annotated[Path | None, typer.Option(help="With --compare and no GOLD: compare this results "
                                                  "JSON instead of running")] = None,
     max_drop: Annotated[float, typer.Option(help="Largest tolerated drop of a quality metric")] = 0.02,
+    mode: Annotated[str | None, typer.Option(help="Retrieval mode(s), comma-separated: dense, bm25, hybrid "
+                                                  "or all (default: RAG_RETRIEVAL_MODE)")] = None,
+    retrieval_only: Annotated[bool, typer.Option(help="Score retrieval only; ask the LLM nothing")] = False,
 ) -> None:
     """Score answers, retrieval, citations, refusals and cost against a gold question set."""
     import tempfile
@@ -141,7 +144,13 @@ def evaluate(
         elif comps.store.count() == 0:
             raise typer.BadParameter("the collection is empty: ingest documents or pass --docs")
         runs: dict[str, dict] = {}
-        systems = [("ours", lambda: ours(comps))]
+        modes = ["dense", "bm25", "hybrid"] if mode == "all" else (mode.split(",") if mode else
+                                                                   [settings.retrieval_mode])
+        for bad in set(modes) - {"dense", "bm25", "hybrid"}:
+            raise typer.BadParameter(f"unknown retrieval mode {bad!r}: choose dense, bm25, hybrid or all")
+        systems = [(f"ours ({m})" if len(modes) > 1 else "ours",
+                    lambda m=m: ours(comps.with_settings(retrieval_mode=m), generate=not retrieval_only))
+                   for m in modes]
         if baseline == "llamaindex":
             from rag.eval.baseline import llamaindex_baseline
 
@@ -160,12 +169,14 @@ def evaluate(
                 runs[name] = run_eval(items, make(), progress)
                 runs[name]["config"] = {"gold": str(gold), "docs": str(docs) if docs else None,
                                         "limit": limit, "sample": sample, "seed": seed, "system": name,
-                                        "model": comps.llm.name, "top_k": settings.top_k,
-                                        "chunk_size": settings.chunk_size}
+                                        "model": None if retrieval_only else comps.llm.name,
+                                        "top_k": settings.top_k, "chunk_size": settings.chunk_size,
+                                        "context_tokens": settings.context_tokens, "rerank": settings.rerank}
         out = out or Path("eval-results") / f"{gold.stem}.json"
         out.parent.mkdir(parents=True, exist_ok=True)
-        new = runs["ours"] | ({"baselines": {k: v for k, v in runs.items() if k != "ours"}}
-                              if len(runs) > 1 else {})
+        first = next(iter(runs))
+        new = runs[first] | ({"baselines": {k: v for k, v in runs.items() if k != first}}
+                             if len(runs) > 1 else {})
         out.write_text(json.dumps(new, indent=1, ensure_ascii=False))
         md = write_report(runs, out, f"Evaluation: {gold.name}")
         print(headline_table(runs))

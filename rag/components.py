@@ -5,11 +5,13 @@ from __future__ import annotations
 from functools import cached_property
 
 from rag.chain import AnswerChain
+from rag.context import embedding_scorer
 from rag.ingest.pipeline import Ingestor, IngestReport
+from rag.keyword_index import KeywordIndex
 from rag.models.embedder import Embedder, build_embedder
 from rag.models.llm import LLM, build_llm
 from rag.prompting import Prompts
-from rag.retrieve import DenseRetriever, Retriever
+from rag.retrieve import Retriever, build_retriever
 from rag.settings import Settings
 from rag.store import ChunkStore
 
@@ -35,16 +37,30 @@ class Components:
         return Prompts.load(self.settings.prompts_dir)
 
     @cached_property
+    def keyword_index(self) -> KeywordIndex:
+        return KeywordIndex(self.store, self.settings.persist_dir / "bm25" / self.settings.collection)
+
+    @cached_property
     def retriever(self) -> Retriever:
-        return DenseRetriever(self.store, self.embedder)
+        return build_retriever(self.settings.retrieval_mode, self.store, self.embedder, self.keyword_index,
+                               self.settings.rerank)
 
     @cached_property
     def ingestor(self) -> Ingestor:
-        return Ingestor(self.settings, self.store, self.embedder)
+        return Ingestor(self.settings, self.store, self.embedder, self.keyword_index)
 
     @cached_property
     def chain(self) -> AnswerChain:
-        return AnswerChain(self.settings, self.retriever, self.llm, self.prompts)
+        scorer = embedding_scorer(self.embedder.embed_query, self.embedder.embed_documents)
+        coverage = self.keyword_index.coverage if self.settings.min_coverage > 0 else None
+        return AnswerChain(self.settings, self.retriever, self.llm, self.prompts, scorer, coverage)
+
+    def with_settings(self, **update: object) -> Components:
+        """The same store, models and prompts with other retrieval or answering settings (eval modes)."""
+        other = Components(self.settings.model_copy(update=update))
+        for name in ("store", "embedder", "llm", "prompts", "keyword_index"):
+            other.__dict__[name] = getattr(self, name)
+        return other
 
     def seed_if_empty(self) -> IngestReport | None:
         """First run: an empty store gets the seed documents."""

@@ -1,4 +1,4 @@
-"""Builds the LLM messages from the templates in `prompts/`: numbers passages and fits the token budget."""
+"""Builds the LLM messages from the templates in `prompts/`; the passages come from `rag.context`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from pathlib import Path
 
 from llama_index.core import PromptTemplate
 
-from rag.ingest.tokens import count_tokens
 from rag.models.llm import Message
 from rag.schemas import Passage
 
@@ -32,18 +31,6 @@ class Prompts:
         return cls(system=read("system.txt"), answer=PromptTemplate(read("answer.txt")),
                    condense=PromptTemplate(read("condense.txt")), passage=PromptTemplate(read("passage.txt")),
                    refusal=read("refusal.txt"))
-
-
-def fit_passages(passages: list[Passage], budget_tokens: int) -> list[Passage]:
-    """Keep the best-ranked passages whose text fits the budget; the order of rank is kept."""
-    kept, used = [], 0
-    for p in passages:
-        n = count_tokens(p.chunk.text) + 12  # header and separators
-        if kept and used + n > budget_tokens:
-            break
-        kept.append(p)
-        used += n
-    return kept
 
 
 def render_passages(prompts: Prompts, passages: list[Passage]) -> str:

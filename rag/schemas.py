@@ -29,10 +29,16 @@ class Chunk(BaseModel):
 
 
 class Passage(BaseModel):
-    """A retrieved chunk and its similarity to the query (higher is closer)."""
+    """A retrieved chunk and its relevance to the query (higher is closer).
+
+    `score` is what the ranking used: cosine similarity (dense), BM25 (bm25) or reciprocal-rank fusion
+    (hybrid). The per-retriever scores are kept beside it, as evidence for the refusal decision.
+    """
 
     chunk: Chunk
     score: float
+    dense_score: float | None = None
+    bm25_score: float | None = None
 
 
 class Citation(BaseModel):
@@ -47,6 +53,16 @@ class Citation(BaseModel):
     score: float
     passage: str = Field("", description="The whole retrieved chunk the quote lies in.")
     passage_start: int = 0
+
+
+class AnswerSentence(BaseModel):
+    """One sentence of an answer and how well its cited passages support it."""
+
+    text: str
+    citations: list[int] = Field(default_factory=list)
+    support: float = Field(description="Share of the sentence's content words found in its cited passages "
+                           "(read together with the question for terse answers).")
+    supported: bool
 
 
 class Timings(BaseModel):
@@ -74,6 +90,10 @@ class Answer(BaseModel):
     timings: Timings = Field(default_factory=Timings)
     query: str = Field("", description="The standalone query used for retrieval (rewritten follow-ups).")
     retrieved: list[Passage] = Field(default_factory=list)
+    context: list[Passage] = Field(default_factory=list, description="The passages the model read.")
+    sentences: list[AnswerSentence] = Field(default_factory=list)
+    grounded: float | None = Field(None, description="Share of the answer's sentences that their cited "
+                                   "passages support; None for a refusal.")
     usage: Usage = Field(default_factory=Usage)
 
     def public(self) -> dict:
@@ -87,6 +107,8 @@ class Answer(BaseModel):
             "timings": self.timings.model_dump(exclude={"first_token_ms"})
             | ({"first_token_ms": self.timings.first_token_ms} if self.timings.first_token_ms else {}),
             "query": self.query,
+            "grounded": self.grounded,
+            "sentences": [x.model_dump() for x in self.sentences],
         }
 
     def api(self) -> dict:
@@ -95,5 +117,7 @@ class Answer(BaseModel):
             "retrieved": [{"chunk_id": p.chunk.id, "doc_id": p.chunk.doc_id, "title": p.chunk.title,
                            "source": p.chunk.source, "page": p.chunk.page, "start": p.chunk.start,
                            "end": p.chunk.end, "text": p.chunk.text, "score": p.score} for p in self.retrieved],
+            "context": [{"doc_id": p.chunk.doc_id, "source": p.chunk.source, "start": p.chunk.start,
+                         "end": p.chunk.end, "text": p.chunk.text} for p in self.context],
             "usage": self.usage.model_dump() | {"total_tokens": self.usage.total_tokens},
         }

@@ -19,9 +19,10 @@ class Settings(BaseSettings):
     collection: str = Field("documents", description="Chroma collection name.")
     seeds_dir: Path = Field(PROJECT_ROOT / "seeds", description="Documents ingested when the store is empty.")
 
-    # Chunking (tiktoken cl100k_base counts). 128 tokens stays well under MiniLM's 256 word pieces.
-    chunk_size: int = Field(128, ge=16, le=2048)
-    chunk_overlap: int = Field(24, ge=0, le=512)
+    # Chunking (tiktoken cl100k_base counts). 192 tokens stays under MiniLM's 256 word pieces and measured
+    # the best evidence recall (squad-dev-13: hybrid recall@5 0.915 against 0.863 at 128 and 0.91 at 256).
+    chunk_size: int = Field(192, ge=16, le=2048)
+    chunk_overlap: int = Field(32, ge=0, le=512)
     max_file_mb: float = Field(50.0, gt=0, description="Files larger than this are refused at ingest.")
 
     # Embeddings
@@ -47,8 +48,17 @@ class Settings(BaseSettings):
     openai_base_url: str | None = None
 
     # Retrieval and answering
-    top_k: int = Field(3, ge=1, le=50)
-    min_score: float = Field(0.05, description="Below this best similarity the question is refused unasked.")
+    retrieval_mode: Literal["dense", "bm25", "hybrid"] = Field(
+        "hybrid", description="dense (embeddings), bm25 (keywords) or hybrid (both, reciprocal rank fusion).")
+    rerank: bool = Field(True, description="Re-rank the first 20 candidates by their best-matching sentence.")
+    top_k: int = Field(3, ge=1, le=50, description="Chunks retrieved for an answer; their best sentences are "
+                       "kept up to context_tokens.")
+    context_tokens: int = Field(150, ge=32, description="Token budget of the passages in the prompt (the "
+                                "model's context caps it too). The main cost of an answer on a CPU.")
+    min_score: float = Field(0.05, description="Below this best dense similarity the question is refused unasked.")
+    min_coverage: float = Field(0.25, ge=0.0, le=1.0, description="Below this share of the question's idf "
+                                "weight found in the retrieved chunks, the question is refused unasked. "
+                                "Calibrated on seeds/gold.jsonl and squad-dev-13; 0 turns it off.")
     max_question_chars: int = Field(2000, ge=1)
     history_turns: int = Field(3, ge=0, description="Previous exchanges used to rewrite a follow-up.")
     prompts_dir: Path = PROJECT_ROOT / "prompts"

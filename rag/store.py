@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+import uuid
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from rag.schemas import Chunk, Passage
@@ -38,12 +39,41 @@ class ChunkStore:
             self._client = chromadb.PersistentClient(path=str(settings.persist_dir), settings=chroma_settings)
             self._col = self._client.get_or_create_collection(
                 settings.collection, metadata={"hnsw:space": "cosine"})
+            # One record whose value changes on every write: other indexes (BM25) compare it to rebuild
+            # when the chunks changed, whichever process or machine wrote them.
+            self._meta = self._client.get_or_create_collection(f"{settings.collection}__meta")
         except Exception as exc:  # chromadb raises many types; the user needs the path and the cause
             raise StoreError(f"cannot open the Chroma store at {settings.persist_dir}: {exc}") from exc
         self.name = settings.collection
 
     def count(self) -> int:
         return self._col.count()
+
+    def revision(self) -> str:
+        got = self._meta.get(ids=["revision"], include=["documents"])
+        return (got["documents"] or [""])[0] or ""
+
+    def _bump(self) -> None:
+        self._meta.upsert(ids=["revision"], documents=[uuid.uuid4().hex], embeddings=[[0.0]])
+
+    def iter_chunks(self, batch: int = 5000) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        """Every (id, text, metadata), in pages so a large collection is never held twice."""
+        offset = 0
+        while True:
+            got = self._col.get(include=["documents", "metadatas"], limit=batch, offset=offset)
+            if not got["ids"]:
+                return
+            yield from zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+            offset += len(got["ids"])
+
+    def get_by_ids(self, ids: Sequence[str], embeddings: bool = False) -> dict[str, tuple[Chunk, list[float] | None]]:
+        if not ids:
+            return {}
+        include: list[Any] = ["documents", "metadatas"] + (["embeddings"] if embeddings else [])
+        got = self._col.get(ids=list(dict.fromkeys(ids)), include=include)  # Chroma refuses repeated ids
+        vecs = got.get("embeddings") if embeddings else None
+        return {cid: (_chunk(cid, t, m), None if vecs is None else [float(x) for x in vecs[i]])
+                for i, (cid, t, m) in enumerate(zip(got["ids"], got["documents"], got["metadatas"], strict=True))}
 
     def ids_for_document(self, doc_id: str) -> set[str]:
         return set(self._col.get(where={"doc_id": doc_id}, include=[])["ids"])
@@ -53,6 +83,7 @@ class ChunkStore:
         """Upsert the new chunks, then remove the document's chunks that are not in `keep`."""
         now = time.time()
         batch = 1000
+        self._bump()  # before and after: a crash in between still leaves a revision no index has seen
         for i in range(0, len(chunks), batch):
             part = chunks[i:i + batch]
             self._col.upsert(ids=[c.id for c in part], documents=[c.text for c in part],
@@ -61,12 +92,15 @@ class ChunkStore:
         stale = self.ids_for_document(doc_id) - keep - {c.id for c in chunks}
         if stale:
             self._col.delete(ids=sorted(stale))
+        self._bump()
         return len(stale)
 
     def delete_document(self, doc_id: str) -> int:
         ids = self.ids_for_document(doc_id)
         if ids:
+            self._bump()
             self._col.delete(ids=sorted(ids))
+            self._bump()
         return len(ids)
 
     def list_documents(self) -> list[dict[str, Any]]:

@@ -56,7 +56,7 @@ def router(comps: Components) -> APIRouter:
     @api.delete("/v1/documents/{doc_id}", summary="Remove a document and all its chunks",
                 responses={404: {"description": "unknown document id"}})
     def delete(doc_id: str) -> dict:
-        removed = comps.store.delete_document(doc_id)
+        removed = comps.ingestor.delete_document(doc_id)
         if not removed:
             raise ApiError(404, f"no document with id {doc_id!r}", "document_not_found")
         return {"id": doc_id, "deleted": True, "chunks_removed": removed}

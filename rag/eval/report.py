@@ -10,6 +10,7 @@ HEADLINE = [
     ("hit@1", "evidence hit@1"), ("hit@5", "evidence hit@5"), ("recall@5", "evidence recall@5"), ("mrr", "MRR"),
     ("doc_hit@5", "document hit@5"), ("citation_precision", "citation precision"),
     ("citation_recall", "citation recall"), ("cited_sentence_share", "answer sentences cited"),
+    ("grounded", "grounded (supported sentences)"),
     ("refusal_recall", "refusal recall (unanswerable)"), ("false_refusal_rate", "false refusals (answerable)"),
     ("retrieve_ms_p50", "retrieve p50 ms"), ("generate_ms_p50", "generate p50 ms"),
     ("total_ms_p50", "total p50 ms"), ("total_ms_p95", "total p95 ms"),

@@ -12,6 +12,7 @@ from typing import Any
 from rag.components import Components
 from rag.eval import metrics as m
 from rag.eval.gold import GoldItem
+from rag.schemas import Passage
 
 KS = (1, 3, 5, 10)
 
@@ -27,21 +28,34 @@ class SystemAnswer:
     timings: dict[str, float]
     usage: dict[str, int]
     query: str = ""
+    generated: bool = True  # False: retrieval only, so answers, citations and refusals are not scored
+    grounded: float | None = None
 
 
-def ours(comps: Components, top_k_eval: int = max(KS)) -> Callable[[GoldItem], SystemAnswer]:
+def ours(comps: Components, top_k_eval: int = max(KS), generate: bool = True) -> Callable[[GoldItem], SystemAnswer]:
     def run(item: GoldItem) -> SystemAnswer:
+        if not generate:
+            t0 = time.perf_counter()
+            ranked = comps.retriever.retrieve(item.question, top_k_eval)
+            ms = round((time.perf_counter() - t0) * 1000, 1)
+            return SystemAnswer(answer="", answerable=False, retrieved=[_row(p) for p in ranked], citations=[],
+                                timings={"retrieve_ms": ms, "total_ms": ms}, usage={}, query=item.question,
+                                generated=False)
         a = comps.chain.answer(item.question)
         # A deeper list than the chain's own top_k, for recall@k curves; the answer used the chain's top_k.
         ranked = comps.retriever.retrieve(a.query or item.question, top_k_eval)
         return SystemAnswer(
             answer=a.answer, answerable=a.answerable,
-            retrieved=[{"text": p.chunk.text, "source": p.chunk.source, "doc_id": p.chunk.doc_id,
-                        "start": p.chunk.start, "end": p.chunk.end, "score": p.score} for p in ranked],
+            retrieved=[_row(p) for p in ranked],
             citations=a.public()["citations"], timings=a.timings.model_dump(), usage=a.usage.model_dump(),
-            query=a.query)
+            query=a.query, grounded=a.grounded)
 
     return run
+
+
+def _row(p: Passage) -> dict[str, Any]:
+    return {"text": p.chunk.text, "source": p.chunk.source, "doc_id": p.chunk.doc_id, "start": p.chunk.start,
+            "end": p.chunk.end, "score": p.score, "dense_score": p.dense_score, "bm25_score": p.bm25_score}
 
 
 def score_row(item: GoldItem, got: SystemAnswer) -> dict[str, Any]:
@@ -50,9 +64,19 @@ def score_row(item: GoldItem, got: SystemAnswer) -> dict[str, Any]:
         "unanswerable": item.unanswerable, "answer": got.answer, "answerable": got.answerable,
         "citations": got.citations, "retrieved": [r | {"hit": bool(item.target_evidence) and m.overlaps(
             r["text"], item.target_evidence)} for r in got.retrieved],
-        "timings": got.timings, "usage": got.usage, "query": got.query,
+        "timings": got.timings, "usage": got.usage, "query": got.query, "grounded": got.grounded,
     }
-    scores: dict[str, float] = {"refused": float(not got.answerable)}
+    scores: dict[str, float] = {}
+    if not got.generated:
+        if not item.unanswerable and item.target_evidence:
+            scores |= m.retrieval_metrics([r["text"] for r in got.retrieved], item.target_evidence, KS)
+        if not item.unanswerable and item.doc:
+            scores["doc_hit@5"] = float(any(Path(r["source"]).name == item.doc for r in got.retrieved[:5]))
+        row["scores"] = scores
+        return row
+    scores["refused"] = float(not got.answerable)
+    if got.grounded is not None:
+        scores["grounded"] = got.grounded
     if not item.unanswerable:
         scores |= {"em": m.exact_match(got.answer, item.answers), "f1": m.f1(got.answer, item.answers),
                    "contains": m.contains_answer(got.answer, item.answers)}
@@ -90,6 +114,7 @@ def summarize(rows: list[dict], wall_s: float) -> dict[str, Any]:
                                            / n_cites, 4) if n_cites else None)
     summary["citation_recall"] = _mean(answered, "cites_evidence")
     summary["cited_sentence_share"] = _mean(answered, "cited_sentence_share")
+    summary["grounded"] = _mean(rows, "grounded")
     summary["refusal_recall"] = _mean(una, "refused")
     summary["false_refusal_rate"] = _mean(ans, "refused")
     for part in ("retrieve_ms", "generate_ms", "total_ms"):  # a system that does not report a part gets None

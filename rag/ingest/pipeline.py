@@ -10,6 +10,7 @@ from pathlib import Path
 
 from rag.ingest.chunker import chunk_document
 from rag.ingest.loaders import LoadError, iter_files, load_bytes, load_file
+from rag.keyword_index import KeywordIndex
 from rag.models.embedder import Embedder
 from rag.schemas import Document
 from rag.settings import Settings
@@ -44,12 +45,30 @@ class IngestReport:
 
 
 class Ingestor:
-    def __init__(self, settings: Settings, store: ChunkStore, embedder: Embedder) -> None:
+    def __init__(self, settings: Settings, store: ChunkStore, embedder: Embedder,
+                 keyword_index: KeywordIndex | None = None) -> None:
         self.settings = settings
         self.store = store
         self.embedder = embedder
+        self.keyword_index = keyword_index
+
+    def _after_write(self) -> None:
+        """Bring the BM25 index in step now, so the first question after an ingest does not pay for it."""
+        if self.keyword_index is not None:
+            self.keyword_index.sync()
 
     def ingest_document(self, doc: Document, progress: Progress | None = None) -> DocResult:
+        result = self._ingest_one(doc, progress)
+        self._after_write()
+        return result
+
+    def delete_document(self, doc_id: str) -> int:
+        removed = self.store.delete_document(doc_id)
+        if removed:
+            self._after_write()
+        return removed
+
+    def _ingest_one(self, doc: Document, progress: Progress | None = None) -> DocResult:
         chunks = chunk_document(doc, self.settings.chunk_size, self.settings.chunk_overlap)
         doc_hash = hashlib.sha256(doc.text.encode()).hexdigest()
         existing = self.store.ids_for_document(doc.doc_id)
@@ -77,9 +96,10 @@ class Ingestor:
                 doc = load_file(path, max_bytes=max_bytes)
                 if not doc.text.strip():
                     raise LoadError(f"{path}: the file has no text")
-                report.documents.append(self.ingest_document(doc, on_file(path) if on_file else None))
+                report.documents.append(self._ingest_one(doc, on_file(path) if on_file else None))
             except LoadError as exc:
                 report.skipped.append((str(path), str(exc)))
+        self._after_write()
         report.seconds = time.perf_counter() - t0
         return report
 
