@@ -2,7 +2,8 @@
 
 The prompt is the cost: on 2 CPU cores llama.cpp reads about 55 prompt tokens a second, so every
 passage sentence that does not bear on the question costs time and distracts a small model. So:
-1. overlapping and neighbouring chunks of one document are merged into one span (no duplicate text);
+1. overlapping chunks of one document are merged into one span, so no text is read twice (chunks that
+   only touch stay apart: the white space between them is not stored, and offsets must stay exact);
 2. each span is split into sentences, and sentences are scored against the query (lexical overlap,
    dense similarity when an embedder is given, and the rank of the chunk they came from);
 3. the best sentences are kept up to a token budget, each with its preceding sentence when room is left
@@ -42,7 +43,7 @@ class Span:
 
 
 def merge_spans(passages: Sequence[Passage]) -> list[Span]:
-    """Overlapping or touching chunks of one document become one span; spans are returned by rank."""
+    """Overlapping chunks of one document become one span; spans are returned by rank."""
     by_doc: dict[str, list[tuple[int, Passage]]] = {}
     for rank, p in enumerate(passages):
         by_doc.setdefault(p.chunk.doc_id, []).append((rank, p))

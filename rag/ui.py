@@ -19,6 +19,7 @@ from rag.schemas import Answer, Citation  # noqa: E402
 CSS = """
 .rag-source summary { cursor: pointer; }
 .rag-source mark { background: #fde68a; padding: 0 1px; }
+.rag-unsupported { text-decoration: underline wavy #f59e0b; }
 .rag-source .passage { white-space: pre-wrap; font-size: 0.9em; border-left: 3px solid #d1d5db;
                        padding-left: 8px; margin: 4px 0 8px 0; }
 """
@@ -46,13 +47,27 @@ def render_citation(c: Citation) -> str:
             f'{c.start}–{c.end}</small></div><div class="passage">{passage}</div></details>')
 
 
+def flag_unsupported(a: Answer) -> str:
+    """The answer as HTML, each sentence its cited passages do not support underlined and titled."""
+    out = html.escape(a.answer)
+    for x in a.sentences:
+        if x.supported or not x.text:
+            continue
+        seen = html.escape(x.text)
+        out = out.replace(seen, f'<span class="rag-unsupported" title="not supported by the cited passages '
+                                f'(support {x.support:.0%})">{seen}</span>', 1)
+    return out
+
+
 def render_answer(a: Answer) -> str:
-    parts = [html.escape(a.answer)]
+    parts = [flag_unsupported(a)]
     if a.citations:
         parts.append("\n\n**Sources**\n\n" + "\n".join(render_citation(c) for c in a.citations))
     t = a.timings
     details = (f"{a.model} · retrieve {t.retrieve_ms:.0f} ms · generate {t.generate_ms:.0f} ms"
                f" · total {t.total_ms:.0f} ms")
+    if a.grounded is not None:
+        details = f"grounded {a.grounded:.0%} · " + details
     if a.query and a.query != a.question:
         details = f"searched for: “{html.escape(a.query)}” · " + details
     parts.append(f"\n\n<small>{details}</small>")

@@ -35,12 +35,13 @@ class FixedRetriever:
     def retrieve(self, query, top_k, filters=None):
         self.queries.append(query)
         return [Passage(chunk=Chunk(id="c", doc_id="d", source="d.txt", title="D", start=10,
-                                    end=10 + len(TEXT), text=TEXT), score=self.score)]
+                                    end=10 + len(TEXT), text=TEXT), score=self.score, dense_score=self.score)]
 
 
-def chain(llm, retriever=None, **kw) -> AnswerChain:
+def chain(llm, retriever=None, coverage=None, **kw) -> AnswerChain:
     settings = Settings(_env_file=None, **kw)
-    return AnswerChain(settings, retriever or FixedRetriever(), llm, Prompts.load(PROJECT_ROOT / "prompts"))
+    return AnswerChain(settings, retriever or FixedRetriever(), llm, Prompts.load(PROJECT_ROOT / "prompts"),
+                       coverage=coverage)
 
 
 def test_streams_deltas_then_a_verified_answer() -> None:
@@ -109,3 +110,41 @@ def test_refusal_streams_the_refusal_text_only() -> None:
     items = list(chain(ScriptedLLM("I don't know.")).stream("What was the weather?"))
     ans = items[-1]
     assert "".join(items[:-1]) == ans.answer and not ans.answerable
+
+
+def test_passages_that_miss_what_the_question_is_about_are_refused_unasked() -> None:
+    llm = ScriptedLLM()
+    seen = []
+
+    def coverage(query: str, texts: list[str]) -> float:
+        seen.append((query, texts))
+        return 0.1
+
+    ans = chain(llm, coverage=coverage, min_coverage=0.25).answer("In which hotel did Putin stay?")
+    assert not ans.answerable and llm.calls == [] and seen[0][1] == [TEXT]
+    ok = chain(ScriptedLLM("Javad Owji [1]"), coverage=lambda q, t: 0.6, min_coverage=0.25).answer(
+        "Who welcomed Putin?")
+    assert ok.answerable
+
+
+def test_grounded_is_the_share_of_supported_sentences() -> None:
+    ans = chain(ScriptedLLM("Javad Owji welcomed Putin. The minister also gave him a golden horse.")).answer(
+        "Who welcomed Putin?")
+    assert ans.answerable
+    assert [x.supported for x in ans.sentences] == [True, False]
+    assert ans.grounded == 0.5
+    assert ans.public()["grounded"] == 0.5 and ans.public()["sentences"][1]["supported"] is False
+
+
+def test_a_terse_answer_must_add_something_the_question_did_not_say() -> None:
+    # "Putin" only repeats the question: it is no answer, and it is refused rather than shown
+    ans = chain(ScriptedLLM("Putin [1]")).answer("Who is Putin?")
+    assert not ans.answerable and ans.grounded is None
+    ok = chain(ScriptedLLM("Javad Owji [1]")).answer("Who welcomed Putin?")
+    assert ok.answerable and ok.grounded == 1.0
+
+
+def test_an_answer_from_a_sentence_unrelated_to_the_question_is_refused() -> None:
+    # "Mehrabad" is in the passage, but its sentence says nothing about a football final
+    ans = chain(ScriptedLLM("Mehrabad [1]")).answer("Who won the football final?")
+    assert not ans.answerable

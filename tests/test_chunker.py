@@ -9,9 +9,10 @@ from rag.ingest.loaders import iter_files, load_bytes, load_file
 from rag.ingest.normalize import normalize_text
 from rag.ingest.tokens import count_tokens
 from rag.schemas import Document
+from rag.settings import Settings
 from tests.conftest import SEED_DOC, SEEDS
 
-SIZE, OVERLAP = 128, 24
+SIZE, OVERLAP = Settings.model_fields["chunk_size"].default, Settings.model_fields["chunk_overlap"].default
 
 
 def check_chunks(doc: Document, size: int = SIZE, overlap: int = OVERLAP) -> list:

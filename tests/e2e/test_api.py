@@ -171,3 +171,17 @@ def test_bearer_token_guards_v1_and_ui(comps, e2e_settings) -> None:
         assert client.post("/login", data={"username": "me", "password": "wrong"}).status_code == 400
         assert client.post("/login", data={"username": "me", "password": "s3cret"}).status_code == 200
         assert client.get("/config").status_code == 200
+
+
+def test_follow_up_question_is_rewritten_and_the_query_returned(http) -> None:
+    first = http.post("/v1/answer", json={"question": "Who visited Tehran?"}).json()
+    assert first["answerable"] and "Putin" in first["answer"], first["answer"]
+    body = http.post("/v1/answer", json={
+        "question": "How many times had he been there?",
+        "history": [{"role": "user", "content": "Who visited Tehran?"},
+                    {"role": "assistant", "content": first["answer"]}]}).json()
+    assert "Putin" in body["query"] and body["query"] != body["question"], body["query"]
+    assert body["answerable"], body
+    assert any(w in body["answer"].lower() for w in ("fifth", "five", "5")), body["answer"]
+    assert body["grounded"] == 1.0 and all(s["supported"] for s in body["sentences"])
+    assert body["context"] and all({"text", "start", "end"} <= set(c) for c in body["context"])
