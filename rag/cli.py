@@ -48,11 +48,45 @@ def ingest(paths: Annotated[list[Path] | None, typer.Argument(help="Files or fol
     for name, reason in report.skipped:
         console.print(f"[yellow]skipped[/yellow] {name}: {reason}")
     console.print(f"{len(report.documents)} documents, {report.chunks} chunks "
-                  f"({report.embedded} newly embedded), {len(report.skipped)} skipped, "
+                  f"({report.embedded} newly embedded, {report.unchanged} files unchanged), "
+                  f"{len(report.skipped)} skipped, "
                   f"{report.seconds:.1f} s; collection '{comps.store.name}' now holds "
                   f"{comps.store.count()} chunks")
     if report.skipped and not report.documents:
         raise typer.Exit(1)
+
+
+@app.command()
+def sync(folder: Annotated[Path, typer.Argument(help="The folder the collection should match")]) -> None:
+    """Make the collection match a folder: add new files, replace changed ones, remove deleted ones, and skip
+    unchanged ones by content hash (nothing re-embedded). Re-run it after a crash to repair the store."""
+    from rag.ingest.loaders import LoadError
+
+    comps = _components()
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=True) as bar:
+
+        def on_file(path: Path):
+            task = bar.add_task(f"embedding {path.name}", total=None)
+            console.print(f"ingesting {path.name}", highlight=False)
+
+            def advance(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
+
+            return advance
+
+        try:
+            report = comps.ingestor.sync(folder, on_file=on_file)
+        except LoadError as exc:
+            console.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(2) from exc
+    for name, reason in report.skipped:
+        console.print(f"[yellow]skipped[/yellow] {name}: {reason}")
+    changed = [d for d in report.documents if not d.unchanged]
+    console.print(f"{len(changed)} added or changed ({report.embedded} chunks embedded, "
+                  f"{sum(d.removed for d in changed)} stale removed), {report.unchanged} unchanged, "
+                  f"{len(report.deleted)} deleted, {len(report.skipped)} skipped, {report.seconds:.1f} s; "
+                  f"collection '{comps.store.name}' now holds {comps.store.count()} chunks")
 
 
 @app.command()

@@ -24,6 +24,7 @@ class Settings(BaseSettings):
     chunk_size: int = Field(192, ge=16, le=2048)
     chunk_overlap: int = Field(32, ge=0, le=512)
     max_file_mb: float = Field(50.0, gt=0, description="Files larger than this are refused at ingest.")
+    upsert_batch: int = Field(1000, ge=1, description="Chunks per write to Chroma.")
 
     # Embeddings
     embed_backend: Literal["local", "openai"] = "local"

@@ -45,6 +45,7 @@ class ChunkStore:
         except Exception as exc:  # chromadb raises many types; the user needs the path and the cause
             raise StoreError(f"cannot open the Chroma store at {settings.persist_dir}: {exc}") from exc
         self.name = settings.collection
+        self.upsert_batch = settings.upsert_batch
 
     def count(self) -> int:
         return self._col.count()
@@ -55,6 +56,28 @@ class ChunkStore:
 
     def _bump(self) -> None:
         self._meta.upsert(ids=["revision"], documents=[uuid.uuid4().hex], embeddings=[[0.0]])
+
+    # Document records live in the meta collection: what was ingested from where, with which content hash,
+    # and whether its write finished. A document whose record still says "writing" was cut off mid-way.
+    def doc_records(self) -> dict[str, dict[str, Any]]:
+        got = self._meta.get(where={"kind": "document"}, include=["metadatas"])
+        return {str(m["doc_id"]): dict(m) for m in got["metadatas"] or []}
+
+    def put_doc_record(self, doc_id: str, **meta: str | int | float | bool) -> None:
+        self._meta.upsert(ids=[f"doc:{doc_id}"], embeddings=[[0.0]],
+                          metadatas=[{"kind": "document", "doc_id": doc_id, **meta}])
+
+    def drop_doc_record(self, doc_id: str) -> None:
+        self._meta.delete(ids=[f"doc:{doc_id}"])
+
+    def iter_ids(self, batch: int = 20000) -> Iterator[str]:
+        offset = 0
+        while True:
+            got = self._col.get(include=[], limit=batch, offset=offset)
+            if not got["ids"]:
+                return
+            yield from got["ids"]
+            offset += len(got["ids"])
 
     def iter_chunks(self, batch: int = 5000) -> Iterator[tuple[str, str, dict[str, Any]]]:
         """Every (id, text, metadata), in pages so a large collection is never held twice."""
@@ -82,7 +105,7 @@ class ChunkStore:
                          doc_id: str, doc_hash: str, keep: set[str]) -> int:
         """Upsert the new chunks, then remove the document's chunks that are not in `keep`."""
         now = time.time()
-        batch = 1000
+        batch = self.upsert_batch
         self._bump()  # before and after: a crash in between still leaves a revision no index has seen
         for i in range(0, len(chunks), batch):
             part = chunks[i:i + batch]
@@ -101,6 +124,7 @@ class ChunkStore:
             self._bump()
             self._col.delete(ids=sorted(ids))
             self._bump()
+        self.drop_doc_record(doc_id)
         return len(ids)
 
     def list_documents(self) -> list[dict[str, Any]]:

@@ -117,20 +117,25 @@ def load_bytes(data: bytes, name: str, source: str, source_key: str | None = Non
                     text=text, pages=pages)
 
 
-def load_file(path: Path, max_bytes: int | None = None) -> Document:
+def read_file(path: Path, max_bytes: int | None = None) -> bytes:
+    """The file's bytes; too large or unreadable files raise `LoadError` naming the file and the cause."""
     path = Path(path)
     try:
         size = path.stat().st_size
         if max_bytes is not None and size > max_bytes:
             raise LoadError(f"{path}: {size / 1e6:.1f} MB is over the {max_bytes / 1e6:.0f} MB limit")
-        data = path.read_bytes()
+        return path.read_bytes()
     except OSError as exc:
         raise LoadError(f"{path}: cannot read ({exc.strerror or exc})") from exc
-    resolved = str(path.resolve())
-    return load_bytes(data, path.name, source=_display_source(path), source_key=resolved)
 
 
-def _display_source(path: Path) -> str:
+def load_file(path: Path, max_bytes: int | None = None) -> Document:
+    path = Path(path)
+    data = read_file(path, max_bytes)
+    return load_bytes(data, path.name, source=display_source(path), source_key=str(path.resolve()))
+
+
+def display_source(path: Path) -> str:
     try:
         return str(path.resolve().relative_to(Path.cwd()))
     except ValueError:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rag.ingest.chunker import chunk_document
-from rag.ingest.loaders import LoadError, iter_files, load_bytes, load_file
+from rag.ingest.loaders import LoadError, display_source, iter_files, load_bytes, make_doc_id, read_file
 from rag.keyword_index import KeywordIndex
 from rag.models.embedder import Embedder
 from rag.schemas import Document
@@ -27,13 +27,19 @@ class DocResult:
     chunks: int
     embedded: int  # chunks that were new and had to be embedded
     removed: int  # stale chunks of an earlier version removed
+    unchanged: bool = False  # same content hash as last time: nothing was read into the store
 
 
 @dataclass
 class IngestReport:
     documents: list[DocResult] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (name, reason)
+    deleted: list[str] = field(default_factory=list)  # sources removed because their file is gone
     seconds: float = 0.0
+
+    @property
+    def unchanged(self) -> int:
+        return sum(d.unchanged for d in self.documents)
 
     @property
     def chunks(self) -> int:
@@ -62,15 +68,25 @@ class Ingestor:
         self._after_write()
         return result
 
+    def _recipe(self) -> str:
+        """What the chunks depend on besides the file: a change re-ingests even an unchanged file."""
+        s = self.settings
+        return f"{s.chunk_size}/{s.chunk_overlap}/{getattr(self.embedder, 'name', type(self.embedder).__name__)}"
+
     def delete_document(self, doc_id: str) -> int:
         removed = self.store.delete_document(doc_id)
         if removed:
             self._after_write()
         return removed
 
-    def _ingest_one(self, doc: Document, progress: Progress | None = None) -> DocResult:
+    def _ingest_one(self, doc: Document, progress: Progress | None = None, file_hash: str = "",
+                    path: str = "") -> DocResult:
         chunks = chunk_document(doc, self.settings.chunk_size, self.settings.chunk_overlap)
         doc_hash = hashlib.sha256(doc.text.encode()).hexdigest()
+        # "writing" first, "complete" last: a kill in between leaves a record the next sync redoes
+        record = {"source": doc.source, "title": doc.title, "path": path, "file_hash": file_hash,
+                  "recipe": self._recipe(), "n_chunks": len(chunks), "ingested_at": time.time()}
+        self.store.put_doc_record(doc.doc_id, state="writing", **record)
         existing = self.store.ids_for_document(doc.doc_id)
         todo = [c for c in chunks if c.id not in existing]
         vectors: list[list[float]] = []
@@ -80,6 +96,7 @@ class Ingestor:
             if progress:
                 progress(min(i + step, len(todo)), len(todo))
         removed = self.store.replace_document(todo, vectors, doc.doc_id, doc_hash, keep={c.id for c in chunks})
+        self.store.put_doc_record(doc.doc_id, state="complete", **record)
         return DocResult(doc.doc_id, doc.source, doc.title, len(chunks), len(todo), removed)
 
     def ingest_paths(self, paths: list[Path], on_file: Callable[[Path], Progress | None] | None = None,
@@ -88,18 +105,54 @@ class Ingestor:
         t0 = time.perf_counter()
         max_bytes = int(self.settings.max_file_mb * 1e6)
         files = iter_files(paths)
+        records = self.store.doc_records()
         for path in files:
             if not path.exists():
                 report.skipped.append((str(path), "no such file or folder"))
                 continue
             try:
-                doc = load_file(path, max_bytes=max_bytes)
+                data = read_file(path, max_bytes)
+                file_hash = hashlib.sha256(data).hexdigest()
+                resolved = str(path.resolve())
+                doc_id = make_doc_id(path.name, resolved)
+                if self._unchanged(records.get(doc_id), file_hash, doc_id):
+                    report.documents.append(DocResult(doc_id, display_source(path), records[doc_id].get(
+                        "title", path.stem), int(records[doc_id]["n_chunks"]), 0, 0, unchanged=True))
+                    continue
+                doc = load_bytes(data, path.name, source=display_source(path), source_key=resolved)
                 if not doc.text.strip():
                     raise LoadError(f"{path}: the file has no text")
-                report.documents.append(self._ingest_one(doc, on_file(path) if on_file else None))
+                report.documents.append(self._ingest_one(doc, on_file(path) if on_file else None,
+                                                         file_hash=file_hash, path=resolved))
             except LoadError as exc:
                 report.skipped.append((str(path), str(exc)))
         self._after_write()
+        report.seconds = time.perf_counter() - t0
+        return report
+
+    def _unchanged(self, record: dict | None, file_hash: str, doc_id: str) -> bool:
+        """Same bytes, same chunking and embedder, its write finished, and all its chunks still there."""
+        return (record is not None and record.get("state") == "complete" and record.get("file_hash") == file_hash
+                and record.get("recipe") == self._recipe()
+                and len(self.store.ids_for_document(doc_id)) == int(record.get("n_chunks", -1)))
+
+    def sync(self, folder: Path, on_file: Callable[[Path], Progress | None] | None = None) -> IngestReport:
+        """Make the collection match a folder: new and changed files in, deleted files out, unchanged ones
+        skipped by content hash. Safe to re-run after a crash: it redoes whatever was left half-written."""
+        t0 = time.perf_counter()
+        root = Path(folder).resolve()
+        if not root.is_dir():
+            raise LoadError(f"{folder}: not a folder")
+        files = iter_files([root])
+        report = self.ingest_paths(files, on_file)
+        present = {str(f.resolve()) for f in files}
+        for doc_id, rec in self.store.doc_records().items():
+            path = str(rec.get("path") or "")
+            if path and Path(path).is_relative_to(root) and path not in present:
+                self.store.delete_document(doc_id)
+                report.deleted.append(str(rec.get("source") or path))
+        if report.deleted:
+            self._after_write()
         report.seconds = time.perf_counter() - t0
         return report
 
