@@ -17,6 +17,10 @@ class Settings(BaseSettings):
     # Store
     persist_dir: Path = Field(Path("vectorstore"), description="Embedded Chroma store directory.")
     collection: str = Field("documents", description="Chroma collection name.")
+    chroma_host: str | None = Field(None, description="A Chroma server (`chroma run`) instead of the embedded "
+                                    "store; persist_dir then only holds the BM25 index cache.")
+    chroma_port: int = Field(8000, ge=1, le=65535)
+    chroma_ssl: bool = False
     seeds_dir: Path = Field(PROJECT_ROOT / "seeds", description="Documents ingested when the store is empty.")
 
     # Chunking (tiktoken cl100k_base counts). 192 tokens stays under MiniLM's 256 word pieces and measured

@@ -34,16 +34,22 @@ class ChunkStore:
         from chromadb.config import Settings as ChromaSettings
 
         chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+        where = (f"the Chroma server at {settings.chroma_host}:{settings.chroma_port}" if settings.chroma_host
+                 else f"the Chroma store at {settings.persist_dir}")
         try:
-            settings.persist_dir.mkdir(parents=True, exist_ok=True)
-            self._client = chromadb.PersistentClient(path=str(settings.persist_dir), settings=chroma_settings)
+            if settings.chroma_host:  # many users, one store: `chroma run --path DIR --port P`
+                self._client = chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port,
+                                                   ssl=settings.chroma_ssl, settings=chroma_settings)
+            else:
+                settings.persist_dir.mkdir(parents=True, exist_ok=True)
+                self._client = chromadb.PersistentClient(path=str(settings.persist_dir), settings=chroma_settings)
             self._col = self._client.get_or_create_collection(
                 settings.collection, metadata={"hnsw:space": "cosine"})
             # One record whose value changes on every write: other indexes (BM25) compare it to rebuild
             # when the chunks changed, whichever process or machine wrote them.
             self._meta = self._client.get_or_create_collection(f"{settings.collection}__meta")
         except Exception as exc:  # chromadb raises many types; the user needs the path and the cause
-            raise StoreError(f"cannot open the Chroma store at {settings.persist_dir}: {exc}") from exc
+            raise StoreError(f"cannot open {where}: {exc}") from exc
         self.name = settings.collection
         self.upsert_batch = settings.upsert_batch
 

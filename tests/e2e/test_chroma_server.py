@@ -1,0 +1,91 @@
+"""Chroma server mode: a real `chroma run` on loopback; ingest, ask and delete through it, from two clients."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from rag.components import Components
+from rag.settings import Settings
+from rag.store import ChunkStore, StoreError
+from tests.conftest import SEED_DOC, SEEDS
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def chroma_server(tmp_path_factory):
+    chroma = shutil.which("chroma", path=str(Path(sys.executable).parent)) or shutil.which("chroma")
+    assert chroma, "the chroma CLI comes with the chromadb package"
+    port = _free_port()
+    data = tmp_path_factory.mktemp("chroma-server")
+    proc = subprocess.Popen([chroma, "run", "--path", str(data), "--host", "127.0.0.1", "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(150):
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        else:
+            pytest.fail("chroma run did not start")
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def _settings(port: int, local: Path, collection: str = "served") -> Settings:
+    return Settings(_env_file=None, chroma_host="127.0.0.1", chroma_port=port, persist_dir=local,
+                    collection=collection)
+
+
+def test_ingest_ask_delete_through_a_chroma_server(chroma_server, comps, tmp_path) -> None:
+    # two "users" on different machines: separate local folders, one server
+    a = Components(_settings(chroma_server, tmp_path / "a"))
+    b = Components(_settings(chroma_server, tmp_path / "b"))
+    for name in ("embedder", "llm"):  # reuse the session's loaded models
+        a.__dict__[name] = b.__dict__[name] = getattr(comps, name)
+    report = a.ingestor.ingest_paths([SEEDS])
+    assert report.chunks > 3 and a.store.count() == report.chunks
+    assert not (tmp_path / "a" / "chroma.sqlite3").exists(), "nothing stored locally but the BM25 cache"
+    assert b.store.count() == report.chunks, "the other client sees the same collection"
+    ans = b.chain.answer("Which gas fields does the Gazprom agreement cover?")
+    assert ans.answerable and "North Pars" in ans.answer, ans.answer
+    doc_id = ans.citations[0].doc_id
+    assert b.ingestor.delete_document(doc_id) == report.chunks
+    assert a.store.count() == 0
+    # a's BM25 index follows the server's revision, though b made the change
+    assert a.keyword_index.search("Gazprom", 3) == []
+    gone = a.chain.answer("Which gas fields does the Gazprom agreement cover?")
+    assert not gone.answerable
+
+
+def test_sync_against_the_server(chroma_server, comps, tmp_path) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    shutil.copy(SEED_DOC, folder / SEED_DOC.name)
+    c = Components(_settings(chroma_server, tmp_path / "local", collection="synced"))
+    c.__dict__["embedder"] = comps.embedder
+    first = c.ingestor.sync(folder)
+    assert first.embedded == c.store.count() > 0
+    assert c.ingestor.sync(folder).unchanged == 1
+    (folder / SEED_DOC.name).unlink()
+    assert len(c.ingestor.sync(folder).deleted) == 1 and c.store.count() == 0
+
+
+def test_unreachable_server_is_a_clear_error(tmp_path) -> None:
+    with pytest.raises(StoreError, match=r"Chroma server at 127\.0\.0\.1:\d+"):
+        ChunkStore(_settings(_free_port(), tmp_path))
