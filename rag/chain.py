@@ -133,8 +133,8 @@ class AnswerChain:
                 yield out
         if not refused:  # the whole reply was shorter than the hold-back
             refused.append(is_refusal(head))
-            if not refused[0]:
-                citer.feed(head)
+            if not refused[0] and (out := citer.feed(head)):
+                yield out
         if not refused[0] and (tail := citer.finish()):
             yield tail
 

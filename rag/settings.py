@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     # OpenAI-compatible servers (OpenAI, vLLM, Ollama, llama.cpp server)
     openai_api_key: str = Field("", description="Also read from OPENAI_API_KEY when empty.")
     openai_base_url: str | None = None
+    openai_stream: bool = Field(True, description="Stream tokens from the server (false: one request, one reply).")
+    openai_timeout: float = Field(120.0, gt=0, description="Seconds before a silent LLM server is an error.")
 
     # Retrieval and answering
     retrieval_mode: Literal["dense", "bm25", "hybrid"] = Field(

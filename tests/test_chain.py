@@ -148,3 +148,9 @@ def test_an_answer_from_a_sentence_unrelated_to_the_question_is_refused() -> Non
     # "Mehrabad" is in the passage, but its sentence says nothing about a football final
     ans = chain(ScriptedLLM("Mehrabad [1]")).answer("Who won the football final?")
     assert not ans.answerable
+
+
+def test_a_reply_shorter_than_the_hold_back_streams_whole() -> None:
+    items = list(chain(ScriptedLLM("Javad Owji")).stream("Who welcomed Putin?"))
+    ans = items[-1]
+    assert ans.answer == "Javad Owji [1]" and "".join(items[:-1]) == ans.answer

@@ -107,13 +107,15 @@ class LlamaCppLLM:
 class OpenAICompatLLM:
     """OpenAI, vLLM, Ollama or llama.cpp's server, through the official `openai` client."""
 
-    def __init__(self, model: str, api_key: str, base_url: str | None) -> None:
+    def __init__(self, model: str, api_key: str, base_url: str | None, stream: bool = True,
+                 timeout: float = 120.0) -> None:
         from openai import OpenAI
 
         self.name = model
         self.loaded = True
+        self.stream = stream
         self._client = OpenAI(api_key=api_key or os.environ.get("OPENAI_API_KEY") or "none",
-                              base_url=base_url, max_retries=1, timeout=120)
+                              base_url=base_url, max_retries=1, timeout=timeout)
 
     def stream_chat(self, messages: list[Message], max_tokens: int, temperature: float,
                     usage: dict[str, int] | None = None) -> Iterator[str]:
@@ -121,20 +123,37 @@ class OpenAICompatLLM:
 
         from rag.ingest.tokens import count_tokens
 
-        completion = []
+        completion: list[str] = []
+        reported = None
         try:
-            stream = self._client.chat.completions.create(model=self.name, messages=messages,  # type: ignore[arg-type]
-                                                          max_tokens=max_tokens, temperature=temperature,
-                                                          stream=True)
-            for part in stream:
-                if part.choices and part.choices[0].delta.content:
-                    completion.append(part.choices[0].delta.content)
-                    yield part.choices[0].delta.content
+            if self.stream:
+                parts = self._client.chat.completions.create(
+                    model=self.name, messages=messages, max_tokens=max_tokens,  # type: ignore[arg-type]
+                    temperature=temperature, stream=True)
+                for part in parts:
+                    if part.choices and part.choices[0].delta.content:
+                        completion.append(part.choices[0].delta.content)
+                        yield part.choices[0].delta.content
+                    reported = getattr(part, "usage", None) or reported
+            else:  # one request, one reply: for servers or proxies that do not stream
+                resp = self._client.chat.completions.create(
+                    model=self.name, messages=messages, max_tokens=max_tokens,  # type: ignore[arg-type]
+                    temperature=temperature)
+                text = (resp.choices[0].message.content or "") if resp.choices else ""
+                reported = resp.usage
+                if text:
+                    completion.append(text)
+                    yield text
+        except openai.APIConnectionError as exc:
+            raise LLMError(f"cannot reach the LLM server at {self._client.base_url}: {exc}") from exc
         except openai.APIError as exc:
             raise LLMError(f"LLM server error ({self._client.base_url}): {exc}") from exc
-        if usage is not None:  # servers differ in reporting usage when streaming: estimate with tiktoken
-            usage.update(prompt_tokens=sum(count_tokens(m["content"]) + 4 for m in messages),
-                         completion_tokens=count_tokens("".join(completion)))
+        if usage is not None:
+            if reported is not None and getattr(reported, "prompt_tokens", None):
+                usage.update(prompt_tokens=reported.prompt_tokens, completion_tokens=reported.completion_tokens)
+            else:  # servers differ in reporting usage when streaming: estimate with tiktoken
+                usage.update(prompt_tokens=sum(count_tokens(m["content"]) + 4 for m in messages),
+                             completion_tokens=count_tokens("".join(completion)))
 
 
 def build_llm(settings: Settings) -> LLM:
@@ -148,5 +167,6 @@ def build_llm(settings: Settings) -> LLM:
                 path = ensure_model(settings.llm_preset, settings.model_cache_dir)
             return LlamaCppLLM(path, settings.n_ctx, settings.n_threads, settings.flash_attn)
         case "openai":
-            return OpenAICompatLLM(settings.llm_model, settings.openai_api_key, settings.openai_base_url)
+            return OpenAICompatLLM(settings.llm_model, settings.openai_api_key, settings.openai_base_url,
+                                   stream=settings.openai_stream, timeout=settings.openai_timeout)
     raise ValueError(f"unknown llm_backend {settings.llm_backend!r}")

@@ -1,0 +1,86 @@
+"""The OpenAI-compatible backend against a real server: llama-cpp-python's own (`python -m llama_cpp.server`)
+on loopback with the small packaged model, called through our `openai`-client backend."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from rag.components import Components
+from rag.models.weights import ensure_model
+from rag.schemas import Answer
+
+QUESTIONS = [("Which gas fields does the Gazprom agreement cover?", "North Pars"),
+             ("Which two countries applied to join NATO in May?", "Finland")]
+
+
+@pytest.fixture(scope="module")
+def llama_server(e2e_settings):
+    model = ensure_model("qwen2.5-coder-0.5b", e2e_settings.model_cache_dir)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host",
+                             "127.0.0.1", "--port", str(port), "--n_ctx", "4096", "--model_alias", "qwen-small"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}/v1"
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(base + "/models", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        else:
+            pytest.fail("llama_cpp.server did not start")
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def _remote(comps: Components, base_url: str, stream: bool) -> Components:
+    remote = Components(comps.settings.model_copy(update={
+        "llm_backend": "openai", "openai_base_url": base_url, "llm_model": "qwen-small",
+        "openai_api_key": "unused", "openai_stream": stream}))
+    for name in ("store", "embedder", "prompts", "keyword_index"):
+        remote.__dict__[name] = getattr(comps, name)
+    return remote
+
+
+@pytest.mark.parametrize("stream", [True, False], ids=["streaming", "one-reply"])
+def test_seed_questions_through_a_llama_cpp_server(llama_server, comps, stream: bool) -> None:
+    remote = _remote(comps, llama_server, stream)
+    assert remote.llm.name == "qwen-small"
+    for question, fact in QUESTIONS:
+        items = list(remote.chain.stream(question))
+        ans = items[-1]
+        assert isinstance(ans, Answer)
+        assert ans.answerable and fact in ans.answer, (question, ans.answer)
+        assert "".join(i for i in items[:-1] if isinstance(i, str)) == ans.answer
+        assert any(fact in c.quote for c in ans.citations)
+        assert ans.usage.prompt_tokens > 0 and ans.usage.completion_tokens > 0
+
+
+def test_unreachable_llm_server_is_a_clear_error_and_the_api_keeps_serving(comps) -> None:
+    from fastapi.testclient import TestClient
+
+    from rag.server import create_app
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        dead = sock.getsockname()[1]  # nothing listens here once the socket is closed
+    remote = _remote(comps, f"http://127.0.0.1:{dead}/v1", True)
+    remote.settings.openai_timeout = 5.0
+    with TestClient(create_app(remote, with_ui=False)) as http:
+        resp = http.post("/v1/answer", json={"question": "At which airport did Putin's plane land?"})
+        assert resp.status_code == 503, resp.text
+        err = resp.json()["error"]
+        assert err["code"] == "llm_unavailable" and f"127.0.0.1:{dead}" in err["message"]
+        assert http.get("/health").status_code == 200
+        assert http.get("/v1/documents").json()["data"], "the collection is untouched"
