@@ -15,7 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rag.settings import Settings
 
 app = typer.Typer(help="Answer questions from your documents, with every claim cited.", no_args_is_help=True,
-                  add_completion=False)
+                  add_completion=False, pretty_exceptions_enable=False)
 console = Console(stderr=True)
 
 
@@ -242,5 +242,18 @@ def ui(host: Annotated[str | None, typer.Option()] = None, port: Annotated[int |
     serve(host, port)
 
 
+def main() -> None:
+    """The `rag` entry point: expected failures (store, model, LLM server) end with one plain line."""
+    from rag.models.llm import LLMError
+    from rag.models.weights import ModelWeightsError
+    from rag.store import StoreError
+
+    try:
+        app()
+    except (StoreError, LLMError, ModelWeightsError) as exc:
+        console.print(f"[red]error:[/red] {exc}", highlight=False)
+        sys.exit(2)
+
+
 if __name__ == "__main__":
-    app()
+    main()

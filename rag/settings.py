@@ -16,11 +16,15 @@ class Settings(BaseSettings):
 
     # Store
     persist_dir: Path = Field(Path("vectorstore"), description="Embedded Chroma store directory.")
-    collection: str = Field("documents", description="Chroma collection name.")
+    collection: str = Field("documents", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{1,510}[A-Za-z0-9]$",
+                            description="Chroma collection name: 3-512 of A-Z a-z 0-9 . _ -, starting and "
+                            "ending with a letter or digit.")
     chroma_host: str | None = Field(None, description="A Chroma server (`chroma run`) instead of the embedded "
                                     "store; persist_dir then only holds the BM25 index cache.")
     chroma_port: int = Field(8000, ge=1, le=65535)
     chroma_ssl: bool = False
+    store_lock_timeout: float = Field(10.0, gt=0, description="Seconds to wait for a store another process "
+                                      "holds locked before giving up with a clear error.")
     seeds_dir: Path = Field(PROJECT_ROOT / "seeds", description="Documents ingested when the store is empty.")
 
     # Chunking (tiktoken cl100k_base counts). 192 tokens stays under MiniLM's 256 word pieces and measured

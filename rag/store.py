@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import sqlite3
 import time
 import uuid
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 from rag.schemas import Chunk, Passage
@@ -28,6 +31,32 @@ def _chunk(cid: str, text: str, meta: dict[str, Any]) -> Chunk:
                  page=None if page < 0 else page, start=int(meta["start"]), end=int(meta["end"]), text=text)
 
 
+def _check_writable(db: Path, timeout: float) -> None:
+    """Fail fast and plainly on a locked or read-only store. Chroma's own SQLite connection would wait
+    for a lock held by another process without end, and reports a read-only folder as a database error."""
+    if not os.access(db.parent, os.W_OK) or (db.exists() and not os.access(db, os.W_OK)):
+        raise StoreError(f"the store at {db.parent} is read-only; answering and ingesting need a writable "
+                         "store folder")
+    if not db.exists():
+        return
+    try:
+        con = sqlite3.connect(str(db), timeout=timeout)
+        try:
+            con.execute("BEGIN IMMEDIATE")  # takes the write lock, as an ingest would
+            con.rollback()
+        finally:
+            con.close()
+    except sqlite3.OperationalError as exc:
+        msg = str(exc)
+        if "locked" in msg or "busy" in msg:
+            raise StoreError(f"the store at {db.parent} is locked by another process (waited {timeout:g} s); "
+                             "try again when it has finished") from exc
+        if "readonly" in msg or "read-only" in msg:
+            raise StoreError(f"the store at {db.parent} is read-only; answering and ingesting need a "
+                             "writable store folder") from exc
+        raise StoreError(f"cannot open the store at {db.parent}: {msg}") from exc
+
+
 class ChunkStore:
     def __init__(self, settings: Settings) -> None:
         import chromadb
@@ -42,14 +71,18 @@ class ChunkStore:
                                                    ssl=settings.chroma_ssl, settings=chroma_settings)
             else:
                 settings.persist_dir.mkdir(parents=True, exist_ok=True)
+                _check_writable(settings.persist_dir / "chroma.sqlite3", settings.store_lock_timeout)
                 self._client = chromadb.PersistentClient(path=str(settings.persist_dir), settings=chroma_settings)
             self._col = self._client.get_or_create_collection(
                 settings.collection, metadata={"hnsw:space": "cosine"})
             # One record whose value changes on every write: other indexes (BM25) compare it to rebuild
             # when the chunks changed, whichever process or machine wrote them.
             self._meta = self._client.get_or_create_collection(f"{settings.collection}__meta")
+        except StoreError:
+            raise
         except Exception as exc:  # chromadb raises many types; the user needs the path and the cause
-            raise StoreError(f"cannot open {where}: {exc}") from exc
+            hint = " (the store is read-only)" if "readonly" in str(exc) else ""
+            raise StoreError(f"cannot open {where}{hint}: {exc}") from exc
         self.name = settings.collection
         self.upsert_batch = settings.upsert_batch
 

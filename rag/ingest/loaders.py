@@ -26,7 +26,15 @@ def make_doc_id(name: str, source_key: str) -> str:
 
 
 def decode_bytes(data: bytes, name: str) -> str:
-    """UTF-8 first; otherwise the most likely encoding; binary data is refused."""
+    """A BOM decides (UTF-8, UTF-16, UTF-32); then UTF-8; otherwise the most likely encoding; binary data
+    is refused."""
+    for bom, codec in ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),
+                       (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16")):
+        if data.startswith(bom):
+            try:
+                return data.decode(codec)
+            except UnicodeDecodeError as exc:
+                raise LoadError(f"{name}: starts as {codec.upper()} but is not valid {codec.upper()}") from exc
     if b"\x00" in data[:8192]:
         raise LoadError(f"{name}: looks like a binary file (NUL bytes), not text")
     try:
