@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-fast lint clean-store
+.PHONY: install run test test-fast lint clean-store bench
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "needs $(PYTHON) (Python 3.11)"; exit 1; }
@@ -33,3 +33,9 @@ lint: install
 
 clean-store:
 	rm -rf vectorstore/*
+
+## Benchmarks (not tests): JSON and Markdown tables in benchmarks/results/. Needs ../shared for ingestion.
+bench: install
+	$(BIN)/python -m benchmarks.ingest_throughput
+	$(BIN)/python -m benchmarks.retrieval_latency
+	$(BIN)/python -m benchmarks.answer_latency
