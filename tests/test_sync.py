@@ -41,13 +41,18 @@ def test_sync_adds_changes_deletes_and_skips_unchanged(settings, hash_embedder, 
     assert not any("Apples" in t or "Bees" in t for _, t, _ in store.iter_chunks())
 
 
-def test_a_half_written_document_is_redone(settings, hash_embedder, tmp_path) -> None:
+def synced_seed(settings, embedder, tmp_path):
     folder = tmp_path / "docs"
     folder.mkdir()
     (folder / SEED_DOC.name).write_bytes(SEED_DOC.read_bytes())
-    store, ing = make(settings, hash_embedder)
+    store, ing = make(settings, embedder)
     ing.sync(folder)
     [doc_id] = store.doc_records()
+    return folder, store, ing, doc_id
+
+
+def test_a_half_written_document_is_redone(settings, hash_embedder, tmp_path) -> None:
+    folder, store, ing, doc_id = synced_seed(settings, hash_embedder, tmp_path)
     # what a kill mid-write leaves: a record still "writing" and only part of the chunks
     rec = store.doc_records()[doc_id]
     store.put_doc_record(doc_id, **{k: v for k, v in rec.items() if k not in ("kind", "doc_id", "state")},
@@ -60,12 +65,7 @@ def test_a_half_written_document_is_redone(settings, hash_embedder, tmp_path) ->
 
 
 def test_chunks_missing_behind_a_complete_record_are_restored(settings, hash_embedder, tmp_path) -> None:
-    folder = tmp_path / "docs"
-    folder.mkdir()
-    (folder / SEED_DOC.name).write_bytes(SEED_DOC.read_bytes())
-    store, ing = make(settings, hash_embedder)
-    ing.sync(folder)
-    [doc_id] = store.doc_records()
+    folder, store, ing, doc_id = synced_seed(settings, hash_embedder, tmp_path)
     ids = sorted(store.ids_for_document(doc_id))
     store._col.delete(ids=ids[:1])
     assert ing.sync(folder).embedded == 1 and store.ids_for_document(doc_id) == set(ids)

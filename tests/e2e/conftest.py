@@ -32,11 +32,29 @@ def comps(e2e_settings) -> Components:
     return c
 
 
-def serve(app) -> tuple[str, uvicorn.Server, threading.Thread]:
-    """Run an ASGI app with uvicorn on a free loopback port, in a thread; return its base URL."""
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+        return sock.getsockname()[1]
+
+
+def wait_http(url: str, what: str, tries: int = 300) -> None:
+    """Poll until the URL answers 200 (a server started as a child process), or fail the test."""
+    import httpx
+
+    for _ in range(tries):
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    pytest.fail(f"{what} did not start")
+
+
+def serve(app) -> tuple[str, uvicorn.Server, threading.Thread]:
+    """Run an ASGI app with uvicorn on a free loopback port, in a thread; return its base URL."""
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

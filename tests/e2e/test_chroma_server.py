@@ -3,44 +3,29 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 from rag.components import Components
 from rag.settings import Settings
 from rag.store import ChunkStore, StoreError
 from tests.conftest import SEED_DOC, SEEDS
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.e2e.conftest import free_port, wait_http
 
 
 @pytest.fixture(scope="module")
 def chroma_server(tmp_path_factory):
     chroma = shutil.which("chroma", path=str(Path(sys.executable).parent)) or shutil.which("chroma")
     assert chroma, "the chroma CLI comes with the chromadb package"
-    port = _free_port()
+    port = free_port()
     data = tmp_path_factory.mktemp("chroma-server")
     proc = subprocess.Popen([chroma, "run", "--path", str(data), "--host", "127.0.0.1", "--port", str(port)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        for _ in range(150):
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        else:
-            pytest.fail("chroma run did not start")
+        wait_http(f"http://127.0.0.1:{port}/api/v2/heartbeat", "chroma run")
         yield port
     finally:
         proc.terminate()
@@ -88,4 +73,4 @@ def test_sync_against_the_server(chroma_server, comps, tmp_path) -> None:
 
 def test_unreachable_server_is_a_clear_error(tmp_path) -> None:
     with pytest.raises(StoreError, match=r"Chroma server at 127\.0\.0\.1:\d+"):
-        ChunkStore(_settings(_free_port(), tmp_path))
+        ChunkStore(_settings(free_port(), tmp_path))

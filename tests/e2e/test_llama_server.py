@@ -3,17 +3,15 @@ on loopback with the small packaged model, called through our `openai`-client ba
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
-import time
 
-import httpx
 import pytest
 
 from rag.components import Components
 from rag.models.weights import ensure_model
 from rag.schemas import Answer
+from tests.e2e.conftest import free_port, wait_http
 
 QUESTIONS = [("Which gas fields does the Gazprom agreement cover?", "North Pars"),
              ("Which two countries applied to join NATO in May?", "Finland")]
@@ -22,22 +20,13 @@ QUESTIONS = [("Which gas fields does the Gazprom agreement cover?", "North Pars"
 @pytest.fixture(scope="module")
 def llama_server(e2e_settings):
     model = ensure_model("qwen2.5-coder-0.5b", e2e_settings.model_cache_dir)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host",
                              "127.0.0.1", "--port", str(port), "--n_ctx", "4096", "--model_alias", "qwen-small"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}/v1"
     try:
-        for _ in range(300):
-            try:
-                if httpx.get(base + "/models", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        else:
-            pytest.fail("llama_cpp.server did not start")
+        wait_http(base + "/models", "llama_cpp.server")
         yield base
     finally:
         proc.terminate()
@@ -72,9 +61,7 @@ def test_unreachable_llm_server_is_a_clear_error_and_the_api_keeps_serving(comps
 
     from rag.server import create_app
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        dead = sock.getsockname()[1]  # nothing listens here once the socket is closed
+    dead = free_port()  # nothing listens here once the probe socket is closed
     remote = _remote(comps, f"http://127.0.0.1:{dead}/v1", True)
     remote.settings.openai_timeout = 5.0
     with TestClient(create_app(remote, with_ui=False)) as http:
