@@ -17,6 +17,9 @@ from rag.settings import Settings
 
 _SENTENCE_END = re.compile(r"[.!?\n]")
 Coverage = Callable[[str, list[str]], float]
+# words that point back into the conversation: only a question with one needs rewriting
+_REFERS_BACK = re.compile(r"\b(he|she|it|they|him|her|them|his|hers|its|their|theirs|there|then|this|that|these|"
+                          r"those|the same|the other|former|latter|one|ones|also|too|else)\b", re.IGNORECASE)
 
 
 class QuestionError(ValueError):
@@ -65,6 +68,8 @@ class AnswerChain:
 
     def condense(self, question: str, history: list[Message]) -> str:
         """A follow-up ("how many times had he been there?") becomes a standalone query."""
+        if not _REFERS_BACK.search(question) and len(question.split()) > 3:
+            return question  # already standalone: rewriting it only risks changing what was asked
         turns = [m for m in history if m.get("role") in ("user", "assistant") and m.get("content")]
         turns = turns[-2 * self.settings.history_turns:] if self.settings.history_turns else []
         if not turns:

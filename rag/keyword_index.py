@@ -12,6 +12,7 @@ import contextlib
 import json
 import math
 import os
+import re
 import shutil
 import threading
 from dataclasses import dataclass
@@ -137,7 +138,11 @@ class KeywordIndex:
         """Share of the query's idf weight that the texts contain: how much of what the question asks
         about the retrieved passages mention at all. A term found nowhere in the collection weighs most."""
         self.sync()
-        q = set(tokenize([query])[0]) if query.strip() else set()
+        from rag.citations import STOPWORDS
+
+        # question words ("who", "which") are not what a question is about, and rare in documents
+        words = " ".join(w for w in re.findall(r"\w+", query) if w.lower() not in STOPWORDS)
+        q = set(tokenize([words])[0]) if words.strip() else set()
         if not q:
             return 1.0
         have = set().union(*map(set, tokenize(texts))) if texts else set()

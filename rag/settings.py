@@ -67,7 +67,7 @@ class Settings(BaseSettings):
     context_tokens: int = Field(150, ge=32, description="Token budget of the passages in the prompt (the "
                                 "model's context caps it too). The main cost of an answer on a CPU.")
     min_score: float = Field(0.05, description="Below this best dense similarity the question is refused unasked.")
-    min_coverage: float = Field(0.25, ge=0.0, le=1.0, description="Below this share of the question's idf "
+    min_coverage: float = Field(0.11, ge=0.0, le=1.0, description="Below this share of the question's idf "
                                 "weight found in the retrieved chunks, the question is refused unasked. "
                                 "Calibrated on seeds/gold.jsonl and squad-dev-13; 0 turns it off.")
     max_question_chars: int = Field(2000, ge=1)

@@ -174,11 +174,11 @@ def test_bearer_token_guards_v1_and_ui(comps, e2e_settings) -> None:
 
 
 def test_follow_up_question_is_rewritten_and_the_query_returned(http) -> None:
-    first = http.post("/v1/answer", json={"question": "Who visited Tehran?"}).json()
+    first = http.post("/v1/answer", json={"question": "Who visited Iran?"}).json()
     assert first["answerable"] and "Putin" in first["answer"], first["answer"]
     body = http.post("/v1/answer", json={
         "question": "How many times had he been there?",
-        "history": [{"role": "user", "content": "Who visited Tehran?"},
+        "history": [{"role": "user", "content": "Who visited Iran?"},
                     {"role": "assistant", "content": first["answer"]}]}).json()
     assert "Putin" in body["query"] and body["query"] != body["question"], body["query"]
     assert body["answerable"], body
