@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from rag.citations import content_words
 from rag.ingest.sentences import sentence_spans
 from rag.ingest.tokens import count_tokens
+from rag.retrieve import cosine
 from rag.schemas import Chunk, Passage
 
 SentenceScorer = Callable[[str, list[str]], list[float]]  # (query, sentences) -> similarity per sentence
@@ -139,12 +140,6 @@ def embedding_scorer(embed_query: Callable[[str], list[float]],
         if not sentences:
             return []
         q = embed_query(query)
-        vecs = embed_documents(sentences)
-        qn = math.sqrt(sum(v * v for v in q)) or 1.0
-        out = []
-        for v in vecs:
-            vn = math.sqrt(sum(x * x for x in v)) or 1.0
-            out.append(sum(a * b for a, b in zip(q, v, strict=True)) / (qn * vn))
-        return out
+        return [cosine(q, v) for v in embed_documents(sentences)]
 
     return score

@@ -61,7 +61,7 @@ class Bm25Retriever:
                 for h in hits if h.chunk_id in chunks]
 
 
-def _cosine(a: list[float], b: list[float]) -> float:
+def cosine(a: list[float], b: list[float]) -> float:
     dot = sum(x * y for x, y in zip(a, b, strict=True))
     na, nb = math.sqrt(sum(x * x for x in a)), math.sqrt(sum(y * y for y in b))
     return dot / (na * nb) if na and nb else 0.0
@@ -98,7 +98,7 @@ class HybridRetriever:
                 chunk, dscore = by_dense[cid].chunk, by_dense[cid].score
             elif cid in extra:
                 chunk, vec = extra[cid]
-                dscore = round(_cosine(qvec, vec), 4) if vec else None
+                dscore = round(cosine(qvec, vec), 4) if vec else None
             else:
                 continue  # deleted between the two lookups
             bscore = by_bm25.get(cid)
