@@ -35,6 +35,9 @@ class Recorder:
         self.last = messages
         return self.llm.stream_chat(messages, max_tokens, temperature, usage)
 
+    def yes_probability(self, messages):
+        return self.llm.yes_probability(messages)
+
 
 def main() -> None:
     ap = argparse.ArgumentParser()

@@ -9,11 +9,13 @@ from collections.abc import Callable, Iterator
 
 from rag.citations import CitationStream, grounded_share, is_refusal
 from rag.context import SentenceScorer, assemble
+from rag.hops import bridge_query, merge, option_queries
 from rag.models.llm import LLM, Message
-from rag.prompting import Prompts, answer_messages, condense_messages
+from rag.prompting import Prompts, answer_messages, check_messages, condense_messages
 from rag.retrieve import Filters, Retriever
-from rag.schemas import Answer, Passage, Timings, Usage
+from rag.schemas import Answer, Passage, Replace, Timings, Usage
 from rag.settings import Settings
+from rag.shapes import QuestionShape, classify, short_answer
 
 _SENTENCE_END = re.compile(r"[.!?\n]")
 Coverage = Callable[[str, list[str]], float]
@@ -62,9 +64,16 @@ class AnswerChain:
             return self.coverage(query, [p.chunk.text for p in passages]) < self.settings.min_coverage
         return False
 
-    def context_budget(self) -> int:
+    def context_budget(self, shape: QuestionShape | None = None, hop: bool = False) -> int:
         room = self.settings.n_ctx - self.settings.max_tokens - 300  # system prompt, question, template
-        return max(32, min(self.settings.context_tokens, room))
+        wanted = self.settings.context_tokens_long if (hop or (shape and shape.long)) else self.settings.context_tokens
+        return max(32, min(wanted, room))
+
+    def check(self, query: str, context: list[Passage], shape: QuestionShape) -> float | None:
+        """The model's probability that these passages state the answer (None: not asked, or cannot tell)."""
+        if not self.settings.answer_check or not context:
+            return None
+        return self.llm.yes_probability(check_messages(self.prompts, query, context, shape.shape))
 
     def condense(self, question: str, history: list[Message]) -> str:
         """A follow-up ("how many times had he been there?") becomes a standalone query."""
@@ -78,34 +87,68 @@ class AnswerChain:
         text = text.strip().strip('"').splitlines()[0].strip() if text.strip() else ""
         return text or question
 
+    def gather(self, query: str, shape: QuestionShape, top_k: int, filters: Filters | None) -> list[Passage]:
+        """First-stage passages; a choice question also gets the best passages for each of its options."""
+        passages = self.retriever.retrieve(query, top_k, filters)
+        if self.settings.second_hop and shape.shape == "comparison":
+            per_option = [self.retriever.retrieve(q, 2, filters) for q in option_queries(query, shape.options)]
+            passages = merge(passages, *per_option, limit=top_k + 2)
+        return passages
+
     def stream(self, question: str, history: list[Message] | None = None, top_k: int | None = None,
                filters: Filters | None = None, max_tokens: int | None = None,
-               temperature: float | None = None) -> Iterator[str | Answer]:
-        """Yield text deltas as the model writes, then one final, verified `Answer`."""
+               temperature: float | None = None) -> Iterator[str | Replace | Answer]:
+        """Yield text deltas as the model writes, a `Replace` if the checks reject what was streamed, then one
+        final, verified `Answer`. The deltas (after any Replace) add up exactly to the final answer's text."""
         t0 = time.perf_counter()
         question = validate_question(question, self.settings.max_question_chars)
         query = self.condense(question, history or [])
+        shape = classify(query)
+        k = top_k or self.settings.top_k
         t_r = time.perf_counter()
-        passages = self.retriever.retrieve(query, top_k or self.settings.top_k, filters)
-        retrieve_ms = _ms(t_r)
-        timings = Timings(retrieve_ms=retrieve_ms)
-        base = {"question": question, "model": self.llm.name, "query": query, "retrieved": passages}
-        if self.evidence_too_weak(query, passages):
+        passages = self.gather(query, shape, k, filters)
+        timings = Timings(retrieve_ms=_ms(t_r))
+        base = {"question": question, "model": self.llm.name, "query": query, "shape": shape.shape}
+
+        def refuse(reason: str, **more: object) -> Answer:
             timings.total_ms = _ms(t0)
+            return Answer(answer=self.prompts.refusal, answerable=False, citations=[], timings=timings,
+                          refusal_reason=reason, retrieved=passages, **base, **more)  # type: ignore[arg-type]
+
+        if self.evidence_too_weak(query, passages):
             yield self.prompts.refusal
-            yield Answer(answer=self.prompts.refusal, answerable=False, citations=[], timings=timings, **base)
+            yield refuse("weak_retrieval")
             return
-        context = assemble(passages, query, self.context_budget(), self.scorer)
+        context = assemble(passages, query, self.context_budget(shape), self.scorer)
+        t_c = time.perf_counter()
+        p_yes = self.check(query, context, shape)
+        # a bridge question: the first passages name what the answer is about, a second query finds it
+        if (p_yes is not None and p_yes < self.settings.check_min and self.settings.second_hop
+                and (bq := bridge_query(query, passages)) is not None):
+            t_h = time.perf_counter()
+            hop = merge(passages, self.retriever.retrieve(bq, k, filters), limit=k + 2)
+            timings.retrieve_ms += _ms(t_h)
+            hop_context = assemble(hop, query, self.context_budget(shape, hop=True), self.scorer)
+            hop_yes = self.check(query, hop_context, shape)
+            if hop_yes is not None and hop_yes > p_yes:
+                passages, context, p_yes = hop, hop_context, hop_yes
+        timings.check_ms = _ms(t_c)
+        if p_yes is not None and p_yes < self.settings.check_min:
+            yield self.prompts.refusal
+            yield refuse("check", check=round(p_yes, 4), context=context)
+            return
         t_g = time.perf_counter()
         citer = CitationStream(context, query)
         usage: dict[str, int] = {}
-        deltas = self.llm.stream_chat(answer_messages(self.prompts, query, context),
+        deltas = self.llm.stream_chat(answer_messages(self.prompts, query, context, shape.shape),
                                       max_tokens or self.settings.max_tokens,
                                       self.settings.temperature if temperature is None else temperature, usage)
         refused: list[bool] = []  # decided once, from the reply's opening words
+        streamed = False
         for out in self._cited(deltas, citer, refused):
             if timings.first_token_ms is None:
                 timings.first_token_ms = _ms(t0)
+            streamed = True
             yield out
         timings.generate_ms = _ms(t_g)
         text, citations = citer.text, citer.citations()
@@ -113,14 +156,17 @@ class AnswerChain:
         # the passages it cites (its new words come from outside knowledge).
         answerable = not refused[0] and bool(text and citations) and any(x.supported for x in citer.sentences)
         sentences = citer.sentences
+        reason = None
         if not answerable:
+            reason = "model" if refused[0] else "unsupported"
             text, citations, sentences = self.prompts.refusal, [], []
-            if refused[0]:
-                yield text
+            yield Replace(text=text) if streamed else text
         timings.total_ms = _ms(t0)
         yield Answer(answer=text, answerable=answerable, citations=citations, timings=timings,
-                     usage=Usage(**usage), context=context, sentences=sentences,
-                     grounded=grounded_share(sentences), **base)
+                     usage=Usage(**usage), context=context, sentences=sentences, retrieved=passages,
+                     grounded=grounded_share(sentences), check=None if p_yes is None else round(p_yes, 4),
+                     short_answer=short_answer(shape.shape, text) if answerable else "", refusal_reason=reason,
+                     **base)
 
     @staticmethod
     def _cited(deltas: Iterator[str], citer: CitationStream, refused: list[bool]) -> Iterator[str]:

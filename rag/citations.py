@@ -34,7 +34,7 @@ after before between during through is are was were be been being am do does did
 it its it's this that these those there here he she they them his her their him we us our you your i
 me my not no nor which who whom whose what when where why how all any both each few more most other
 some such only own same too very can could will would shall should may might must also just s t
-said says say according
+said says say according yes because while whereas
 """.split())
 
 

@@ -96,7 +96,7 @@ def ask(question: str,
     """Answer a question from the collection, with verified citations."""
     from rag.chain import QuestionError, validate_question
     from rag.models.llm import LLMError
-    from rag.schemas import Answer
+    from rag.schemas import Answer, Replace
 
     comps = _components()
     try:
@@ -106,6 +106,9 @@ def ask(question: str,
         for item in comps.chain.stream(question, top_k=top_k):
             if isinstance(item, Answer):
                 final = item
+            elif isinstance(item, Replace):
+                if not as_json:
+                    console.print("\n[dim](withdrawn: the passages do not support it)[/dim]")
             elif not as_json:
                 console.print(item, end="", highlight=False, markup=False)
     except (QuestionError, LLMError) as exc:
@@ -127,7 +130,8 @@ def ask(question: str,
 
 @app.command("eval")
 def evaluate(
-    gold: Annotated[Path | None, typer.Argument(help="Gold JSONL (id, question, answers, evidence, doc)")] = None,
+    gold: Annotated[list[Path] | None, typer.Argument(help="Gold JSONL file(s) (id, question, answers, evidence, "
+                                                     "doc; optional shape, split, supporting)")] = None,
     docs: Annotated[Path | None, typer.Option(help="Ingest these documents into a temporary collection "
                                                    "first (default: use the current collection)")] = None,
     out: Annotated[Path | None, typer.Option(help="Results JSON; a Markdown report and PNG charts "
@@ -145,6 +149,7 @@ def evaluate(
     mode: Annotated[str | None, typer.Option(help="Retrieval mode(s), comma-separated: dense, bm25, hybrid "
                                                   "or all (default: RAG_RETRIEVAL_MODE)")] = None,
     retrieval_only: Annotated[bool, typer.Option(help="Score retrieval only; ask the LLM nothing")] = False,
+    split: Annotated[str | None, typer.Option(help="Only the gold items of this split: tune or test")] = None,
 ) -> None:
     """Score answers, retrieval, citations, refusals and cost against a gold question set."""
     import tempfile
@@ -156,14 +161,15 @@ def evaluate(
     from rag.eval.report import headline_table, write_report
     from rag.eval.runner import ours, run_eval
 
-    if gold is None:
+    if not gold:
         if not (compare_to and against):
             raise typer.BadParameter("give a GOLD file, or --compare OLD.json --against NEW.json")
         new = json.loads(against.read_text())
     else:
-        items = load_gold(gold, limit=limit, sample=sample, seed=seed)
+        items = [i for g in gold for i in load_gold(g, limit=limit, sample=sample, seed=seed, split=split)]
         if not items:
-            raise typer.BadParameter(f"{gold} holds no questions")
+            raise typer.BadParameter(f"{', '.join(map(str, gold))} hold no questions"
+                                     + (f" in split {split!r}" if split else ""))
         settings = Settings()
         tmp = tempfile.TemporaryDirectory() if docs else None
         if tmp is not None:
@@ -188,7 +194,7 @@ def evaluate(
         if baseline == "llamaindex":
             from rag.eval.baseline import llamaindex_baseline
 
-            base_docs = docs or default_docs_dir(gold)
+            base_docs = docs or default_docs_dir(gold[0])
             systems.append(("llama-index", lambda: llamaindex_baseline(comps, base_docs)))
         elif baseline:
             raise typer.BadParameter("--baseline takes 'llamaindex'")
@@ -201,18 +207,21 @@ def evaluate(
                     bar.update(task, completed=i, description=f"{name} F1 {f1:.3f}" if f1 is not None else name)
 
                 runs[name] = run_eval(items, make(), progress)
-                runs[name]["config"] = {"gold": str(gold), "docs": str(docs) if docs else None,
+                runs[name]["config"] = {"gold": [str(g) for g in gold], "split": split,
+                                        "docs": str(docs) if docs else None,
                                         "limit": limit, "sample": sample, "seed": seed, "system": name,
                                         "model": None if retrieval_only else comps.llm.name,
                                         "top_k": settings.top_k, "chunk_size": settings.chunk_size,
-                                        "context_tokens": settings.context_tokens, "rerank": settings.rerank}
-        out = out or Path("eval-results") / f"{gold.stem}.json"
+                                        "context_tokens": settings.context_tokens, "rerank": settings.rerank,
+                                        "check_min": settings.check_min, "answer_check": settings.answer_check,
+                                        "second_hop": settings.second_hop}
+        out = out or Path("eval-results") / f"{gold[0].stem}.json"
         out.parent.mkdir(parents=True, exist_ok=True)
         first = next(iter(runs))
         new = runs[first] | ({"baselines": {k: v for k, v in runs.items() if k != first}}
                              if len(runs) > 1 else {})
         out.write_text(json.dumps(new, indent=1, ensure_ascii=False))
-        md = write_report(runs, out, f"Evaluation: {gold.name}")
+        md = write_report(runs, out, f"Evaluation: {', '.join(g.name for g in gold)}")
         print(headline_table(runs))
         console.print(f"results: {out} · report: {md}")
         if tmp is not None:

@@ -18,6 +18,11 @@ class Prompts:
     condense: PromptTemplate
     passage: PromptTemplate
     refusal: str
+    check: PromptTemplate
+    shapes: dict[str, str]  # system prompt per answer shape; "factoid" is system.txt
+
+    def system_for(self, shape: str) -> str:
+        return self.shapes.get(shape, self.system)
 
     @classmethod
     def load(cls, folder: Path) -> Prompts:
@@ -28,9 +33,12 @@ class Prompts:
             except OSError as exc:
                 raise FileNotFoundError(f"prompt template missing: {path}") from exc
 
-        return cls(system=read("system.txt"), answer=PromptTemplate(read("answer.txt")),
+        system = read("system.txt")
+        shapes = {"factoid": system} | {f.stem: f.read_text(encoding="utf-8").strip()
+                                        for f in sorted((Path(folder) / "shapes").glob("*.txt"))}
+        return cls(system=system, answer=PromptTemplate(read("answer.txt")),
                    condense=PromptTemplate(read("condense.txt")), passage=PromptTemplate(read("passage.txt")),
-                   refusal=read("refusal.txt"))
+                   refusal=read("refusal.txt"), check=PromptTemplate(read("check.txt")), shapes=shapes)
 
 
 def render_passages(prompts: Prompts, passages: list[Passage]) -> str:
@@ -40,9 +48,17 @@ def render_passages(prompts: Prompts, passages: list[Passage]) -> str:
         for i, p in enumerate(passages, start=1))
 
 
-def answer_messages(prompts: Prompts, question: str, passages: list[Passage]) -> list[Message]:
+def answer_messages(prompts: Prompts, question: str, passages: list[Passage], shape: str = "factoid") -> list[Message]:
     user = prompts.answer.format(passages=render_passages(prompts, passages), question=question)
-    return [{"role": "system", "content": prompts.system}, {"role": "user", "content": user}]
+    return [{"role": "system", "content": prompts.system_for(shape)}, {"role": "user", "content": user}]
+
+
+def check_messages(prompts: Prompts, question: str, passages: list[Passage], shape: str = "factoid") -> list[Message]:
+    """The answer prompt with the check appended to the user's turn: the same prefix, so llama.cpp reads only
+    the check's own few tokens again when the answer follows."""
+    messages = answer_messages(prompts, question, passages, shape)
+    messages[1]["content"] += "\n\n" + prompts.check.format(question=question)
+    return messages
 
 
 def condense_messages(prompts: Prompts, question: str, history: list[Message]) -> list[Message]:

@@ -65,8 +65,15 @@ class AnswerSentence(BaseModel):
     supported: bool
 
 
+class Replace(BaseModel):
+    """Stream event: the text streamed so far is replaced by `text` (a reply the checks rejected)."""
+
+    text: str
+
+
 class Timings(BaseModel):
     retrieve_ms: float = 0.0
+    check_ms: float = 0.0
     generate_ms: float = 0.0
     total_ms: float = 0.0
     first_token_ms: float | None = None
@@ -95,6 +102,14 @@ class Answer(BaseModel):
     grounded: float | None = Field(None, description="Share of the answer's sentences that their cited "
                                    "passages support; None for a refusal.")
     usage: Usage = Field(default_factory=Usage)
+    shape: str = Field("factoid", description="factoid, yesno, comparison, list, why or multipart: decides "
+                       "the answer's form.")
+    short_answer: str = Field("", description="The verdict or phrase alone (\"yes\", \"Tesla\"), without the "
+                              "facts that support it; empty for a refusal.")
+    check: float | None = Field(None, description="The model's probability that the passages state the answer, "
+                                "asked before it answers; None when not asked.")
+    refusal_reason: str | None = Field(None, description="Why the question was refused: weak_retrieval, "
+                                       "check, model or unsupported.")
 
     def public(self) -> dict:
         """The `rag ask --json` object."""
@@ -107,6 +122,10 @@ class Answer(BaseModel):
             "timings": self.timings.model_dump(exclude={"first_token_ms"})
             | ({"first_token_ms": self.timings.first_token_ms} if self.timings.first_token_ms else {}),
             "query": self.query,
+            "shape": self.shape,
+            "short_answer": self.short_answer,
+            "check": self.check,
+            "refusal_reason": self.refusal_reason,
             "grounded": self.grounded,
             "sentences": [x.model_dump() for x in self.sentences],
         }

@@ -66,6 +66,16 @@ class Settings(BaseSettings):
                        "kept up to context_tokens.")
     context_tokens: int = Field(150, ge=32, description="Token budget of the passages in the prompt (the "
                                 "model's context caps it too). The main cost of an answer on a CPU.")
+    context_tokens_long: int = Field(250, ge=32, description="Token budget of the passages for the longer "
+                                     "answer shapes (yes/no, comparison, list, why/how, multi-part) and for a "
+                                     "second retrieval hop.")
+    answer_check: bool = Field(True, description="Before answering, ask the model whether the passages state "
+                               "the answer (one token, on the answer prompt's cached prefix).")
+    check_min: float = Field(0.5, ge=0.0, le=1.0, description="Below this probability that the passages state "
+                             "the answer, a second retrieval hop is tried, then the question is refused.")
+    second_hop: bool = Field(True, description="Retrieve again with the names the first passages gave when "
+                             "they do not hold the answer (bridge questions), and once per option of a "
+                             "choice question.")
     min_score: float = Field(0.05, description="Below this best dense similarity the question is refused unasked.")
     min_coverage: float = Field(0.11, ge=0.0, le=1.0, description="Below this share of the question's idf "
                                 "weight found in the retrieved chunks, the question is refused unasked. "

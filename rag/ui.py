@@ -14,7 +14,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls to outsid
 import gradio as gr  # noqa: E402
 
 from rag.components import Components  # noqa: E402
-from rag.schemas import Answer, Citation  # noqa: E402
+from rag.schemas import Answer, Citation, Replace  # noqa: E402
 
 CSS = """
 .rag-source summary { cursor: pointer; }
@@ -115,7 +115,7 @@ def build_ui(comps: Components) -> gr.Blocks:
                     history = [*history, {"role": "user", "content": message},
                                {"role": "assistant", "content": item.answer}]
                 else:
-                    streamed += item
+                    streamed = item.text if isinstance(item, Replace) else streamed + item
                     chat[-1] = {"role": "assistant", "content": html.escape(streamed)}
                 yield chat, history, ""
         except Exception as exc:  # shown to the user; the app keeps serving

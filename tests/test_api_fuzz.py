@@ -23,6 +23,9 @@ class EchoLLM:
         if usage is not None:
             usage.update(prompt_tokens=10, completion_tokens=10)
 
+    def yes_probability(self, messages):
+        return None  # cannot tell: the chain answers without the check
+
 
 def test_no_generated_input_causes_a_server_error(tmp_path) -> None:
     # Driven through hypothesis directly: schemathesis' pytest plugin does not load under pytest 9.

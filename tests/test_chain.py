@@ -15,9 +15,15 @@ TEXT = "Putin's plane landed at Tehran's Mehrabad airport. He was welcomed by th
 class ScriptedLLM:
     name = "scripted"
 
-    def __init__(self, *replies: str) -> None:
+    def __init__(self, *replies: str, p_yes: float | list[float] | None = None) -> None:
         self.replies = list(replies)
         self.calls: list[list[dict]] = []
+        self.checks: list[list[dict]] = []
+        self.p_yes = p_yes
+
+    def yes_probability(self, messages):
+        self.checks.append(messages)
+        return self.p_yes.pop(0) if isinstance(self.p_yes, list) else self.p_yes
 
     def stream_chat(self, messages, max_tokens, temperature, usage=None):
         self.calls.append(messages)
@@ -154,3 +160,47 @@ def test_a_reply_shorter_than_the_hold_back_streams_whole() -> None:
     items = list(chain(ScriptedLLM("Javad Owji")).stream("Who welcomed Putin?"))
     ans = items[-1]
     assert ans.answer == "Javad Owji [1]" and "".join(items[:-1]) == ans.answer
+
+
+def test_low_check_probability_refuses_without_generating() -> None:
+    llm = ScriptedLLM(p_yes=0.05)
+    ans = chain(llm, second_hop=False).answer("Who welcomed Putin at the hotel?")
+    assert not ans.answerable and ans.refusal_reason == "check" and ans.check == 0.05
+    assert llm.calls == [] and len(llm.checks) == 1
+    # the check extends the answer prompt, so llama.cpp reuses its evaluated prefix
+    assert "Passages:" in llm.checks[0][1]["content"] and "Reply yes or no" in llm.checks[0][1]["content"]
+
+
+def test_high_check_probability_answers() -> None:
+    llm = ScriptedLLM("Javad Owji [1]", p_yes=0.9)
+    ans = chain(llm).answer("Who welcomed Putin?")
+    assert ans.answerable and ans.check == 0.9 and ans.short_answer == "Javad Owji"
+
+
+def test_second_hop_searches_for_names_the_first_passages_gave() -> None:
+    llm = ScriptedLLM("Javad Owji [1]", p_yes=[0.1, 0.8])
+    retriever = FixedRetriever()
+    ans = chain(llm, retriever).answer("Who welcomed Putin at Tehran's airport?")
+    assert len(retriever.queries) == 2 and "Mehrabad" in retriever.queries[1]
+    assert ans.answerable and ans.check == 0.8
+
+
+def test_yes_no_question_gets_a_verdict_grounded_on_its_facts() -> None:
+    llm = ScriptedLLM("No, he was welcomed by the oil minister, Javad Owji [1].", p_yes=0.9)
+    ans = chain(llm).answer("Was Putin welcomed by the president?")
+    assert ans.shape == "yesno" and ans.short_answer == "no"
+    assert ans.answerable and ans.sentences[0].supported
+    assert "Start with \"Yes,\" or \"No,\"" in llm.calls[0][0]["content"]  # the yes/no system prompt
+
+
+def test_a_rejected_streamed_reply_is_replaced_so_the_stream_ends_equal_to_the_answer() -> None:
+    from rag.schemas import Replace
+
+    llm = ScriptedLLM("Sunny and warm weather all week in the capital city.", p_yes=0.9)
+    items = list(chain(llm).stream("What was the weather in Tehran?"))
+    final = items[-1]
+    assert isinstance(final, Answer) and not final.answerable and final.refusal_reason == "unsupported"
+    text = ""
+    for item in items[:-1]:
+        text = item.text if isinstance(item, Replace) else text + item
+    assert any(isinstance(i, Replace) for i in items) and text == final.answer

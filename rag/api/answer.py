@@ -12,7 +12,7 @@ from rag.api.models import AnswerRequest
 from rag.chain import validate_question
 from rag.components import Components
 from rag.models.llm import LLMError
-from rag.schemas import Answer
+from rag.schemas import Answer, Replace
 
 
 def sse(event: str, data: dict) -> str:
@@ -33,11 +33,14 @@ def router(comps: Components) -> APIRouter:
             return final.api()
 
         def events() -> Iterator[str]:
-            # Text deltas first; the citations and the rest of the object once, at the end.
+            # Text deltas as the model writes; `replace` when the checks reject what was streamed (the client
+            # drops its text and shows this instead); the citations and the rest of the object once, at the end.
             try:
                 for item in items:
                     if isinstance(item, Answer):
                         yield sse("answer", item.api())
+                    elif isinstance(item, Replace):
+                        yield sse("replace", {"text": item.text})
                     else:
                         yield sse("delta", {"text": item})
             except LLMError as exc:

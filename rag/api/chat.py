@@ -7,6 +7,7 @@ The assistant content is the answer with its markers; citations travel in an ext
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from collections.abc import Iterator
@@ -45,7 +46,7 @@ def router(comps: Components) -> APIRouter:
                                    temperature=req.temperature)
         cid, created, name = f"chatcmpl-{uuid.uuid4().hex}", int(time.time()), model_name()
         extra = lambda a: {"citations": a.public()["citations"], "answerable": a.answerable,  # noqa: E731
-                           "query": a.query, "timings": a.timings.model_dump()}
+                           "query": a.query, "shape": a.shape, "timings": a.timings.model_dump()}
         if not req.stream:
             final = next(i for i in items if isinstance(i, Answer))
             return {"id": cid, "object": "chat.completion", "created": created, "model": name,
@@ -61,13 +62,16 @@ def router(comps: Components) -> APIRouter:
             return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
 
         def events() -> Iterator[str]:
+            # OpenAI clients cannot take text back, so the answer's text is held until it is verified (the
+            # chain may replace a rejected reply with the refusal) and then sent: the concatenated deltas are
+            # always the final message.
             yield chunk({"role": "assistant", "content": ""})
             try:
                 for item in items:
                     if isinstance(item, Answer):
+                        for piece in _pieces(item.answer):
+                            yield chunk({"content": piece})
                         yield chunk({}, "stop", **extra(item))
-                    else:
-                        yield chunk({"content": item})
             except LLMError as exc:
                 yield f"data: {json.dumps(error_body(str(exc), 'llm_unavailable', 'server_error'))}\n\n"
             yield "data: [DONE]\n\n"
@@ -75,3 +79,16 @@ def router(comps: Components) -> APIRouter:
         return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
 
     return api
+
+
+def _pieces(text: str, size: int = 24) -> Iterator[str]:
+    """The verified answer in word-aligned pieces (each word with the white space after it), so clients still
+    render it progressively; joined, they are `text` exactly."""
+    piece = ""
+    for m in re.finditer(r"\S+\s*|\s+", text):
+        piece += m.group(0)
+        if len(piece) >= size:
+            yield piece
+            piece = ""
+    if piece:
+        yield piece

@@ -17,6 +17,11 @@ class GoldItem(BaseModel):
     evidence_sentence: str = ""
     doc: str = ""
     unanswerable: bool = False
+    shape: str | None = Field(None, description="factoid, yesno, comparison, list, why or multipart")
+    split: str | None = Field(None, description="tune (choices are made on it) or test (reported only)")
+    supporting: list[str] = Field(default_factory=list, description="Every fact the answer needs, verbatim: "
+                                  "two for a question that needs two passages.")
+    reference: str = Field("", description="A one-sentence reference answer.")
 
     @property
     def target_evidence(self) -> str:
@@ -24,7 +29,8 @@ class GoldItem(BaseModel):
         return self.evidence_sentence or self.evidence
 
 
-def load_gold(path: Path, limit: int | None = None, sample: int | None = None, seed: int = 13) -> list[GoldItem]:
+def load_gold(path: Path, limit: int | None = None, sample: int | None = None, seed: int = 13,
+              split: str | None = None) -> list[GoldItem]:
     items = []
     for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
         if line.strip():
@@ -32,6 +38,8 @@ def load_gold(path: Path, limit: int | None = None, sample: int | None = None, s
                 items.append(GoldItem.model_validate(json.loads(line)))
             except (ValueError, TypeError) as exc:
                 raise ValueError(f"{path}:{n}: not a gold item ({exc})") from exc
+    if split is not None:
+        items = [i for i in items if i.split == split]
     if sample is not None and sample < len(items):
         items = random.Random(seed).sample(items, sample)
     return items[:limit] if limit is not None else items

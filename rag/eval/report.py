@@ -10,9 +10,10 @@ HEADLINE = [
     ("hit@1", "evidence hit@1"), ("hit@5", "evidence hit@5"), ("recall@5", "evidence recall@5"), ("mrr", "MRR"),
     ("doc_hit@5", "document hit@5"), ("citation_precision", "citation precision"),
     ("citation_recall", "citation recall"), ("cited_sentence_share", "answer sentences cited"),
-    ("grounded", "grounded (supported sentences)"),
+    ("grounded", "grounded (supported sentences)"), ("context_recall", "context evidence recall"),
     ("refusal_recall", "refusal recall (unanswerable)"), ("false_refusal_rate", "false refusals (answerable)"),
-    ("retrieve_ms_p50", "retrieve p50 ms"), ("generate_ms_p50", "generate p50 ms"),
+    ("retrieve_ms_p50", "retrieve p50 ms"), ("check_ms_p50", "check p50 ms"), ("generate_ms_p50", "generate p50 ms"),
+    ("first_token_ms_p50", "first token p50 ms"),
     ("total_ms_p50", "total p50 ms"), ("total_ms_p95", "total p95 ms"),
     ("prompt_tokens_mean", "prompt tokens / question"), ("completion_tokens_mean", "completion tokens / question"),
     ("wall_s", "wall time s"),
@@ -35,6 +36,19 @@ def headline_table(runs: dict[str, dict]) -> str:
     n = runs[names[0]]["summary"]
     lines.append(f"\n{n['questions']} questions ({n['answerable_questions']} answerable, "
                  f"{n['unanswerable_questions']} unanswerable).")
+    if n.get("by_shape"):
+        lines.append("\n" + shape_table(n["by_shape"]))
+    return "\n".join(lines)
+
+
+def shape_table(by_shape: dict[str, dict]) -> str:
+    """One row per question shape: what a change to one shape does to the others."""
+    cols = [("questions", "n"), ("f1", "F1"), ("false_refusal_rate", "false refusals"),
+            ("refusal_recall", "refusal recall"), ("context_recall", "context recall"),
+            ("total_ms_p50", "total p50 ms"), ("first_token_ms_p50", "first token p50 ms")]
+    lines = ["| shape | " + " | ".join(label for _, label in cols) + " |", "|---|" + "---|" * len(cols)]
+    for shape, row in by_shape.items():
+        lines.append(f"| {shape} | " + " | ".join(_fmt(row.get(key)) for key, _ in cols) + " |")
     return "\n".join(lines)
 
 

@@ -30,6 +30,11 @@ class SystemAnswer:
     query: str = ""
     generated: bool = True  # False: retrieval only, so answers, citations and refusals are not scored
     grounded: float | None = None
+    shape: str | None = None  # the shape the system gave the answer
+    short_answer: str | None = None  # the verdict or option alone, for yes/no and choice answers
+    context: list[str] | None = None  # the passages the model read
+    check: float | None = None
+    refusal_reason: str | None = None
 
 
 def ours(comps: Components, top_k_eval: int = max(KS), generate: bool = True) -> Callable[[GoldItem], SystemAnswer]:
@@ -48,7 +53,8 @@ def ours(comps: Components, top_k_eval: int = max(KS), generate: bool = True) ->
             answer=a.answer, answerable=a.answerable,
             retrieved=[_row(p) for p in ranked],
             citations=a.public()["citations"], timings=a.timings.model_dump(), usage=a.usage.model_dump(),
-            query=a.query, grounded=a.grounded)
+            query=a.query, grounded=a.grounded, shape=a.shape, short_answer=a.short_answer,
+            context=[p.chunk.text for p in a.context], check=a.check, refusal_reason=a.refusal_reason)
 
     return run
 
@@ -65,6 +71,8 @@ def score_row(item: GoldItem, got: SystemAnswer) -> dict[str, Any]:
         "citations": got.citations, "retrieved": [r | {"hit": bool(item.target_evidence) and m.overlaps(
             r["text"], item.target_evidence)} for r in got.retrieved],
         "timings": got.timings, "usage": got.usage, "query": got.query, "grounded": got.grounded,
+        "shape": item.shape or got.shape or "factoid", "answer_shape": got.shape, "short_answer": got.short_answer,
+        "check": got.check, "refusal_reason": got.refusal_reason, "split": item.split,
     }
     scores: dict[str, float] = {}
     if not got.generated:
@@ -78,8 +86,15 @@ def score_row(item: GoldItem, got: SystemAnswer) -> dict[str, Any]:
     if got.grounded is not None:
         scores["grounded"] = got.grounded
     if not item.unanswerable:
-        scores |= {"em": m.exact_match(got.answer, item.answers), "f1": m.f1(got.answer, item.answers),
+        # a verdict with its facts ("No, X was born in 1867 [1]") is scored on the verdict, as HotpotQA scores
+        # "yes"/"no"; the facts are scored as citations
+        scored = got.short_answer if got.shape in ("yesno", "comparison") and got.short_answer else got.answer
+        scores |= {"em": m.exact_match(scored, item.answers), "f1": m.f1(scored, item.answers),
                    "contains": m.contains_answer(got.answer, item.answers)}
+        facts = item.supporting or ([item.target_evidence] if item.target_evidence else [])
+        if got.context is not None and facts:
+            # the context's evidence recall: the share of the needed facts the model was shown
+            scores["context_recall"] = sum(any(m.overlaps(c, f) for c in got.context) for f in facts) / len(facts)
         if not got.answerable:  # a refusal scores nothing, whatever words it shares with the answer
             scores |= {"em": 0.0, "f1": 0.0, "contains": 0.0}
         if item.target_evidence:
@@ -101,6 +116,23 @@ def _mean(rows: list[dict], key: str) -> float | None:
     return round(statistics.fmean(vals), 4) if vals else None
 
 
+def by_shape(rows: list[dict]) -> dict[str, dict[str, Any]]:
+    """F1, refusals, context recall and latency per question shape (the gold set's, else the system's)."""
+    out: dict[str, dict[str, Any]] = {}
+    for shape in sorted({r.get("shape") or "factoid" for r in rows}):
+        part = [r for r in rows if (r.get("shape") or "factoid") == shape]
+        ans = [r for r in part if not r["unanswerable"]]
+        una = [r for r in part if r["unanswerable"]]
+        total = [float(r["timings"].get("total_ms") or 0.0) for r in part if "total_ms" in r["timings"]]
+        first = [float(r["timings"]["first_token_ms"]) for r in part if r["timings"].get("first_token_ms")]
+        out[shape] = {"questions": len(part), "answerable": len(ans), "unanswerable": len(una),
+                      "f1": _mean(ans, "f1"), "em": _mean(ans, "em"), "false_refusal_rate": _mean(ans, "refused"),
+                      "refusal_recall": _mean(una, "refused"), "context_recall": _mean(ans, "context_recall"),
+                      "total_ms_p50": round(m.percentile(total, 0.5), 1) if total else None,
+                      "first_token_ms_p50": round(m.percentile(first, 0.5), 1) if first else None}
+    return out
+
+
 def summarize(rows: list[dict], wall_s: float) -> dict[str, Any]:
     ans = [r for r in rows if not r["unanswerable"]]
     una = [r for r in rows if r["unanswerable"]]
@@ -115,15 +147,18 @@ def summarize(rows: list[dict], wall_s: float) -> dict[str, Any]:
     summary["citation_recall"] = _mean(answered, "cites_evidence")
     summary["cited_sentence_share"] = _mean(answered, "cited_sentence_share")
     summary["grounded"] = _mean(rows, "grounded")
+    summary["context_recall"] = _mean(ans, "context_recall")
     summary["refusal_recall"] = _mean(una, "refused")
     summary["false_refusal_rate"] = _mean(ans, "refused")
-    for part in ("retrieve_ms", "generate_ms", "total_ms"):  # a system that does not report a part gets None
-        vals = [float(r["timings"][part] or 0.0) for r in rows if part in r["timings"]]
+    # a system that does not report a part gets None
+    for part in ("retrieve_ms", "check_ms", "generate_ms", "total_ms", "first_token_ms"):
+        vals = [float(r["timings"][part]) for r in rows if r["timings"].get(part) is not None]
         summary[f"{part}_p50"] = round(m.percentile(vals, 0.5), 1) if vals else None
         summary[f"{part}_p95"] = round(m.percentile(vals, 0.95), 1) if vals else None
     for part in ("prompt_tokens", "completion_tokens"):
         vals = [float(r["usage"][part] or 0) for r in rows if part in r["usage"]]
         summary[f"{part}_mean"] = round(statistics.fmean(vals), 1) if vals else None
+    summary["by_shape"] = by_shape(rows)
     return summary
 
 

@@ -27,6 +27,10 @@ class LLM(Protocol):
         """Yield text deltas; when given, `usage` is filled with prompt_tokens and completion_tokens."""
         ...
 
+    def yes_probability(self, messages: list[Message]) -> float | None:
+        """P("yes") / (P("yes") + P("no")) for the reply's first token; None when the back end cannot tell."""
+        ...
+
 
 _DONE = object()
 
@@ -46,6 +50,8 @@ class LlamaCppLLM:
         self._n_threads = n_threads or os.cpu_count() or 2
         self._flash_attn = flash_attn
         self._llama = None
+        self._formatter = None
+        self._yes_no: tuple[list[int], list[int]] | None = None
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama")
 
     @property
@@ -66,6 +72,56 @@ class LlamaCppLLM:
 
     def load(self) -> None:
         self._worker.submit(self._load).result()
+
+    def _prompt_tokens(self, llama, messages: list[Message]) -> list[int]:
+        """The tokens `create_chat_completion` would evaluate for these messages (the GGUF's own template),
+        so a check that extends an answer prompt shares its cached prefix."""
+        if self._formatter is None:
+            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+            template = llama.metadata.get("tokenizer.chat_template")
+            if not template:
+                raise LLMError(f"{self.path.name} has no chat template")
+            text = lambda tid: llama.detokenize([tid], special=True).decode("utf-8", "ignore") if tid != -1 else ""  # noqa: E731
+            self._formatter = Jinja2ChatFormatter(template=template, eos_token=text(llama.token_eos()),
+                                                  bos_token=text(llama.token_bos()))
+        prompt = self._formatter(messages=messages).prompt
+        return llama.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+
+    def yes_probability(self, messages: list[Message]) -> float | None:
+        def judge() -> float:
+            import numpy as np
+            from llama_cpp import llama_get_logits_ith
+
+            llama = self._load()
+            tokens = self._prompt_tokens(llama, messages)
+            # Reuse the evaluated prefix (the answer prompt's passages and question): only the new tokens
+            # are read. llama-cpp-python keeps no logits without logits_all, so the last row is read from
+            # the context directly.
+            cached = llama.input_ids[:llama.n_tokens].tolist()
+            same = 0
+            for a, b in zip(cached, tokens, strict=False):
+                if a != b:
+                    break
+                same += 1
+            llama.n_tokens = min(same, len(tokens) - 1)
+            llama.eval(tokens[llama.n_tokens:])
+            logits = np.ctypeslib.as_array(llama_get_logits_ith(llama.ctx, -1), shape=(llama.n_vocab(),))
+            if self._yes_no is None:
+                first = lambda w: llama.tokenize(w.encode(), add_bos=False, special=False)[0]  # noqa: E731
+                self._yes_no = (sorted({first(w) for w in ("yes", "Yes", "YES", " yes", " Yes")}),
+                                sorted({first(w) for w in ("no", "No", "NO", " no", " No")}))
+            top = float(logits.max())
+            yes = float(np.exp(logits[self._yes_no[0]] - top).sum())
+            no = float(np.exp(logits[self._yes_no[1]] - top).sum())
+            return yes / (yes + no) if yes + no > 0 else 0.5
+
+        try:
+            return self._worker.submit(judge).result()
+        except LLMError:
+            raise
+        except Exception as exc:
+            raise LLMError(f"llama.cpp check failed: {exc}") from exc
 
     def stream_chat(self, messages: list[Message], max_tokens: int, temperature: float,
                     usage: dict[str, int] | None = None) -> Iterator[str]:
@@ -154,6 +210,44 @@ class OpenAICompatLLM:
             else:  # servers differ in reporting usage when streaming: estimate with tiktoken
                 usage.update(prompt_tokens=sum(count_tokens(m["content"]) + 4 for m in messages),
                              completion_tokens=count_tokens("".join(completion)))
+
+
+    def yes_probability(self, messages: list[Message]) -> float | None:
+        """From the first token's log-probabilities where the server gives them, else from the reply's word."""
+        import math
+
+        import openai
+
+        try:
+            resp = self._client.chat.completions.create(
+                model=self.name, messages=messages, max_tokens=1, temperature=0.0,  # type: ignore[arg-type]
+                logprobs=True, top_logprobs=10)
+        except openai.BadRequestError:  # a server without logprobs: ask for the word itself
+            try:
+                resp = self._client.chat.completions.create(
+                    model=self.name, messages=messages, max_tokens=2, temperature=0.0)  # type: ignore[arg-type]
+            except openai.APIError as exc:
+                raise LLMError(f"LLM server error ({self._client.base_url}): {exc}") from exc
+        except openai.APIConnectionError as exc:
+            raise LLMError(f"cannot reach the LLM server at {self._client.base_url}: {exc}") from exc
+        except openai.APIError as exc:
+            raise LLMError(f"LLM server error ({self._client.base_url}): {exc}") from exc
+        if not resp.choices:
+            return None
+        choice = resp.choices[0]
+        content = getattr(choice.logprobs, "content", None) if choice.logprobs else None
+        if content:
+            yes = no = 0.0
+            for alt in content[0].top_logprobs or []:
+                word = alt.token.strip().lower()
+                if word == "yes":
+                    yes += math.exp(alt.logprob)
+                elif word == "no":
+                    no += math.exp(alt.logprob)
+            if yes + no > 0:
+                return yes / (yes + no)
+        word = (choice.message.content or "").strip().lower()
+        return 1.0 if word.startswith("yes") else 0.0 if word.startswith("no") else None
 
 
 def build_llm(settings: Settings) -> LLM:

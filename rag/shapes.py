@@ -1,0 +1,111 @@
+"""The shape of a question decides the shape of its answer: a short phrase, a verdict with the facts that
+decide it, a complete list, or a few explaining sentences.
+
+Decided by rules, not by the model: the rules cost nothing, are the same on every back end, and a user
+can read why a question got the shape it did. They were written against the tuning split of
+`seeds/gold-shapes.jsonl` and `benchmarks/gold/squad13-twohop.jsonl` (see the README's figures).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+Shape = Literal["factoid", "yesno", "comparison", "list", "why", "multipart"]
+SHAPES: tuple[Shape, ...] = ("factoid", "yesno", "comparison", "list", "why", "multipart")
+
+_AUX = (r"is|are|was|were|am|do|does|did|has|have|had|can|could|will|would|should|shall|may|might|must|"
+        r"isn't|aren't|wasn't|weren't|don't|doesn't|didn't|hasn't|haven't|hadn't|can't|couldn't|won't|wouldn't")
+_WH = r"who|whom|whose|what|when|where|which|why|how"
+# "According to the article, ..." and similar lead-ins say nothing about the shape
+_LEAD_IN = re.compile(rf"^(?:according to [^,]+,|in the (?:article|text|document|passage)s?,|based on [^,]+,|"
+                      rf"(?:before|after|since|during|in|at|on|by|of|for|from|following|when|while) [^,]{{2,60}},"
+                      rf"(?=\s*(?:{_AUX}|{_WH})\b))\s*", re.IGNORECASE)
+_YESNO = re.compile(rf"^(?:{_AUX})\b", re.IGNORECASE)
+_CHOICE = re.compile(r"\b(?:\w[\w.'-]*)(?:\s+\w[\w.'-]*){0,5}\s*,?\s+or\s+(?:the\s+)?\w", re.IGNORECASE)
+_COMPARE_WORDS = re.compile(
+    r"\b(?:which|who|what)\b.*\b(?:first|earlier|later|last|older|younger|larger|smaller|bigger|longer|shorter|"
+    r"higher|lower|more|less|fewer|greater|most|least|better|worse|\w+er than)\b.*\bor\b|"
+    r"\bwhich of\b|\bcompare\b|\bdifference between\b", re.IGNORECASE)
+_WHY = re.compile(
+    r"^(?:why\b|how(?!\s+(?:many|much|long|old|far|often|big|large|tall|few|early|late|soon|high|deep|wide)\b)\b|"
+    r"describe\b|explain\b|summari[sz]e\b|in what ways?\b|what (?:was|were|is|are) the (?:main )?(?:reasons?|"
+    r"purposes?|causes?|effects?|impacts?|significance|role|consequences?|goals?|aims?|results?|outcomes?)\b|"
+    r"what (?:happened|did \w+(?: \w+)? (?:say|said|tell|argue|warn|claim|explain))\b|for what reasons?\b)",
+    re.IGNORECASE)
+_LIST = re.compile(
+    r"^(?:list\b|name (?:the|all|every|two|three|four|five|both)\b|(?:which|what) (?:two|three|four|five|six)\b|"
+    r"(?:which|what) (?:\w+ ){0,2}(?!was\b|does\b|has\b|is\b|this\b|his\b|its\b|us\b|status\b|news\b|"
+    r"process\b|address\b|bus\b|gas\b)\w+(?<!ss)(?<!us)(?<!is)s\b|what (?:are|were) the \w+s\b|who (?:are|were)\b)",
+    re.IGNORECASE)
+_PARTS = re.compile(rf"(?:(?:,|;)\s+and\s+(?:\w+\s+){{0,2}}|\s+and\s+)(?:{_WH}|{_AUX})\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class QuestionShape:
+    shape: Shape
+    options: tuple[str, ...] = ()  # the alternatives of a choice question ("A or B"), when found
+
+    @property
+    def long(self) -> bool:
+        """Shapes whose answer is more than one short phrase."""
+        return self.shape != "factoid"
+
+
+def _strip(question: str) -> str:
+    q = " ".join(question.split())
+    return _LEAD_IN.sub("", q).strip()
+
+
+def choice_options(question: str) -> tuple[str, ...]:
+    """"Who is older, Putin or Raisi?" -> ("Putin", "Raisi"): each option is searched for on its own."""
+    q = _strip(question).rstrip("?").strip()
+    if " or " not in q:
+        return ()
+    left, right = q.rsplit(" or ", 1)
+    # the alternatives follow the last colon or comma ("Which came first, X or Y"); without one, the left
+    # option is taken as long as the right one ("Did Putin travel to Iran or to Turkey")
+    marked = max(left.rfind(":"), left.rfind(","))
+    right_words = right.replace(",", " ").split()[:6]
+    left_words = left[marked + 1:].split() if marked >= 0 else left.split()[-max(1, len(right_words)):]
+    a, b = " ".join(left_words).strip(" ,:"), " ".join(right_words).strip(" ,:")
+    return (a, b) if a and b and len(left_words) <= 8 else ()
+
+
+def classify(question: str) -> QuestionShape:
+    q = _strip(question)
+    if not q:
+        return QuestionShape("factoid")
+    low = q.lower()
+    n_questions = len([p for p in re.split(r"\?", q) if p.strip()])
+    first = low.split()[0]
+    if n_questions >= 2 or (re.match(rf"^(?:{_WH}|{_AUX})\b", low) and _PARTS.search(q)
+                            and not _CHOICE.search(q)):
+        return QuestionShape("multipart")
+    if _COMPARE_WORDS.search(q) or (" or " in low and (first in _WH.split("|") or _YESNO.match(low))
+                                    and _CHOICE.search(q) and not low.rstrip("?").endswith(" or not")):
+        return QuestionShape("comparison", choice_options(q))
+    if _YESNO.match(low):
+        return QuestionShape("yesno")
+    if _WHY.match(low):
+        return QuestionShape("why")
+    if _LIST.match(low):
+        return QuestionShape("list")
+    return QuestionShape("factoid")
+
+
+_MARKERS = re.compile(r"\s*\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\]")
+_VERDICT = re.compile(r"^\W*(yes|no)\b", re.IGNORECASE)
+_CHOICE_END = re.compile(r",|;|:|\.(?:\s|$)|\s(?:because|since|as|while|whereas|who|which|than|with)\s", re.IGNORECASE)
+
+
+def short_answer(shape: str, answer: str) -> str:
+    """The verdict or chosen option alone: what a yes/no or choice question is scored on."""
+    text = _MARKERS.sub("", answer).strip()
+    if shape in ("yesno", "comparison") and (m := _VERDICT.match(text)):
+        return m.group(1).lower()
+    if shape == "comparison":
+        m = _CHOICE_END.search(text)
+        return (text[:m.start()] if m else text).strip().rstrip(".")
+    return text.rstrip(".").strip() if shape in ("factoid", "list") else text

@@ -1,0 +1,76 @@
+"""Question shapes decide the answer's form; the short answer is what a verdict or choice is scored on."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.api.chat import _pieces
+from rag.hops import bridge_names, merge, option_queries
+from rag.schemas import Chunk, Passage
+from rag.shapes import classify, short_answer
+
+
+@pytest.mark.parametrize(("question", "shape"), [
+    ("Who welcomed Putin at the airport?", "factoid"),
+    ("How many times had Putin visited Iran?", "factoid"),
+    ("Was Putin greeted at Mehrabad airport by President Ebrahim Raisi?", "yesno"),
+    ("Before this trip, had Putin already visited Iran more than three times?", "yesno"),
+    ("Did both Raisi and Putin caution Turkey against a new offensive?", "yesno"),
+    ("Is Tesla older than Edison?", "yesno"),
+    ("Who is older, Putin or Raisi?", "comparison"),
+    ("Which Iranian leader hosted Putin at the Saadabad Palace, Khamenei or Raisi?", "comparison"),
+    ("Which came first: Biden's tour or Putin's visit?", "comparison"),
+    ("Did Putin travel first to Iran or to Tajikistan?", "comparison"),
+    ("Name the three leaders Putin held talks with.", "list"),
+    ("Which countries did Joe Biden tour the week before the visit?", "list"),
+    ("Why did Khamenei want to stop using the dollar?", "why"),
+    ("How did Khamenei justify Russia's actions in Ukraine?", "why"),
+    ("Describe the energy agreement.", "why"),
+    ("Who welcomed Putin, and how many times had he visited Iran?", "multipart"),
+    ("When were the agreements signed, and with whom did they sign them?", "multipart"),
+])
+def test_shapes(question: str, shape: str) -> None:
+    assert classify(question).shape == shape
+
+
+def test_choice_options_are_found() -> None:
+    assert classify("Who urged Iran to stop using the dollar, Khamenei or Raisi?").options == ("Khamenei", "Raisi")
+    assert classify("Who is older, Putin or Raisi?").options == ("Putin", "Raisi")
+    queries = option_queries("Who is older, Putin or Raisi?", ("Putin", "Raisi"))
+    assert queries == ["Putin Who is older", "Raisi Who is older"]
+
+
+@pytest.mark.parametrize(("shape", "answer", "short"), [
+    ("yesno", "No, Curie was born in Warsaw [1].", "no"),
+    ("yesno", "Yes, Curie won the Nobel Prize twice [1].", "yes"),
+    ("comparison", "Pierre Curie, born in 1859 [2], while Marie Curie was born in 1867 [1].", "Pierre Curie"),
+    ("comparison", "Edison because he was born in 1847 [1].", "Edison"),
+    ("comparison", "No, Tesla was younger [1].", "no"),
+    ("factoid", "Mehrabad airport [1].", "Mehrabad airport"),
+    ("list", "Tajikistan and Turkmenistan [1]", "Tajikistan and Turkmenistan"),
+    ("why", "Because X [1]. And Y [2].", "Because X. And Y."),
+])
+def test_short_answer(shape: str, answer: str, short: str) -> None:
+    assert short_answer(shape, answer) == short
+
+
+@pytest.mark.parametrize("text", ["", "a", "Yes, Curie won the Nobel Prize twice [1].", "two  spaces and a tail ",
+                                  "The documents don't contain the answer to this question."])
+def test_chat_pieces_add_up_to_the_answer(text: str) -> None:
+    assert "".join(_pieces(text)) == text
+
+
+def _p(cid: str, text: str) -> Passage:
+    return Passage(chunk=Chunk(id=cid, doc_id="d", source="d.txt", title="D", start=0, end=len(text), text=text),
+                   score=1.0)
+
+
+def test_bridge_names_come_from_the_sentence_about_the_question() -> None:
+    first = [_p("a", "Tesla enrolled at the Austrian Polytechnic in Graz in 1875. The weather was mild.")]
+    names = bridge_names("When was the university where Tesla studied founded?", first)
+    assert names[:2] == ["Austrian Polytechnic", "Graz"] and "Tesla" not in names
+
+
+def test_merge_keeps_the_first_list_and_adds_unseen_passages_in_turn() -> None:
+    a, b, c, d = _p("a", "A."), _p("b", "B."), _p("c", "C."), _p("d", "D.")
+    assert [p.chunk.id for p in merge([a, b], [b, c], [d], limit=4)] == ["a", "b", "c", "d"]
