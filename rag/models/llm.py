@@ -222,7 +222,7 @@ class OpenAICompatLLM:
             resp = self._client.chat.completions.create(
                 model=self.name, messages=messages, max_tokens=1, temperature=0.0,  # type: ignore[arg-type]
                 logprobs=True, top_logprobs=10)
-        except openai.BadRequestError:  # a server without logprobs: ask for the word itself
+        except openai.APIStatusError:  # a server without logprobs (400, or 500 from llama.cpp's): ask for the word
             try:
                 resp = self._client.chat.completions.create(
                     model=self.name, messages=messages, max_tokens=2, temperature=0.0)  # type: ignore[arg-type]

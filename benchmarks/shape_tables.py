@@ -1,0 +1,75 @@
+"""Per-shape tables from `rag eval` results, split by tune/test: the figures the answer-shapes work reports.
+
+    python -m benchmarks.shape_tables eval-results/after-seeds.json eval-results/after-squad.json
+
+Rows are grouped by question set (seed factoid, seed shapes, squad factoid, two-hop, adversarial) and shape.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+from pathlib import Path
+
+from rag.eval.metrics import percentile
+
+
+def group(row: dict) -> str:
+    rid = row["id"]
+    if rid.startswith("adv-"):
+        return "adversarial (unanswerable)"
+    if rid.startswith("hop-"):
+        return f"two-hop {row.get('shape') or 'factoid'}"
+    if rid.startswith("shape-"):
+        return f"seed {row.get('shape')}" + (" (unanswerable)" if row["unanswerable"] else "")
+    if rid.startswith("seed-"):
+        return "seed factoid" + (" (unanswerable)" if row["unanswerable"] else "")
+    return "squad factoid"
+
+
+def table(rows: list[dict], threshold: float | None = None) -> str:
+    out = ["| set / shape | n | F1 | false refusals | refusal recall | context recall | total p50 ms | "
+           "first token p50 ms |", "|---|---|---|---|---|---|---|---|"]
+    groups: dict[str, list[dict]] = {}
+    for r in rows:
+        groups.setdefault(group(r), []).append(r)
+
+    def refused(r: dict) -> bool:
+        if threshold is not None and r.get("check") is not None and r["check"] < threshold:
+            return True
+        return bool(r["scores"].get("refused"))
+
+    def mean(vals: list[float]) -> str:
+        return f"{statistics.fmean(vals):.3f}" if vals else "—"
+
+    for name in sorted(groups):
+        g = groups[name]
+        ans = [r for r in g if not r["unanswerable"]]
+        una = [r for r in g if r["unanswerable"]]
+        f1 = [0.0 if refused(r) else r["scores"].get("f1", 0.0) for r in ans]
+        ctx = [r["scores"]["context_recall"] for r in ans if "context_recall" in r["scores"]]
+        total = [r["timings"].get("total_ms") or 0.0 for r in g]
+        first = [r["timings"]["first_token_ms"] for r in g if r["timings"].get("first_token_ms")]
+        out.append(f"| {name} | {len(g)} | {mean(f1)} | {mean([float(refused(r)) for r in ans])} | "
+                   f"{mean([float(refused(r)) for r in una])} | {mean(ctx)} | "
+                   f"{percentile(total, 0.5):.0f} | {percentile(first, 0.5):.0f} |")
+    return "\n".join(out)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("results", type=Path, nargs="+")
+    ap.add_argument("--threshold", type=float, default=None,
+                    help="Refuse where the stored check probability is below this (sweeps check_min offline)")
+    args = ap.parse_args()
+    rows = [r for p in args.results for r in json.loads(p.read_text())["rows"]]
+    for split in ("tune", "test", None):
+        part = [r for r in rows if r.get("split") == split]
+        if part:
+            print(f"\n### split: {split or 'none (seed factoid set, used for earlier calibration)'}\n")
+            print(table(part, args.threshold))
+
+
+if __name__ == "__main__":
+    main()
