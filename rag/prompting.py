@@ -19,10 +19,7 @@ class Prompts:
     passage: PromptTemplate
     refusal: str
     check: PromptTemplate
-    shapes: dict[str, str]  # system prompt per answer shape; "factoid" is system.txt
-
-    def system_for(self, shape: str) -> str:
-        return self.shapes.get(shape, self.system)
+    shapes: dict[str, str]  # the answer format asked for, per question shape (prompts/shapes/*.txt)
 
     @classmethod
     def load(cls, folder: Path) -> Prompts:
@@ -33,10 +30,11 @@ class Prompts:
             except OSError as exc:
                 raise FileNotFoundError(f"prompt template missing: {path}") from exc
 
-        system = read("system.txt")
-        shapes = {"factoid": system} | {f.stem: f.read_text(encoding="utf-8").strip()
-                                        for f in sorted((Path(folder) / "shapes").glob("*.txt"))}
-        return cls(system=system, answer=PromptTemplate(read("answer.txt")),
+        shapes = {f.stem: f.read_text(encoding="utf-8").strip()
+                  for f in sorted((Path(folder) / "shapes").glob("*.txt"))}
+        if "factoid" not in shapes:
+            raise FileNotFoundError(f"prompt template missing: {Path(folder) / 'shapes' / 'factoid.txt'}")
+        return cls(system=read("system.txt"), answer=PromptTemplate(read("answer.txt")),
                    condense=PromptTemplate(read("condense.txt")), passage=PromptTemplate(read("passage.txt")),
                    refusal=read("refusal.txt"), check=PromptTemplate(read("check.txt")), shapes=shapes)
 
@@ -49,8 +47,11 @@ def render_passages(prompts: Prompts, passages: list[Passage]) -> str:
 
 
 def answer_messages(prompts: Prompts, question: str, passages: list[Passage], shape: str = "factoid") -> list[Message]:
-    user = prompts.answer.format(passages=render_passages(prompts, passages), question=question)
-    return [{"role": "system", "content": prompts.system_for(shape)}, {"role": "user", "content": user}]
+    """One system prompt for every shape (llama.cpp keeps it evaluated between questions); the format the
+    shape asks for comes last in the user's turn, where a small model heeds it most."""
+    user = prompts.answer.format(passages=render_passages(prompts, passages), question=question,
+                                 instruction=prompts.shapes.get(shape, prompts.shapes["factoid"]))
+    return [{"role": "system", "content": prompts.system}, {"role": "user", "content": user}]
 
 
 def check_messages(prompts: Prompts, question: str, passages: list[Passage], shape: str = "factoid") -> list[Message]:

@@ -190,7 +190,7 @@ def test_yes_no_question_gets_a_verdict_grounded_on_its_facts() -> None:
     ans = chain(llm).answer("Was Putin welcomed by the president?")
     assert ans.shape == "yesno" and ans.short_answer == "no"
     assert ans.answerable and ans.sentences[0].supported
-    assert "Start with \"Yes,\" or \"No,\"" in llm.calls[0][0]["content"]  # the yes/no system prompt
+    assert "Format: yes or no." in llm.calls[0][1]["content"]  # the yes/no answer format
 
 
 def test_a_rejected_streamed_reply_is_replaced_so_the_stream_ends_equal_to_the_answer() -> None:
