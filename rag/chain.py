@@ -156,9 +156,10 @@ class AnswerChain:
         # the passages it cites (its new words come from outside knowledge).
         answerable = not refused[0] and bool(text and citations) and any(x.supported for x in citer.sentences)
         sentences = citer.sentences
-        reason = None
+        reason = rejected = None
         if not answerable:
             reason = "model" if refused[0] else "unsupported"
+            rejected = text if reason == "unsupported" else None
             text, citations, sentences = self.prompts.refusal, [], []
             yield Replace(text=text) if streamed else text
         timings.total_ms = _ms(t0)
@@ -166,7 +167,7 @@ class AnswerChain:
                      usage=Usage(**usage), context=context, sentences=sentences, retrieved=passages,
                      grounded=grounded_share(sentences), check=None if p_yes is None else round(p_yes, 4),
                      short_answer=short_answer(shape.shape, text) if answerable else "", refusal_reason=reason,
-                     **base)
+                     rejected=rejected, **base)
 
     @staticmethod
     def _cited(deltas: Iterator[str], citer: CitationStream, refused: list[bool]) -> Iterator[str]:

@@ -110,6 +110,8 @@ class Answer(BaseModel):
                                 "asked before it answers; None when not asked.")
     refusal_reason: str | None = Field(None, description="Why the question was refused: weak_retrieval, "
                                        "check, model or unsupported.")
+    rejected: str | None = Field(None, description="The model's reply that the support check rejected, kept "
+                                 "for inspection; never shown as the answer.")
 
     def public(self) -> dict:
         """The `rag ask --json` object."""
@@ -139,4 +141,5 @@ class Answer(BaseModel):
             "context": [{"doc_id": p.chunk.doc_id, "source": p.chunk.source, "start": p.chunk.start,
                          "end": p.chunk.end, "text": p.chunk.text} for p in self.context],
             "usage": self.usage.model_dump() | {"total_tokens": self.usage.total_tokens},
+            "rejected": self.rejected,
         }

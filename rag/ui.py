@@ -59,13 +59,21 @@ def flag_unsupported(a: Answer) -> str:
     return out
 
 
+_REASONS = {"weak_retrieval": "nothing relevant was retrieved",
+            "check": "the passages do not state the answer",
+            "model": "the model found no answer in the passages",
+            "unsupported": "the reply was not supported by the passages"}
+
+
 def render_answer(a: Answer) -> str:
     parts = [flag_unsupported(a)]
     if a.citations:
         parts.append("\n\n**Sources**\n\n" + "\n".join(render_citation(c) for c in a.citations))
     t = a.timings
-    details = (f"{a.model} · retrieve {t.retrieve_ms:.0f} ms · generate {t.generate_ms:.0f} ms"
-               f" · total {t.total_ms:.0f} ms")
+    details = (f"{a.shape} · {a.model} · retrieve {t.retrieve_ms:.0f} ms · check {t.check_ms:.0f} ms"
+               f" · generate {t.generate_ms:.0f} ms · total {t.total_ms:.0f} ms")
+    if a.refusal_reason:
+        details = f"refused: {_REASONS.get(a.refusal_reason, a.refusal_reason)} · " + details
     if a.grounded is not None:
         details = f"grounded {a.grounded:.0%} · " + details
     if a.query and a.query != a.question:

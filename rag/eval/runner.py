@@ -35,6 +35,7 @@ class SystemAnswer:
     context: list[str] | None = None  # the passages the model read
     check: float | None = None
     refusal_reason: str | None = None
+    rejected: str | None = None
 
 
 def ours(comps: Components, top_k_eval: int = max(KS), generate: bool = True) -> Callable[[GoldItem], SystemAnswer]:
@@ -54,7 +55,8 @@ def ours(comps: Components, top_k_eval: int = max(KS), generate: bool = True) ->
             retrieved=[_row(p) for p in ranked],
             citations=a.public()["citations"], timings=a.timings.model_dump(), usage=a.usage.model_dump(),
             query=a.query, grounded=a.grounded, shape=a.shape, short_answer=a.short_answer,
-            context=[p.chunk.text for p in a.context], check=a.check, refusal_reason=a.refusal_reason)
+            context=[p.chunk.text for p in a.context], check=a.check, refusal_reason=a.refusal_reason,
+            rejected=a.rejected)
 
     return run
 
@@ -72,7 +74,7 @@ def score_row(item: GoldItem, got: SystemAnswer) -> dict[str, Any]:
             r["text"], item.target_evidence)} for r in got.retrieved],
         "timings": got.timings, "usage": got.usage, "query": got.query, "grounded": got.grounded,
         "shape": item.shape or got.shape or "factoid", "answer_shape": got.shape, "short_answer": got.short_answer,
-        "check": got.check, "refusal_reason": got.refusal_reason, "split": item.split,
+        "check": got.check, "refusal_reason": got.refusal_reason, "rejected": got.rejected, "split": item.split,
     }
     scores: dict[str, float] = {}
     if not got.generated:
