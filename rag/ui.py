@@ -14,6 +14,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls to outsid
 import gradio as gr  # noqa: E402
 
 from rag.components import Components  # noqa: E402
+from rag.ingest.loaders import SUPPORTED_SUFFIXES  # noqa: E402
 from rag.schemas import Answer, Citation, Replace  # noqa: E402
 
 CSS = """
@@ -131,6 +132,7 @@ def build_ui(comps: Components) -> gr.Blocks:
             try:
                 res = comps.ingestor.ingest_upload(path.read_bytes(), path.name)
                 lines.append(f"✅ {path.name}: {res.chunks} chunks ({res.embedded} new)")
+                lines.extend(f"⚠️ {w}" for w in res.warnings)
             except (LoadError, OSError) as exc:
                 lines.append(f"❌ {exc}")
         return "\n\n".join(lines) or "No file given.", header()
@@ -150,8 +152,8 @@ def build_ui(comps: Components) -> gr.Blocks:
                 if examples:
                     gr.Examples(examples=[[q] for q in examples], inputs=[box], label="Try")
             with gr.Column(scale=1):
-                files = gr.File(label="Add documents (.txt .md .html .pdf)", file_count="multiple",
-                                file_types=[".txt", ".md", ".html", ".htm", ".pdf"])
+                files = gr.File(label="Add documents (.txt .md .html .pdf .docx .pptx .xlsx .csv)",
+                                file_count="multiple", file_types=sorted(SUPPORTED_SUFFIXES))
                 status = gr.Markdown()
         box.submit(respond, [box, chat, history], [chat, history, box])
         send.click(respond, [box, chat, history], [chat, history, box])

@@ -50,8 +50,8 @@ def router(comps: Components) -> APIRouter:
             loaded.append(doc)
         results = [comps.ingestor.ingest_document(doc) for doc in loaded]
         return {"object": "list", "data": [
-            {"id": r.doc_id, "source": r.source, "title": r.title, "chunks": r.chunks, "embedded": r.embedded}
-            for r in results]}
+            {"id": r.doc_id, "source": r.source, "title": r.title, "chunks": r.chunks, "embedded": r.embedded,
+             "warnings": r.warnings} for r in results]}
 
     @api.delete("/v1/documents/{doc_id}", summary="Remove a document and all its chunks",
                 responses={404: {"description": "unknown document id"}})

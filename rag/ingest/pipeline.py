@@ -28,6 +28,7 @@ class DocResult:
     embedded: int  # chunks that were new and had to be embedded
     removed: int  # stale chunks of an earlier version removed
     unchanged: bool = False  # same content hash as last time: nothing was read into the store
+    warnings: list[str] = field(default_factory=list)  # the loader's: pages without text, OCR used
 
 
 @dataclass
@@ -97,7 +98,8 @@ class Ingestor:
                 progress(min(i + step, len(todo)), len(todo))
         removed = self.store.replace_document(todo, vectors, doc.doc_id, doc_hash, keep={c.id for c in chunks})
         self.store.put_doc_record(doc.doc_id, state="complete", **record)
-        return DocResult(doc.doc_id, doc.source, doc.title, len(chunks), len(todo), removed)
+        return DocResult(doc.doc_id, doc.source, doc.title, len(chunks), len(todo), removed,
+                         warnings=list(doc.warnings))
 
     def ingest_paths(self, paths: list[Path], on_file: Callable[[Path], Progress | None] | None = None,
                      ) -> IngestReport:
