@@ -125,6 +125,7 @@ def build_ui(comps: Components) -> gr.Blocks:
 
     def upload(files: list[Any] | None) -> tuple[str, str]:
         from rag.ingest.loaders import LoadError
+        from rag.ingest.pipeline import IngestInterrupted
 
         lines = []
         for f in files or []:
@@ -133,7 +134,7 @@ def build_ui(comps: Components) -> gr.Blocks:
                 res = comps.ingestor.ingest_upload(path.read_bytes(), path.name)
                 lines.append(f"✅ {path.name}: {res.chunks} chunks ({res.embedded} new)")
                 lines.extend(f"⚠️ {w}" for w in res.warnings)
-            except (LoadError, OSError) as exc:
+            except (LoadError, OSError, IngestInterrupted) as exc:
                 lines.append(f"❌ {exc}")
         return "\n\n".join(lines) or "No file given.", header()
 
@@ -163,14 +164,15 @@ def build_ui(comps: Components) -> gr.Blocks:
 
 
 def launch(comps: Components, host: str, port: int) -> None:
-    import uvicorn
-
-    from rag.server import create_app
+    from rag.server import create_app, run
 
     report = comps.seed_if_empty()
     if report is not None:
         print(f"Ingested {len(report.documents)} seed documents ({report.chunks} chunks) "
               f"in {report.seconds:.1f} s")
+    for source in comps.unfinished_documents():
+        print(f"warning: {source} was cut off while it was being ingested: add it again (or `rag sync` its "
+              "folder) to finish it")
     app = create_app(comps)
     print(f"Chat UI on http://{host}:{port}/ · API on http://{host}:{port}/v1 · docs on http://{host}:{port}/docs")
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    run(app, host, port, grace=comps.settings.shutdown_grace)
