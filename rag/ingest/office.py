@@ -39,8 +39,8 @@ def cell_text(value: Any) -> str:
 
 
 def lines(text: str) -> str:
-    """A paragraph's text normalised (python-pptx writes a soft line break as a vertical tab, which
-    normalisation would delete: it becomes a line break), white space folded inside each line, empty lines dropped."""
+    """A paragraph's text normalised, white space folded inside each line, empty lines dropped. python-pptx
+    writes a soft line break as a vertical tab, which normalisation would delete: it becomes a line break."""
     folded = (_SPACES.sub(" ", ln).strip() for ln in normalize_text(text.replace("\v", "\n")).split("\n"))
     return "\n".join(ln for ln in folded if ln)
 
@@ -49,7 +49,7 @@ def render_rows(rows: Iterable[Sequence[Any]]) -> list[str]:
     """The first non-empty row is the header; each later row becomes 'Header: value; Header2: value2'.
     Empty cells are left out; a column without a header is named 'Column N'."""
     header: list[str] | None = None
-    lines: list[str] = []
+    out: list[str] = []
     for row in rows:
         cells = [cell_text(v) for v in row]
         if not any(cells):
@@ -65,10 +65,10 @@ def render_rows(rows: Iterable[Sequence[Any]]) -> list[str]:
             pair = f"{name}: {value}"
             if not pairs or pairs[-1] != pair:  # a merged cell repeats itself across the columns it spans
                 pairs.append(pair)
-        lines.append("; ".join(pairs))
-    if header is not None and not lines:  # a single row has no header to repeat: its values alone
-        lines.append("; ".join(c for c in header if c))
-    return lines
+        out.append("; ".join(pairs))
+    if header is not None and not out:  # a single row has no header to repeat: its values alone
+        out.append("; ".join(c for c in header if c))
+    return out
 
 
 def _open(name: str, what: str, opener: Callable[[], Any]) -> Any:
@@ -113,7 +113,7 @@ def _shape_blocks(shapes: Iterable[Any]) -> list[str]:
             blocks.extend(_shape_blocks(shape.shapes))
         elif shape.has_text_frame:
             blocks.append(lines(shape.text_frame.text))
-        elif getattr(shape, "has_table", False) and shape.has_table:
+        elif getattr(shape, "has_table", False):
             blocks.append("\n".join(render_rows([c.text for c in row.cells] for row in shape.table.rows)))
     return [b for b in blocks if b]
 
