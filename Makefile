@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
 
-.PHONY: install run test test-fast lint clean-store bench
+.PHONY: install run test test-fast lint clean-store bench ocr
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "needs $(PYTHON) (Python 3.11)"; exit 1; }
@@ -19,6 +19,10 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+## OCR of scanned PDF pages needs the tesseract program (a Debian package; run as root). .ci/run does this too.
+ocr:
+	command -v tesseract >/dev/null || (apt-get update && apt-get install -y tesseract-ocr)
 
 ## Install everything, ingest seeds/ if the store is empty, and start the chat UI.
 run: install

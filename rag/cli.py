@@ -27,6 +27,15 @@ def _components():
     return Components(Settings())
 
 
+def _print_problems(report) -> None:
+    """Skipped files, and the parts of ingested ones that were not read as they are (pages without text)."""
+    for doc in report.documents:
+        for warning in doc.warnings:
+            console.print(f"[yellow]warning[/yellow] {warning}", highlight=False)
+    for name, reason in report.skipped:
+        console.print(f"[yellow]skipped[/yellow] {name}: {reason}", highlight=False)
+
+
 @app.command()
 def ingest(paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders (default: seeds/)")] = None,
            ) -> None:
@@ -45,8 +54,7 @@ def ingest(paths: Annotated[list[Path] | None, typer.Argument(help="Files or fol
             return advance
 
         report = comps.ingestor.ingest_paths(targets, on_file=on_file)
-    for name, reason in report.skipped:
-        console.print(f"[yellow]skipped[/yellow] {name}: {reason}")
+    _print_problems(report)
     console.print(f"{len(report.documents)} documents, {report.chunks} chunks "
                   f"({report.embedded} newly embedded, {report.unchanged} files unchanged), "
                   f"{len(report.skipped)} skipped, "
@@ -80,8 +88,7 @@ def sync(folder: Annotated[Path, typer.Argument(help="The folder the collection 
         except LoadError as exc:
             console.print(f"[red]error:[/red] {exc}")
             raise typer.Exit(2) from exc
-    for name, reason in report.skipped:
-        console.print(f"[yellow]skipped[/yellow] {name}: {reason}")
+    _print_problems(report)
     changed = [d for d in report.documents if not d.unchanged]
     console.print(f"{len(changed)} added or changed ({report.embedded} chunks embedded, "
                   f"{sum(d.removed for d in changed)} stale removed), {report.unchanged} unchanged, "

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from functools import cached_property
+from pathlib import Path
 
 from rag.chain import AnswerChain
 from rag.context import embedding_scorer
@@ -19,6 +21,7 @@ from rag.store import ChunkStore
 class Components:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.stopping = threading.Event()  # set when the server shuts down: long work ends at a safe point
 
     @cached_property
     def store(self) -> ChunkStore:
@@ -47,7 +50,7 @@ class Components:
 
     @cached_property
     def ingestor(self) -> Ingestor:
-        return Ingestor(self.settings, self.store, self.embedder, self.keyword_index)
+        return Ingestor(self.settings, self.store, self.embedder, self.keyword_index, stop=self.stopping)
 
     @cached_property
     def chain(self) -> AnswerChain:
@@ -63,7 +66,19 @@ class Components:
         return other
 
     def seed_if_empty(self) -> IngestReport | None:
-        """First run: an empty store gets the seed documents."""
-        if self.store.count() == 0 and self.settings.seeds_dir.is_dir():
-            return self.ingestor.ingest_paths([self.settings.seeds_dir])
+        """First run: an empty store gets the seed documents; so does one whose seeding was cut off (a seed's
+        record still "writing"): unchanged seeds are skipped by hash, the cut-off one is finished."""
+        seeds = self.settings.seeds_dir
+        if not seeds.is_dir():
+            return None
+        root = seeds.resolve()
+        cut_off = any(r.get("state") != "complete" and r.get("path") and Path(str(r["path"])).is_relative_to(root)
+                      for r in self.store.doc_records().values())
+        if self.store.count() == 0 or cut_off:
+            return self.ingestor.ingest_paths([seeds])
         return None
+
+    def unfinished_documents(self) -> list[str]:
+        """Sources whose ingest was cut off (killed, or stopped with the server) and not yet redone."""
+        return sorted(str(r.get("source") or d) for d, r in self.store.doc_records().items()
+                      if r.get("state") != "complete")

@@ -6,13 +6,15 @@ from pydantic import BaseModel, Field
 
 
 class Document(BaseModel):
-    """A loaded, normalised document. `pages` holds (page_number, start, end) spans for PDFs."""
+    """A loaded, normalised document. `pages` holds (page_number, start, end) spans for PDFs, slides and
+    sheets; `warnings` tell the user what could not be read as it is (a PDF page without a text layer)."""
 
     doc_id: str
     source: str
     title: str
     text: str
     pages: list[tuple[int, int, int]] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
 
 
 class Chunk(BaseModel):

@@ -1,10 +1,15 @@
-"""One ASGI app: the HTTP API (FastAPI) and the Gradio chat page side by side."""
+"""One ASGI app: the HTTP API (FastAPI) and the Gradio chat page side by side, and the server that runs it
+and stops it promptly."""
 
 from __future__ import annotations
 
+import socket
 import threading
+from collections.abc import Callable
 
+import uvicorn
 from fastapi import Depends, FastAPI
+from starlette.routing import Mount
 
 from rag import __version__
 from rag.api import answer, chat, documents
@@ -32,6 +37,9 @@ def create_app(comps: Components, with_ui: bool = True) -> FastAPI:
         return {"status": "ok" if store_ok and loaded else "degraded", "store": store_ok, "chunks": chunks,
                 "collection": settings.collection, "model": comps.llm.name, "model_loaded": loaded}
 
+    # Run first when the server stops: ingests end at their next batch, streams that never end are let go.
+    app.state.on_stop = [comps.stopping.set]
+
     if hasattr(comps.llm, "load"):  # warm the model in the background: the first question need not wait
         threading.Thread(target=comps.llm.load, daemon=True).start()
 
@@ -43,4 +51,27 @@ def create_app(comps: Components, with_ui: bool = True) -> FastAPI:
         auth = (lambda _user, password: password == settings.api_token) if settings.api_token else None
         app = gr.mount_gradio_app(app, build_ui(comps), path="/", theme=theme(), css=CSS, footer_links=[],
                                   auth=auth, auth_message="Enter the API token as the password.")
+        # Each open chat page holds a heartbeat stream that ends only when Gradio's stop event is set, which
+        # a mounted Gradio app gets at lifespan shutdown: after uvicorn has waited for every connection to
+        # close. Without setting it first, one open page kept the server up for ever after SIGTERM.
+        for route in app.routes:
+            if isinstance(route, Mount) and hasattr(route.app, "stop_event"):
+                app.state.on_stop.append(route.app.stop_event.set)
     return app
+
+
+class Server(uvicorn.Server):
+    """uvicorn, whose shutdown (on SIGTERM or SIGINT, handled alike) first runs the app's `on_stop` hooks,
+    then gives requests still running `timeout_graceful_shutdown` seconds before cancelling them."""
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        app = self.config.app
+        hooks: list[Callable[[], None]] = getattr(getattr(app, "state", None), "on_stop", [])
+        for hook in hooks:
+            hook()
+        await super().shutdown(sockets)
+
+
+def run(app: FastAPI, host: str, port: int, grace: float) -> None:
+    """Serve until SIGTERM or SIGINT; both end the process within `grace` seconds and a little more."""
+    Server(uvicorn.Config(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=grace)).run()

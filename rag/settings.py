@@ -87,4 +87,6 @@ class Settings(BaseSettings):
     # UI / server
     host: str = "127.0.0.1"
     port: int = 7860
+    shutdown_grace: float = Field(3.0, ge=0, description="Seconds requests still running get after SIGTERM or "
+                                  "SIGINT before they are cut off (open chat pages are let go at once).")
     api_token: str | None = Field(None, description="When set, /v1 routes and the UI require it (bearer).")

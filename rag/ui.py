@@ -14,6 +14,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls to outsid
 import gradio as gr  # noqa: E402
 
 from rag.components import Components  # noqa: E402
+from rag.ingest.loaders import SUPPORTED_SUFFIXES  # noqa: E402
 from rag.schemas import Answer, Citation, Replace  # noqa: E402
 
 CSS = """
@@ -132,6 +133,7 @@ def build_ui(comps: Components) -> gr.Blocks:
 
     def upload(files: list[Any] | None) -> tuple[str, str]:
         from rag.ingest.loaders import LoadError
+        from rag.ingest.pipeline import IngestInterrupted
 
         lines = []
         for f in files or []:
@@ -139,7 +141,8 @@ def build_ui(comps: Components) -> gr.Blocks:
             try:
                 res = comps.ingestor.ingest_upload(path.read_bytes(), path.name)
                 lines.append(f"✅ {path.name}: {res.chunks} chunks ({res.embedded} new)")
-            except (LoadError, OSError) as exc:
+                lines.extend(f"⚠️ {w}" for w in res.warnings)
+            except (LoadError, OSError, IngestInterrupted) as exc:
                 lines.append(f"❌ {exc}")
         return "\n\n".join(lines) or "No file given.", header()
 
@@ -158,8 +161,8 @@ def build_ui(comps: Components) -> gr.Blocks:
                 if examples:
                     gr.Examples(examples=[[q] for q in examples], inputs=[box], label="Try")
             with gr.Column(scale=1):
-                files = gr.File(label="Add documents (.txt .md .html .pdf)", file_count="multiple",
-                                file_types=[".txt", ".md", ".html", ".htm", ".pdf"])
+                files = gr.File(label="Add documents (.txt .md .html .pdf .docx .pptx .xlsx .csv)",
+                                file_count="multiple", file_types=sorted(SUPPORTED_SUFFIXES))
                 status = gr.Markdown()
         box.submit(respond, [box, chat, history], [chat, history, box])
         send.click(respond, [box, chat, history], [chat, history, box])
@@ -169,14 +172,15 @@ def build_ui(comps: Components) -> gr.Blocks:
 
 
 def launch(comps: Components, host: str, port: int) -> None:
-    import uvicorn
-
-    from rag.server import create_app
+    from rag.server import create_app, run
 
     report = comps.seed_if_empty()
     if report is not None:
         print(f"Ingested {len(report.documents)} seed documents ({report.chunks} chunks) "
               f"in {report.seconds:.1f} s")
+    for source in comps.unfinished_documents():
+        print(f"warning: {source} was cut off while it was being ingested: add it again (or `rag sync` its "
+              "folder) to finish it")
     app = create_app(comps)
     print(f"Chat UI on http://{host}:{port}/ · API on http://{host}:{port}/v1 · docs on http://{host}:{port}/docs")
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    run(app, host, port, grace=comps.settings.shutdown_grace)

@@ -1,6 +1,9 @@
-"""Writes a small, valid text PDF by hand, so the tests need no PDF-writing dependency."""
+"""Small test PDFs: a valid text PDF written by hand (no PDF-writing dependency), and image-only pages
+("scans") drawn with Pillow, which has no text layer at all."""
 
 from __future__ import annotations
+
+import io
 
 
 def make_pdf(pages: list[str], title: str = "Test PDF") -> bytes:
@@ -30,3 +33,31 @@ def make_pdf(pages: list[str], title: str = "Test PDF") -> bytes:
     out += (f"trailer\n<< /Size {len(objs) + 1} /Root 1 0 R /Info {len(objs)} 0 R >>\n"
             f"startxref\n{xref}\n%%EOF\n").encode()
     return bytes(out)
+
+
+def make_scanned_pdf(pages: list[list[str]], dpi: int = 150) -> bytes:
+    """Each page a Letter-size greyscale image with the given lines drawn in large type: no text layer."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.load_default(size=40)
+    images = []
+    for lines in pages:
+        image = Image.new("L", (int(8.5 * dpi), 11 * dpi), 255)
+        draw = ImageDraw.Draw(image)
+        for i, line in enumerate(lines):
+            draw.text((dpi * 2 // 3, dpi + i * 70), line, fill=0, font=font)
+        images.append(image)
+    out = io.BytesIO()
+    images[0].save(out, "PDF", resolution=dpi, save_all=True, append_images=images[1:])
+    return out.getvalue()
+
+
+def concat_pdfs(*pdfs: bytes) -> bytes:
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter()
+    for data in pdfs:
+        writer.append(PdfReader(io.BytesIO(data)))
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()

@@ -54,8 +54,8 @@ def test_truncated_pdf_is_a_clear_error() -> None:
 def test_binary_and_unsupported_files_are_refused_by_name() -> None:
     with pytest.raises(LoadError, match="binary"):
         load_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "image.txt", source="image.txt")
-    with pytest.raises(LoadError, match="unsupported file type .docx"):
-        load_bytes(b"PK\x03\x04", "report.docx", source="report.docx")
+    with pytest.raises(LoadError, match="unsupported file type .odt"):
+        load_bytes(b"PK\x03\x04", "report.odt", source="report.odt")
 
 
 def test_missing_and_oversized_files(tmp_path) -> None:

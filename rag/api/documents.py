@@ -11,6 +11,7 @@ from fastapi import APIRouter, File, UploadFile
 from rag.api.errors import ApiError
 from rag.components import Components
 from rag.ingest.loaders import SUPPORTED_SUFFIXES, LoadError
+from rag.ingest.pipeline import IngestInterrupted
 
 
 def _iso(ts: float) -> str:
@@ -29,7 +30,8 @@ def router(comps: Components) -> APIRouter:
 
     @api.post("/v1/documents", status_code=201, summary="Upload and ingest one or more files",
               responses={400: {"description": "unreadable file"}, 413: {"description": "file too large"},
-                         415: {"description": "unsupported file type"}})
+                         415: {"description": "unsupported file type"},
+                         503: {"description": "the server is stopping"}})
     def upload(files: Annotated[list[UploadFile], File(description="one or more files")]) -> dict:
         limit = int(comps.settings.max_file_mb * 1e6)
         loaded = []
@@ -48,10 +50,13 @@ def router(comps: Components) -> APIRouter:
             except LoadError as exc:
                 raise ApiError(400, str(exc), "unreadable_file") from exc
             loaded.append(doc)
-        results = [comps.ingestor.ingest_document(doc) for doc in loaded]
+        try:
+            results = [comps.ingestor.ingest_document(doc) for doc in loaded]
+        except IngestInterrupted as exc:
+            raise ApiError(503, str(exc), "shutting_down") from exc
         return {"object": "list", "data": [
-            {"id": r.doc_id, "source": r.source, "title": r.title, "chunks": r.chunks, "embedded": r.embedded}
-            for r in results]}
+            {"id": r.doc_id, "source": r.source, "title": r.title, "chunks": r.chunks, "embedded": r.embedded,
+             "warnings": r.warnings} for r in results]}
 
     @api.delete("/v1/documents/{doc_id}", summary="Remove a document and all its chunks",
                 responses={404: {"description": "unknown document id"}})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from charset_normalizer import from_bytes
@@ -11,11 +12,51 @@ from charset_normalizer import from_bytes
 from rag.ingest.normalize import normalize_text
 from rag.schemas import Document
 
-SUPPORTED_SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm", ".pdf"}
+SUPPORTED_SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx", ".pptx", ".xlsx", ".csv"}
+
+Pages = list[tuple[int, int, int]]
 
 
 class LoadError(Exception):
     """A file that cannot be ingested; the message says why, for the user."""
+
+
+@dataclass
+class Loaded:
+    """What a format's loader returns: normalised text, a title, (page, start, end) spans and notes for the
+    user about parts that could not be read as they are (pages without a text layer, OCR)."""
+
+    text: str
+    title: str
+    pages: Pages = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def join_pages(page_texts: list[str]) -> tuple[str, Pages]:
+    """Pages (already normalised) joined by a blank line, each with its exact (number, start, end) span."""
+    parts: list[str] = []
+    pages: Pages = []
+    pos = 0
+    for number, page_text in enumerate(page_texts, start=1):
+        if parts:
+            parts.append("\n\n")
+            pos += 2
+        parts.append(page_text)
+        pages.append((number, pos, pos + len(page_text)))
+        pos += len(page_text)
+    return "".join(parts), pages
+
+
+def page_list(numbers: list[int]) -> str:
+    """'page 3' or 'pages 1, 4–6': runs of consecutive pages folded, for messages."""
+    runs: list[list[int]] = []
+    for n in sorted(numbers):
+        if runs and n == runs[-1][-1] + 1:
+            runs[-1].append(n)
+        else:
+            runs.append([n])
+    text = ", ".join(str(r[0]) if len(r) == 1 else f"{r[0]}–{r[-1]}" for r in runs)
+    return f"page {text}" if len(numbers) == 1 else f"pages {text}"
 
 
 def make_doc_id(name: str, source_key: str) -> str:
@@ -47,7 +88,7 @@ def decode_bytes(data: bytes, name: str) -> str:
     return str(best)
 
 
-def _title_from_text(text: str, fallback: str) -> str:
+def title_from_text(text: str, fallback: str) -> str:
     for line in text.splitlines():
         line = line.strip().lstrip("#").strip()
         if line:
@@ -55,12 +96,12 @@ def _title_from_text(text: str, fallback: str) -> str:
     return fallback
 
 
-def _load_text(data: bytes, name: str) -> tuple[str, str, list[tuple[int, int, int]]]:
+def _load_text(data: bytes, name: str) -> Loaded:
     text = normalize_text(decode_bytes(data, name))
-    return text, _title_from_text(text, Path(name).stem), []
+    return Loaded(text, title_from_text(text, Path(name).stem))
 
 
-def _load_html(data: bytes, name: str) -> tuple[str, str, list[tuple[int, int, int]]]:
+def _load_html(data: bytes, name: str) -> Loaded:
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(decode_bytes(data, name), "html.parser")
@@ -72,10 +113,10 @@ def _load_html(data: bytes, name: str) -> tuple[str, str, list[tuple[int, int, i
     raw = soup.get_text(separator="\n")
     lines = [re.sub(r"[ \t\u00a0]+", " ", ln).strip() for ln in raw.splitlines()]
     text = normalize_text(re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip())
-    return text, title or _title_from_text(text, Path(name).stem), []
+    return Loaded(text, title or title_from_text(text, Path(name).stem))
 
 
-def _load_pdf(data: bytes, name: str) -> tuple[str, str, list[tuple[int, int, int]]]:
+def _load_pdf(data: bytes, name: str) -> Loaded:
     import io
 
     from pypdf import PdfReader
@@ -87,20 +128,49 @@ def _load_pdf(data: bytes, name: str) -> tuple[str, str, list[tuple[int, int, in
         meta_title = (reader.metadata.title if reader.metadata else None) or ""
     except (PdfReadError, ValueError, KeyError, OSError) as exc:
         raise LoadError(f"{name}: unreadable PDF ({exc})") from exc
-    parts: list[str] = []
-    pages: list[tuple[int, int, int]] = []
-    pos = 0
-    for number, page_text in enumerate(page_texts, start=1):
-        if parts:
-            parts.append("\n\n")
-            pos += 2
-        parts.append(page_text)
-        pages.append((number, pos, pos + len(page_text)))
-        pos += len(page_text)
-    text = "".join(parts)
+    warnings = _fill_textless_pages(data, name, page_texts)
+    text, pages = join_pages(page_texts)
     if not text.strip():
-        raise LoadError(f"{name}: the PDF has no extractable text (scanned images need OCR)")
-    return text, str(meta_title).strip() or _title_from_text(text, Path(name).stem), pages
+        raise LoadError(f"{name}: the PDF has no extractable text")
+    return Loaded(text, str(meta_title).strip() or title_from_text(text, Path(name).stem), pages, warnings)
+
+
+def _fill_textless_pages(data: bytes, name: str, page_texts: list[str]) -> list[str]:
+    """Pages with no text layer are read by OCR when tesseract is installed, else named in a warning (or an
+    error, when no page has text). Changes `page_texts` in place; returns the warnings."""
+    blank = [n for n, t in enumerate(page_texts, start=1) if not t]
+    if not blank:
+        return []
+    from rag.ingest import ocr
+
+    one = len(blank) == 1
+    if not ocr.available():
+        what = f"{name}: {page_list(blank)} of {len(page_texts)} {'has' if one else 'have'} no text layer " \
+               f"(scanned {'image' if one else 'images'}?)"
+        hint = f"install tesseract (Debian: tesseract-ocr) to read {'it' if one else 'them'} by OCR"
+        if len(blank) == len(page_texts):
+            raise LoadError(f"{what}; {hint}")
+        return [f"{what}: left out; {hint}"]
+    for n, text in ocr.ocr_pdf_pages(data, blank, name).items():
+        page_texts[n - 1] = normalize_text(text).strip()
+    read = [n for n in blank if page_texts[n - 1]]
+    unread = [n for n in blank if not page_texts[n - 1]]
+    warnings = []
+    if read:
+        one = len(read) == 1
+        warnings.append(f"{name}: {page_list(read)} had no text layer and {'was' if one else 'were'} read by OCR "
+                        f"(tesseract); quotes from {'it' if one else 'them'} may hold OCR errors")
+    if unread:
+        warnings.append(f"{name}: {page_list(unread)} had no text layer and OCR found no text on "
+                        f"{'it' if len(unread) == 1 else 'them'}")
+    return warnings
+
+
+def _load_office(data: bytes, name: str) -> Loaded:
+    """Word, PowerPoint, Excel and CSV live in their own module, imported only when such a file comes."""
+    from rag.ingest import office
+
+    return office.LOADERS[Path(name).suffix.lower()](data, name)
 
 
 _LOADERS = {
@@ -110,6 +180,10 @@ _LOADERS = {
     ".html": _load_html,
     ".htm": _load_html,
     ".pdf": _load_pdf,
+    ".docx": _load_office,
+    ".pptx": _load_office,
+    ".xlsx": _load_office,
+    ".csv": _load_office,
 }
 
 
@@ -120,9 +194,9 @@ def load_bytes(data: bytes, name: str, source: str, source_key: str | None = Non
     if loader is None:
         raise LoadError(f"{name}: unsupported file type {suffix or '(none)'}; "
                         f"supported: {', '.join(sorted(SUPPORTED_SUFFIXES))}")
-    text, title, pages = loader(data, name)
-    return Document(doc_id=make_doc_id(name, source_key or source), source=source, title=title,
-                    text=text, pages=pages)
+    got = loader(data, name)
+    return Document(doc_id=make_doc_id(name, source_key or source), source=source, title=got.title,
+                    text=got.text, pages=got.pages, warnings=got.warnings)
 
 
 def read_file(path: Path, max_bytes: int | None = None) -> bytes:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,6 +20,11 @@ from rag.store import ChunkStore
 Progress = Callable[[int, int], None]  # (chunks done in this document, chunks in this document)
 
 
+class IngestInterrupted(Exception):
+    """The process is stopping: the document being written was left at a batch boundary, its record still
+    "writing", so the next ingest of it (or `rag sync`) finishes it."""
+
+
 @dataclass
 class DocResult:
     doc_id: str
@@ -28,6 +34,7 @@ class DocResult:
     embedded: int  # chunks that were new and had to be embedded
     removed: int  # stale chunks of an earlier version removed
     unchanged: bool = False  # same content hash as last time: nothing was read into the store
+    warnings: list[str] = field(default_factory=list)  # the loader's: pages without text, OCR used
 
 
 @dataclass
@@ -52,11 +59,17 @@ class IngestReport:
 
 class Ingestor:
     def __init__(self, settings: Settings, store: ChunkStore, embedder: Embedder,
-                 keyword_index: KeywordIndex | None = None) -> None:
+                 keyword_index: KeywordIndex | None = None, stop: threading.Event | None = None) -> None:
         self.settings = settings
         self.store = store
         self.embedder = embedder
         self.keyword_index = keyword_index
+        self.stop = stop or threading.Event()  # set by a server that is shutting down
+
+    def _check_stop(self, doc: Document) -> None:
+        if self.stop.is_set():
+            raise IngestInterrupted(f"{doc.source}: not ingested, the server is stopping; add it again to "
+                                    "finish it")
 
     def _after_write(self) -> None:
         """Bring the BM25 index in step now, so the first question after an ingest does not pay for it."""
@@ -81,6 +94,7 @@ class Ingestor:
 
     def _ingest_one(self, doc: Document, progress: Progress | None = None, file_hash: str = "",
                     path: str = "") -> DocResult:
+        self._check_stop(doc)
         chunks = chunk_document(doc, self.settings.chunk_size, self.settings.chunk_overlap)
         doc_hash = hashlib.sha256(doc.text.encode()).hexdigest()
         # "writing" first, "complete" last: a kill in between leaves a record the next sync redoes
@@ -92,12 +106,15 @@ class Ingestor:
         vectors: list[list[float]] = []
         step = max(1, self.settings.embed_batch_size)
         for i in range(0, len(todo), step):
+            self._check_stop(doc)  # between batches: the store is never cut off in the middle of a write
             vectors.extend(self.embedder.embed_documents([c.text for c in todo[i:i + step]]))
             if progress:
                 progress(min(i + step, len(todo)), len(todo))
+        self._check_stop(doc)
         removed = self.store.replace_document(todo, vectors, doc.doc_id, doc_hash, keep={c.id for c in chunks})
         self.store.put_doc_record(doc.doc_id, state="complete", **record)
-        return DocResult(doc.doc_id, doc.source, doc.title, len(chunks), len(todo), removed)
+        return DocResult(doc.doc_id, doc.source, doc.title, len(chunks), len(todo), removed,
+                         warnings=list(doc.warnings))
 
     def ingest_paths(self, paths: list[Path], on_file: Callable[[Path], Progress | None] | None = None,
                      ) -> IngestReport:
