@@ -41,5 +41,6 @@ clean-store:
 ## Benchmarks (not tests): JSON and Markdown tables in benchmarks/results/. Needs ../shared for ingestion.
 bench: install
 	$(BIN)/python -m benchmarks.ingest_throughput
+	$(BIN)/python -m benchmarks.noop_sync
 	$(BIN)/python -m benchmarks.retrieval_latency
 	$(BIN)/python -m benchmarks.answer_latency

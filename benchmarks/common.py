@@ -44,3 +44,28 @@ def write(name: str, data: dict[str, Any], markdown: str) -> None:
     md = f"{markdown}\n\nMachine: {m['cores']} cores, {m['cpu']}.\n"
     (RESULTS / f"{name}.md").write_text(md)
     print(md)
+
+
+SQUAD_DOCS = Path("../shared/datasets/squad-dev-13/docs")
+
+
+def paragraphs(docs: Path = SQUAD_DOCS, min_words: int = 40) -> list[str]:
+    """The paragraphs of a folder of squad-dev-13 style files (blank-line separated) with more than
+    `min_words` words, in file order. squad-dev-13 has 828 of them."""
+    out: list[str] = []
+    for f in sorted(Path(docs).glob("*.txt")):
+        out += [p.strip() for p in f.read_text(encoding="utf-8").split("\n\n") if len(p.split()) > min_words]
+    return out
+
+
+def write_small_files(folder: Path, n: int, docs: Path = SQUAD_DOCS) -> list[str]:
+    """N files of one paragraph each (a folder of notes); past the last paragraph they repeat, each file
+    still a document of its own. Returns the texts written, in file order."""
+    paras = paragraphs(docs)
+    if not paras:
+        raise SystemExit(f"no paragraphs of over 40 words under {docs}")
+    folder.mkdir(parents=True, exist_ok=True)
+    texts = [paras[i % len(paras)] for i in range(n)]
+    for i, text in enumerate(texts):
+        (folder / f"note-{i:05d}.txt").write_text(text + "\n", encoding="utf-8")
+    return texts

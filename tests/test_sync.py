@@ -69,3 +69,28 @@ def test_chunks_missing_behind_a_complete_record_are_restored(settings, hash_emb
     ids = sorted(store.ids_for_document(doc_id))
     store._col.delete(ids=ids[:1])
     assert ing.sync(folder).embedded == 1 and store.ids_for_document(doc_id) == set(ids)
+
+
+def test_a_noop_sync_process_loads_no_model(settings, hash_embedder, tmp_path) -> None:
+    """A `rag sync` of an unchanged folder compares hashes with the records and stops: it must not import
+    torch or sentence-transformers (seconds of start-up) nor load the embedder."""
+    import os
+    import subprocess
+    import sys
+
+    from rag.models.embedder import build_embedder
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    for i in range(5):
+        (folder / f"note-{i}.txt").write_text(f"Note {i}. Quinces ripen late in the autumn. " * 5)
+    hash_embedder.name = build_embedder(settings).name  # the recipe the real command will compare with
+    make(settings, hash_embedder)[1].sync(folder)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+    env.update(RAG_PERSIST_DIR=str(settings.persist_dir), RAG_COLLECTION=settings.collection)
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "rag.cli", "sync", str(folder)],
+                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "5 unchanged" in " ".join(proc.stderr.split())
+    imported = {line.split("|")[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
+    assert not imported & {"torch", "sentence_transformers", "transformers", "llama_cpp", "llama_index.core"}

@@ -103,38 +103,55 @@ class Ingestor:
                      ) -> IngestReport:
         report = IngestReport()
         t0 = time.perf_counter()
-        max_bytes = int(self.settings.max_file_mb * 1e6)
-        files = iter_files(paths)
+        files = self._hash_files(iter_files(paths), report)
         records = self.store.doc_records()
+        # files whose bytes and recipe match a finished record: are all their chunks still there?
+        candidates = {doc_id: int(rec.get("n_chunks", -1)) for _, file_hash, doc_id in files
+                      if (rec := records.get(doc_id)) and self._finished(rec, file_hash)}
+        stored = self.store.chunk_counts(candidates) if candidates else {}
+        wrote = False
+        for path, _, doc_id in files:
+            if doc_id in candidates and stored.get(doc_id) == candidates[doc_id]:
+                rec = records[doc_id]
+                report.documents.append(DocResult(doc_id, display_source(path), str(rec.get("title", path.stem)),
+                                                  candidates[doc_id], 0, 0, unchanged=True))
+                continue
+            try:
+                data = read_file(path, int(self.settings.max_file_mb * 1e6))
+                resolved = str(path.resolve())
+                doc = load_bytes(data, path.name, source=display_source(path), source_key=resolved)
+                if not doc.text.strip():
+                    raise LoadError(f"{path}: the file has no text")
+                report.documents.append(self._ingest_one(doc, on_file(path) if on_file else None,
+                                                         file_hash=hashlib.sha256(data).hexdigest(), path=resolved))
+                wrote = True
+            except LoadError as exc:
+                report.skipped.append((str(path), str(exc)))
+        if wrote:  # an unchanged folder leaves the BM25 index unread
+            self._after_write()
+        report.seconds = time.perf_counter() - t0
+        return report
+
+    def _hash_files(self, files: list[Path], report: IngestReport) -> list[tuple[Path, str, str]]:
+        """(path, SHA-256 of its bytes, doc id) per readable file; the others go to `report.skipped`."""
+        max_bytes = int(self.settings.max_file_mb * 1e6)
+        out = []
         for path in files:
             if not path.exists():
                 report.skipped.append((str(path), "no such file or folder"))
                 continue
             try:
                 data = read_file(path, max_bytes)
-                file_hash = hashlib.sha256(data).hexdigest()
-                resolved = str(path.resolve())
-                doc_id = make_doc_id(path.name, resolved)
-                if self._unchanged(records.get(doc_id), file_hash, doc_id):
-                    report.documents.append(DocResult(doc_id, display_source(path), records[doc_id].get(
-                        "title", path.stem), int(records[doc_id]["n_chunks"]), 0, 0, unchanged=True))
-                    continue
-                doc = load_bytes(data, path.name, source=display_source(path), source_key=resolved)
-                if not doc.text.strip():
-                    raise LoadError(f"{path}: the file has no text")
-                report.documents.append(self._ingest_one(doc, on_file(path) if on_file else None,
-                                                         file_hash=file_hash, path=resolved))
             except LoadError as exc:
                 report.skipped.append((str(path), str(exc)))
-        self._after_write()
-        report.seconds = time.perf_counter() - t0
-        return report
+                continue
+            out.append((path, hashlib.sha256(data).hexdigest(), make_doc_id(path.name, str(path.resolve()))))
+        return out
 
-    def _unchanged(self, record: dict | None, file_hash: str, doc_id: str) -> bool:
-        """Same bytes, same chunking and embedder, its write finished, and all its chunks still there."""
-        return (record is not None and record.get("state") == "complete" and record.get("file_hash") == file_hash
-                and record.get("recipe") == self._recipe()
-                and len(self.store.ids_for_document(doc_id)) == int(record.get("n_chunks", -1)))
+    def _finished(self, record: dict, file_hash: str) -> bool:
+        """Same bytes, same chunking and embedder, and its write finished (its chunks are counted apart)."""
+        return (record.get("state") == "complete" and record.get("file_hash") == file_hash
+                and record.get("recipe") == self._recipe())
 
     def sync(self, folder: Path, on_file: Callable[[Path], Progress | None] | None = None) -> IngestReport:
         """Make the collection match a folder: new and changed files in, deleted files out, unchanged ones
