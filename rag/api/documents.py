@@ -48,7 +48,7 @@ def router(comps: Components) -> APIRouter:
             except LoadError as exc:
                 raise ApiError(400, str(exc), "unreadable_file") from exc
             loaded.append(doc)
-        results = [comps.ingestor.ingest_document(doc) for doc in loaded]
+        results = comps.ingestor.ingest_documents(loaded)  # one group: one embedding pass, one write
         return {"object": "list", "data": [
             {"id": r.doc_id, "source": r.source, "title": r.title, "chunks": r.chunks, "embedded": r.embedded}
             for r in results]}

@@ -1,4 +1,7 @@
-"""Load → chunk → embed → store, one document at a time, so one bad file never stops the rest."""
+"""Load → chunk → embed → store. Files are loaded one at a time, so one bad file never stops the rest, and
+written in groups of about `upsert_batch` chunks: one embedding pass, one Chroma write and one records write
+per group, and one BM25 update per ingest or sync. For a folder of notes, per-file round trips, not
+embedding, were most of the time."""
 
 from __future__ import annotations
 
@@ -12,11 +15,13 @@ from rag.ingest.chunker import chunk_document
 from rag.ingest.loaders import LoadError, display_source, iter_files, load_bytes, make_doc_id, read_file
 from rag.keyword_index import KeywordIndex
 from rag.models.embedder import Embedder
-from rag.schemas import Document
+from rag.schemas import Chunk, Document
 from rag.settings import Settings
 from rag.store import ChunkStore
 
-Progress = Callable[[int, int], None]  # (chunks done in this document, chunks in this document)
+Progress = Callable[[int, int], None]  # (chunks embedded so far, chunks queued so far) in this ingest
+OnFile = Callable[[Path], None]  # a changed file is about to be ingested
+EMBED_SLICE = 256  # texts per embedding call: long enough to sort by length, short enough to show progress
 
 
 @dataclass
@@ -31,11 +36,21 @@ class DocResult:
 
 
 @dataclass
+class _Pending:
+    """A loaded and chunked document waiting for its group to be written."""
+
+    doc: Document
+    chunks: list[Chunk]
+    record: dict[str, str | int | float]
+
+
+@dataclass
 class IngestReport:
     documents: list[DocResult] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (name, reason)
     deleted: list[str] = field(default_factory=list)  # sources removed because their file is gone
     seconds: float = 0.0
+    written: bool = False  # the store changed (the BM25 index then needs bringing in step)
 
     @property
     def unchanged(self) -> int:
@@ -64,9 +79,19 @@ class Ingestor:
             self.keyword_index.sync()
 
     def ingest_document(self, doc: Document, progress: Progress | None = None) -> DocResult:
-        result = self._ingest_one(doc, progress)
+        return self.ingest_documents([doc], progress)[0]
+
+    def ingest_documents(self, docs: list[Document], progress: Progress | None = None) -> list[DocResult]:
+        """Loaded documents (uploads) in one group: one embedding pass, one write, one BM25 update."""
+        counter, results, group = _Counter(progress), [], []
+        for doc in docs:
+            if any(p.doc.doc_id == doc.doc_id for p in group):  # the same name twice: the later one wins
+                results += self._write_group(group, counter)
+                group = []
+            group.append(self._prepare(doc))
+        results += self._write_group(group, counter)
         self._after_write()
-        return result
+        return results
 
     def _recipe(self) -> str:
         """What the chunks depend on besides the file: a change re-ingests even an unchanged file."""
@@ -79,28 +104,52 @@ class Ingestor:
             self._after_write()
         return removed
 
-    def _ingest_one(self, doc: Document, progress: Progress | None = None, file_hash: str = "",
-                    path: str = "") -> DocResult:
+    def _prepare(self, doc: Document, file_hash: str = "", path: str = "") -> _Pending:
         chunks = chunk_document(doc, self.settings.chunk_size, self.settings.chunk_overlap)
-        doc_hash = hashlib.sha256(doc.text.encode()).hexdigest()
-        # "writing" first, "complete" last: a kill in between leaves a record the next sync redoes
         record = {"source": doc.source, "title": doc.title, "path": path, "file_hash": file_hash,
                   "recipe": self._recipe(), "n_chunks": len(chunks), "ingested_at": time.time()}
-        self.store.put_doc_record(doc.doc_id, state="writing", **record)
-        existing = self.store.ids_for_document(doc.doc_id)
-        todo = [c for c in chunks if c.id not in existing]
-        vectors: list[list[float]] = []
-        step = max(1, self.settings.embed_batch_size)
-        for i in range(0, len(todo), step):
-            vectors.extend(self.embedder.embed_documents([c.text for c in todo[i:i + step]]))
-            if progress:
-                progress(min(i + step, len(todo)), len(todo))
-        removed = self.store.replace_document(todo, vectors, doc.doc_id, doc_hash, keep={c.id for c in chunks})
-        self.store.put_doc_record(doc.doc_id, state="complete", **record)
-        return DocResult(doc.doc_id, doc.source, doc.title, len(chunks), len(todo), removed)
+        return _Pending(doc, chunks, record)
 
-    def ingest_paths(self, paths: list[Path], on_file: Callable[[Path], Progress | None] | None = None,
-                     ) -> IngestReport:
+    def _write_group(self, group: list[_Pending], counter: _Counter) -> list[DocResult]:
+        """Store a group of documents. Every record says "writing" before any chunk is written and
+        "complete" only after all the group's chunks are stored and stale ones removed, so a kill in
+        between leaves records the next sync sees and redoes."""
+        if not group:
+            return []
+        self.store.put_doc_records({p.doc.doc_id: {**p.record, "state": "writing"} for p in group})
+        existing = self.store.ids_by_document([p.doc.doc_id for p in group])
+        todo = [c for p in group for c in p.chunks if c.id not in existing[p.doc.doc_id]]
+        counter.queued += len(todo)
+        vectors = self._embed([c.text for c in todo], counter)
+        stale = {p.doc.doc_id: existing[p.doc.doc_id] - {c.id for c in p.chunks} for p in group}
+        self.store.write_chunks(todo, vectors, {p.doc.doc_id: hashlib.sha256(p.doc.text.encode()).hexdigest()
+                                                for p in group}, sorted(set().union(*stale.values())))
+        self.store.put_doc_records({p.doc.doc_id: {**p.record, "state": "complete"} for p in group})
+        new = {p.doc.doc_id: 0 for p in group}
+        for c in todo:
+            new[c.doc_id] += 1
+        return [DocResult(p.doc.doc_id, p.doc.source, p.doc.title, len(p.chunks), new[p.doc.doc_id],
+                          len(stale[p.doc.doc_id])) for p in group]
+
+    def _embed(self, texts: list[str], counter: _Counter) -> list[list[float]]:
+        """In slices taken from the texts sorted by length, so each slice pads little and progress moves."""
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        vectors: list[list[float]] = [[] for _ in texts]
+        for i in range(0, len(order), EMBED_SLICE):
+            part = order[i:i + EMBED_SLICE]
+            for j, vec in zip(part, self.embedder.embed_documents([texts[j] for j in part]), strict=True):
+                vectors[j] = vec
+            counter.advance(len(part))
+        return vectors
+
+    def ingest_paths(self, paths: list[Path], on_file: OnFile | None = None,
+                     progress: Progress | None = None) -> IngestReport:
+        report = self._ingest_paths(paths, on_file, progress)
+        if report.written:  # an unchanged folder leaves the BM25 index unread
+            self._after_write()
+        return report
+
+    def _ingest_paths(self, paths: list[Path], on_file: OnFile | None, progress: Progress | None) -> IngestReport:
         report = IngestReport()
         t0 = time.perf_counter()
         files = self._hash_files(iter_files(paths), report)
@@ -109,7 +158,8 @@ class Ingestor:
         candidates = {doc_id: int(rec.get("n_chunks", -1)) for _, file_hash, doc_id in files
                       if (rec := records.get(doc_id)) and self._finished(rec, file_hash)}
         stored = self.store.chunk_counts(candidates) if candidates else {}
-        wrote = False
+        counter = _Counter(progress)
+        group: list[_Pending] = []
         for path, _, doc_id in files:
             if doc_id in candidates and stored.get(doc_id) == candidates[doc_id]:
                 rec = records[doc_id]
@@ -122,13 +172,20 @@ class Ingestor:
                 doc = load_bytes(data, path.name, source=display_source(path), source_key=resolved)
                 if not doc.text.strip():
                     raise LoadError(f"{path}: the file has no text")
-                report.documents.append(self._ingest_one(doc, on_file(path) if on_file else None,
-                                                         file_hash=hashlib.sha256(data).hexdigest(), path=resolved))
-                wrote = True
             except LoadError as exc:
                 report.skipped.append((str(path), str(exc)))
-        if wrote:  # an unchanged folder leaves the BM25 index unread
-            self._after_write()
+                continue
+            if on_file:
+                on_file(path)
+            if doc_id in {p.doc.doc_id for p in group}:  # the same file named twice: first, then second
+                report.documents += self._write_group(group, counter)
+                group = []
+            group.append(self._prepare(doc, hashlib.sha256(data).hexdigest(), resolved))
+            report.written = True
+            if sum(len(p.chunks) for p in group) >= self.settings.upsert_batch:
+                report.documents += self._write_group(group, counter)
+                group = []
+        report.documents += self._write_group(group, counter)
         report.seconds = time.perf_counter() - t0
         return report
 
@@ -153,22 +210,24 @@ class Ingestor:
         return (record.get("state") == "complete" and record.get("file_hash") == file_hash
                 and record.get("recipe") == self._recipe())
 
-    def sync(self, folder: Path, on_file: Callable[[Path], Progress | None] | None = None) -> IngestReport:
+    def sync(self, folder: Path, on_file: OnFile | None = None, progress: Progress | None = None) -> IngestReport:
         """Make the collection match a folder: new and changed files in, deleted files out, unchanged ones
-        skipped by content hash. Safe to re-run after a crash: it redoes whatever was left half-written."""
+        skipped by content hash. Safe to re-run after a crash: it redoes whatever was left half-written.
+        The BM25 index is brought in step once, at the end."""
         t0 = time.perf_counter()
         root = Path(folder).resolve()
         if not root.is_dir():
             raise LoadError(f"{folder}: not a folder")
         files = iter_files([root])
-        report = self.ingest_paths(files, on_file)
+        report = self._ingest_paths(files, on_file, progress)
         present = {str(f.resolve()) for f in files}
-        for doc_id, rec in self.store.doc_records().items():
-            path = str(rec.get("path") or "")
-            if path and Path(path).is_relative_to(root) and path not in present:
-                self.store.delete_document(doc_id)
-                report.deleted.append(str(rec.get("source") or path))
-        if report.deleted:
+        gone = {doc_id: rec for doc_id, rec in self.store.doc_records().items()
+                if (path := str(rec.get("path") or "")) and Path(path).is_relative_to(root) and path not in present}
+        if gone:
+            self.store.delete_documents(list(gone))
+            report.deleted = [str(rec.get("source") or rec.get("path")) for rec in gone.values()]
+            report.written = True
+        if report.written:
             self._after_write()
         report.seconds = time.perf_counter() - t0
         return report
@@ -187,3 +246,17 @@ class Ingestor:
 
     def ingest_upload(self, data: bytes, name: str) -> DocResult:
         return self.ingest_document(self.load_upload(data, name))
+
+
+class _Counter:
+    """Chunks embedded against chunks queued, across the groups of one ingest, for a progress bar."""
+
+    def __init__(self, progress: Progress | None) -> None:
+        self.progress = progress
+        self.done = 0
+        self.queued = 0
+
+    def advance(self, n: int) -> None:
+        self.done += n
+        if self.progress:
+            self.progress(self.done, self.queued)
