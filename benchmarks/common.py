@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import os
 import platform
+import random
 from pathlib import Path
 from typing import Any
 
 from rag.eval.metrics import percentile
+from rag.schemas import Chunk
+from rag.store import ChunkStore
 
 RESULTS = Path("benchmarks/results")
 
@@ -68,4 +71,40 @@ def write_small_files(folder: Path, n: int, docs: Path = SQUAD_DOCS) -> list[str
     texts = [paras[i % len(paras)] for i in range(n)]
     for i, text in enumerate(texts):
         (folder / f"note-{i:05d}.txt").write_text(text + "\n", encoding="utf-8")
+    return texts
+
+
+WORDS_PER_CHUNK = 120
+DIM = 384  # the embedder's dimensions
+
+
+def _vocab(n: int, rng: random.Random) -> list[str]:
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    return ["".join(rng.choice(letters) for _ in range(rng.randint(3, 10))) for _ in range(n)]
+
+
+def fill_synthetic(store: ChunkStore, size: int, seed: int = 13) -> list[str]:
+    """A large collection without embedding it: chunks of ~120 words drawn from a Zipf-distributed
+    vocabulary, with random unit vectors, 1,000 chunks per document, through our own store. Latency depends
+    on the collection's size, not on what the vectors mean."""
+    import numpy as np
+
+    rng = random.Random(seed)
+    nrng = np.random.default_rng(seed)
+    vocab = _vocab(20_000, rng)
+    weights = [1.0 / (i + 1) for i in range(len(vocab))]
+    texts: list[str] = []
+    per_doc = 1000
+    for d in range(0, size, per_doc):
+        chunks, pos = [], 0
+        for i in range(d, min(size, d + per_doc)):
+            words = rng.choices(vocab, weights, k=WORDS_PER_CHUNK)
+            text = " ".join(words[j] + ("." if j % 15 == 14 else "") for j in range(len(words)))
+            chunks.append(Chunk(id=f"s{i}", doc_id=f"doc{d}", source=f"synthetic/{d}.txt", title=f"doc {d}",
+                                start=pos, end=pos + len(text), text=text))
+            pos += len(text) + 1
+            texts.append(text)
+        vecs = nrng.normal(size=(len(chunks), DIM)).astype(np.float32)
+        vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+        store.replace_document(chunks, vecs.tolist(), f"doc{d}", "synthetic", keep={c.id for c in chunks})
     return texts

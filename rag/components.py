@@ -53,7 +53,8 @@ class Components:
     def keyword_index(self) -> KeywordIndex:
         from rag.keyword_index import KeywordIndex
 
-        return KeywordIndex(self.store, self.settings.persist_dir / "bm25" / self.settings.collection)
+        return KeywordIndex(self.store, self.settings.persist_dir / "bm25" / self.settings.collection,
+                            merge_min=self.settings.bm25_merge_min, merge_ratio=self.settings.bm25_merge_ratio)
 
     @cached_property
     def retriever(self) -> Retriever:

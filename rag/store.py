@@ -133,6 +133,12 @@ class ChunkStore:
             yield from zip(got["ids"], got["documents"], got["metadatas"], strict=True)
             offset += len(got["ids"])
 
+    def iter_chunks_by_ids(self, ids: Sequence[str], batch: int = 5000) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        """(id, text, metadata) of the given ids that exist."""
+        for i in range(0, len(ids), batch):
+            got = self._col.get(ids=list(ids[i:i + batch]), include=["documents", "metadatas"])
+            yield from zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+
     def get_by_ids(self, ids: Sequence[str], embeddings: bool = False) -> dict[str, tuple[Chunk, list[float] | None]]:
         if not ids:
             return {}
