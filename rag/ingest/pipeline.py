@@ -36,6 +36,16 @@ class DocResult:
 
 
 @dataclass
+class _File:
+    """A file found by a scan: where it is, its bytes' hash, and the document id it gets."""
+
+    path: Path
+    resolved: Path
+    file_hash: str
+    doc_id: str
+
+
+@dataclass
 class _Pending:
     """A loaded and chunked document waiting for its group to be written."""
 
@@ -144,66 +154,79 @@ class Ingestor:
 
     def ingest_paths(self, paths: list[Path], on_file: OnFile | None = None,
                      progress: Progress | None = None) -> IngestReport:
-        report = self._ingest_paths(paths, on_file, progress)
+        t0 = time.perf_counter()
+        report = IngestReport()
+        files, _ = self._scan(iter_files(paths), report)
+        self._ingest(files, self.store.doc_records(), report, on_file, progress)
         if report.written:  # an unchanged folder leaves the BM25 index unread
             self._after_write()
-        return report
-
-    def _ingest_paths(self, paths: list[Path], on_file: OnFile | None, progress: Progress | None) -> IngestReport:
-        report = IngestReport()
-        t0 = time.perf_counter()
-        files = self._hash_files(iter_files(paths), report)
-        records = self.store.doc_records()
-        # files whose bytes and recipe match a finished record: are all their chunks still there?
-        candidates = {doc_id: int(rec.get("n_chunks", -1)) for _, file_hash, doc_id in files
-                      if (rec := records.get(doc_id)) and self._finished(rec, file_hash)}
-        stored = self.store.chunk_counts(candidates) if candidates else {}
-        counter = _Counter(progress)
-        group: list[_Pending] = []
-        for path, _, doc_id in files:
-            if doc_id in candidates and stored.get(doc_id) == candidates[doc_id]:
-                rec = records[doc_id]
-                report.documents.append(DocResult(doc_id, display_source(path), str(rec.get("title", path.stem)),
-                                                  candidates[doc_id], 0, 0, unchanged=True))
-                continue
-            try:
-                data = read_file(path, int(self.settings.max_file_mb * 1e6))
-                resolved = str(path.resolve())
-                doc = load_bytes(data, path.name, source=display_source(path), source_key=resolved)
-                if not doc.text.strip():
-                    raise LoadError(f"{path}: the file has no text")
-            except LoadError as exc:
-                report.skipped.append((str(path), str(exc)))
-                continue
-            if on_file:
-                on_file(path)
-            if doc_id in {p.doc.doc_id for p in group}:  # the same file named twice: first, then second
-                report.documents += self._write_group(group, counter)
-                group = []
-            group.append(self._prepare(doc, hashlib.sha256(data).hexdigest(), resolved))
-            report.written = True
-            if sum(len(p.chunks) for p in group) >= self.settings.upsert_batch:
-                report.documents += self._write_group(group, counter)
-                group = []
-        report.documents += self._write_group(group, counter)
         report.seconds = time.perf_counter() - t0
         return report
 
-    def _hash_files(self, files: list[Path], report: IngestReport) -> list[tuple[Path, str, str]]:
-        """(path, SHA-256 of its bytes, doc id) per readable file; the others go to `report.skipped`."""
+    def _scan(self, paths: list[Path], report: IngestReport) -> tuple[list[_File], set[str]]:
+        """Hash every readable file, resolving each path once (a no-op sync of 1,000 notes is mostly this);
+        the others go to `report.skipped`. Also returns the resolved path of every file that exists,
+        readable or not: a sync must not take an unreadable file for a deleted one."""
         max_bytes = int(self.settings.max_file_mb * 1e6)
-        out = []
-        for path in files:
+        out: list[_File] = []
+        present: set[str] = set()
+        for path in paths:
             if not path.exists():
                 report.skipped.append((str(path), "no such file or folder"))
                 continue
+            resolved = path.resolve()
+            present.add(str(resolved))
             try:
                 data = read_file(path, max_bytes)
             except LoadError as exc:
                 report.skipped.append((str(path), str(exc)))
                 continue
-            out.append((path, hashlib.sha256(data).hexdigest(), make_doc_id(path.name, str(path.resolve()))))
-        return out
+            out.append(_File(path, resolved, hashlib.sha256(data).hexdigest(),
+                             make_doc_id(path.name, str(resolved))))
+        return out, present
+
+    def _ingest(self, files: list[_File], records: dict[str, dict], report: IngestReport,
+                on_file: OnFile | None, progress: Progress | None) -> None:
+        # files whose bytes and recipe match a finished record: are all their chunks still there?
+        candidates = {f.doc_id: int(rec.get("n_chunks", -1)) for f in files
+                      if (rec := records.get(f.doc_id)) and self._finished(rec, f.file_hash)}
+        stored = candidates if not candidates or self._nothing_missing(records) else self.store.chunk_counts(candidates)
+        counter = _Counter(progress)
+        group: list[_Pending] = []
+        for f in files:
+            if f.doc_id in candidates and stored.get(f.doc_id) == candidates[f.doc_id]:
+                report.documents.append(DocResult(f.doc_id, display_source(f.path, f.resolved),
+                                                  str(records[f.doc_id].get("title", f.path.stem)),
+                                                  candidates[f.doc_id], 0, 0, unchanged=True))
+                continue
+            try:
+                data = read_file(f.path, int(self.settings.max_file_mb * 1e6))
+                doc = load_bytes(data, f.path.name, source=display_source(f.path, f.resolved),
+                                 source_key=str(f.resolved))
+                if not doc.text.strip():
+                    raise LoadError(f"{f.path}: the file has no text")
+            except LoadError as exc:
+                report.skipped.append((str(f.path), str(exc)))
+                continue
+            if on_file:
+                on_file(f.path)
+            if doc.doc_id in {p.doc.doc_id for p in group}:  # the same file named twice: first, then second
+                report.documents += self._write_group(group, counter)
+                group = []
+            group.append(self._prepare(doc, hashlib.sha256(data).hexdigest(), str(f.resolved)))
+            report.written = True
+            if sum(len(p.chunks) for p in group) >= self.settings.upsert_batch:
+                report.documents += self._write_group(group, counter)
+                group = []
+        report.documents += self._write_group(group, counter)
+
+    def _nothing_missing(self, records: dict[str, dict]) -> bool:
+        """One count instead of reading every document's chunks: every write records its document, so a
+        collection holding exactly the chunks its finished records name, with no record left "writing",
+        is missing none."""
+        if any(r.get("state") != "complete" for r in records.values()):
+            return False
+        return self.store.count() == sum(int(r.get("n_chunks", 0)) for r in records.values())
 
     def _finished(self, record: dict, file_hash: str) -> bool:
         """Same bytes, same chunking and embedder, and its write finished (its chunks are counted apart)."""
@@ -218,10 +241,11 @@ class Ingestor:
         root = Path(folder).resolve()
         if not root.is_dir():
             raise LoadError(f"{folder}: not a folder")
-        files = iter_files([root])
-        report = self._ingest_paths(files, on_file, progress)
-        present = {str(f.resolve()) for f in files}
-        gone = {doc_id: rec for doc_id, rec in self.store.doc_records().items()
+        report = IngestReport()
+        files, present = self._scan(iter_files([root]), report)
+        records = self.store.doc_records()
+        self._ingest(files, records, report, on_file, progress)
+        gone = {doc_id: rec for doc_id, rec in records.items()
                 if (path := str(rec.get("path") or "")) and Path(path).is_relative_to(root) and path not in present}
         if gone:
             self.store.delete_documents(list(gone))
