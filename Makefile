@@ -45,5 +45,7 @@ clean-store:
 ## Benchmarks (not tests): JSON and Markdown tables in benchmarks/results/. Needs ../shared for ingestion.
 bench: install
 	$(BIN)/python -m benchmarks.ingest_throughput
+	$(BIN)/python -m benchmarks.noop_sync
 	$(BIN)/python -m benchmarks.retrieval_latency
+	$(BIN)/python -m benchmarks.bm25_update
 	$(BIN)/python -m benchmarks.answer_latency

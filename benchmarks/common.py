@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import os
 import platform
+import random
 from pathlib import Path
 from typing import Any
 
 from rag.eval.metrics import percentile
+from rag.schemas import Chunk
+from rag.store import ChunkStore
 
 RESULTS = Path("benchmarks/results")
 
@@ -44,3 +47,64 @@ def write(name: str, data: dict[str, Any], markdown: str) -> None:
     md = f"{markdown}\n\nMachine: {m['cores']} cores, {m['cpu']}.\n"
     (RESULTS / f"{name}.md").write_text(md)
     print(md)
+
+
+SQUAD_DOCS = Path("../shared/datasets/squad-dev-13/docs")
+
+
+def paragraphs(docs: Path = SQUAD_DOCS, min_words: int = 40) -> list[str]:
+    """The paragraphs of a folder of squad-dev-13 style files (blank-line separated) with more than
+    `min_words` words, in file order. squad-dev-13 has 828 of them."""
+    out: list[str] = []
+    for f in sorted(Path(docs).glob("*.txt")):
+        out += [p.strip() for p in f.read_text(encoding="utf-8").split("\n\n") if len(p.split()) > min_words]
+    return out
+
+
+def write_small_files(folder: Path, n: int, docs: Path = SQUAD_DOCS) -> list[str]:
+    """N files of one paragraph each (a folder of notes); past the last paragraph they repeat, each file
+    still a document of its own. Returns the texts written, in file order."""
+    paras = paragraphs(docs)
+    if not paras:
+        raise SystemExit(f"no paragraphs of over 40 words under {docs}")
+    folder.mkdir(parents=True, exist_ok=True)
+    texts = [paras[i % len(paras)] for i in range(n)]
+    for i, text in enumerate(texts):
+        (folder / f"note-{i:05d}.txt").write_text(text + "\n", encoding="utf-8")
+    return texts
+
+
+WORDS_PER_CHUNK = 120
+DIM = 384  # the embedder's dimensions
+
+
+def _vocab(n: int, rng: random.Random) -> list[str]:
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    return ["".join(rng.choice(letters) for _ in range(rng.randint(3, 10))) for _ in range(n)]
+
+
+def fill_synthetic(store: ChunkStore, size: int, seed: int = 13) -> list[str]:
+    """A large collection without embedding it: chunks of ~120 words drawn from a Zipf-distributed
+    vocabulary, with random unit vectors, 1,000 chunks per document, through our own store. Latency depends
+    on the collection's size, not on what the vectors mean."""
+    import numpy as np
+
+    rng = random.Random(seed)
+    nrng = np.random.default_rng(seed)
+    vocab = _vocab(20_000, rng)
+    weights = [1.0 / (i + 1) for i in range(len(vocab))]
+    texts: list[str] = []
+    per_doc = 1000
+    for d in range(0, size, per_doc):
+        chunks, pos = [], 0
+        for i in range(d, min(size, d + per_doc)):
+            words = rng.choices(vocab, weights, k=WORDS_PER_CHUNK)
+            text = " ".join(words[j] + ("." if j % 15 == 14 else "") for j in range(len(words)))
+            chunks.append(Chunk(id=f"s{i}", doc_id=f"doc{d}", source=f"synthetic/{d}.txt", title=f"doc {d}",
+                                start=pos, end=pos + len(text), text=text))
+            pos += len(text) + 1
+            texts.append(text)
+        vecs = nrng.normal(size=(len(chunks), DIM)).astype(np.float32)
+        vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+        store.replace_document(chunks, vecs.tolist(), f"doc{d}", "synthetic", keep={c.id for c in chunks})
+    return texts

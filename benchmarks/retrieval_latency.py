@@ -17,43 +17,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
-from benchmarks.common import p50_p95, table, write
+from benchmarks.common import fill_synthetic, p50_p95, table, write
 from rag.components import Components
 from rag.retrieve import build_retriever
-from rag.schemas import Chunk
 from rag.settings import Settings
-
-WORDS_PER_CHUNK = 120
-DIM = 384
-
-
-def _vocab(n: int, rng: random.Random) -> list[str]:
-    letters = "abcdefghijklmnopqrstuvwxyz"
-    return ["".join(rng.choice(letters) for _ in range(rng.randint(3, 10))) for _ in range(n)]
-
-
-def _fill(comps: Components, size: int, seed: int = 13) -> list[str]:
-    rng = random.Random(seed)
-    nrng = np.random.default_rng(seed)
-    vocab = _vocab(20_000, rng)
-    weights = [1.0 / (i + 1) for i in range(len(vocab))]
-    texts: list[str] = []
-    per_doc = 1000
-    for d in range(0, size, per_doc):
-        chunks, pos = [], 0
-        for i in range(d, min(size, d + per_doc)):
-            words = rng.choices(vocab, weights, k=WORDS_PER_CHUNK)
-            text = " ".join(words[j] + ("." if j % 15 == 14 else "") for j in range(len(words)))
-            chunks.append(Chunk(id=f"s{i}", doc_id=f"doc{d}", source=f"synthetic/{d}.txt", title=f"doc {d}",
-                                start=pos, end=pos + len(text), text=text))
-            pos += len(text) + 1
-            texts.append(text)
-        vecs = nrng.normal(size=(len(chunks), DIM)).astype(np.float32)
-        vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
-        comps.store.replace_document(chunks, vecs.tolist(), f"doc{d}", "synthetic", keep={c.id for c in chunks})
-    return texts
 
 
 def main() -> None:
@@ -66,7 +33,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             comps = Components(Settings(persist_dir=Path(tmp), collection="bench", upsert_batch=5000))
             t0 = time.perf_counter()
-            texts = _fill(comps, size)
+            texts = fill_synthetic(comps.store, size)
             fill_s = time.perf_counter() - t0
             t0 = time.perf_counter()
             comps.keyword_index.sync()

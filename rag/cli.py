@@ -36,24 +36,22 @@ def _print_problems(report) -> None:
         console.print(f"[yellow]skipped[/yellow] {name}: {reason}", highlight=False)
 
 
+def _bar() -> Progress:
+    """One bar for a whole ingest: chunks embedded of the chunks queued so far (files are grouped)."""
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=console, transient=True)
+
+
 @app.command()
 def ingest(paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders (default: seeds/)")] = None,
            ) -> None:
     """Add documents to the collection; ingesting the same file again changes nothing."""
     comps = _components()
     targets = paths or [comps.settings.seeds_dir]
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console, transient=True) as bar:
-
-        def on_file(path: Path):
-            task = bar.add_task(f"embedding {path.name}", total=None)
-
-            def advance(done: int, total: int) -> None:
-                bar.update(task, completed=done, total=total)
-
-            return advance
-
-        report = comps.ingestor.ingest_paths(targets, on_file=on_file)
+    with _bar() as bar:
+        task = bar.add_task("embedding chunks", total=None)
+        report = comps.ingestor.ingest_paths(
+            targets, progress=lambda done, queued: bar.update(task, completed=done, total=queued))
     _print_problems(report)
     console.print(f"{len(report.documents)} documents, {report.chunks} chunks "
                   f"({report.embedded} newly embedded, {report.unchanged} files unchanged), "
@@ -71,20 +69,12 @@ def sync(folder: Annotated[Path, typer.Argument(help="The folder the collection 
     from rag.ingest.loaders import LoadError
 
     comps = _components()
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console, transient=True) as bar:
-
-        def on_file(path: Path):
-            task = bar.add_task(f"embedding {path.name}", total=None)
-            console.print(f"ingesting {path.name}", highlight=False)
-
-            def advance(done: int, total: int) -> None:
-                bar.update(task, completed=done, total=total)
-
-            return advance
-
+    with _bar() as bar:
+        task = bar.add_task("embedding chunks", total=None)
         try:
-            report = comps.ingestor.sync(folder, on_file=on_file)
+            report = comps.ingestor.sync(
+                folder, on_file=lambda path: console.print(f"ingesting {path.name}", highlight=False),
+                progress=lambda done, queued: bar.update(task, completed=done, total=queued))
         except LoadError as exc:
             console.print(f"[red]error:[/red] {exc}")
             raise typer.Exit(2) from exc

@@ -58,6 +58,13 @@ class Settings(BaseSettings):
     openai_stream: bool = Field(True, description="Stream tokens from the server (false: one request, one reply).")
     openai_timeout: float = Field(120.0, gt=0, description="Seconds before a silent LLM server is an error.")
 
+    # BM25 index: a main segment plus a delta of later changes (deletes as tombstones), merged when it grows
+    bm25_merge_min: int = Field(2000, ge=0, description="The delta (added chunks plus tombstones) is merged "
+                                "into the main segment once it exceeds this many chunks ...")
+    bm25_merge_ratio: float = Field(0.1, ge=0.0, description="... or this share of the main segment, whichever "
+                                    "is larger: a merge rewrites the whole index, so it comes once per that "
+                                    "much change.")
+
     # Retrieval and answering
     retrieval_mode: Literal["dense", "bm25", "hybrid"] = Field(
         "hybrid", description="dense (embeddings), bm25 (keywords) or hybrid (both, reciprocal rank fusion).")

@@ -103,8 +103,13 @@ class ChunkStore:
         return {str(m["doc_id"]): dict(m) for m in got["metadatas"] or []}
 
     def put_doc_record(self, doc_id: str, **meta: str | int | float | bool) -> None:
-        self._meta.upsert(ids=[f"doc:{doc_id}"], embeddings=[[0.0]],
-                          metadatas=[{"kind": "document", "doc_id": doc_id, **meta}])
+        self.put_doc_records({doc_id: meta})
+
+    def put_doc_records(self, records: dict[str, dict[str, Any]]) -> None:
+        """Many documents' records in one write (a folder of notes is one write, not one per note)."""
+        if records:
+            self._meta.upsert(ids=[f"doc:{d}" for d in records], embeddings=[[0.0]] * len(records),
+                              metadatas=[{"kind": "document", "doc_id": d, **m} for d, m in records.items()])
 
     def drop_doc_record(self, doc_id: str) -> None:
         self._meta.delete(ids=[f"doc:{doc_id}"])
@@ -128,6 +133,12 @@ class ChunkStore:
             yield from zip(got["ids"], got["documents"], got["metadatas"], strict=True)
             offset += len(got["ids"])
 
+    def iter_chunks_by_ids(self, ids: Sequence[str], batch: int = 5000) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        """(id, text, metadata) of the given ids that exist."""
+        for i in range(0, len(ids), batch):
+            got = self._col.get(ids=list(ids[i:i + batch]), include=["documents", "metadatas"])
+            yield from zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+
     def get_by_ids(self, ids: Sequence[str], embeddings: bool = False) -> dict[str, tuple[Chunk, list[float] | None]]:
         if not ids:
             return {}
@@ -140,31 +151,79 @@ class ChunkStore:
     def ids_for_document(self, doc_id: str) -> set[str]:
         return set(self._col.get(where={"doc_id": doc_id}, include=[])["ids"])
 
-    def replace_document(self, chunks: Sequence[Chunk], embeddings: Sequence[Sequence[float]],
-                         doc_id: str, doc_hash: str, keep: set[str]) -> int:
-        """Upsert the new chunks, then remove the document's chunks that are not in `keep`."""
+    def chunk_counts(self, expected: dict[str, int], small: int = 16, batch: int = 2000) -> dict[str, int]:
+        """Chunks stored per document, for documents expected to hold `expected[doc_id]` chunks. One query
+        per document costs about a millisecond (a second for 1,000 notes), so small documents are counted
+        together from one metadata read; a large one alone, by its ids, which is cheaper than its metadata."""
+        counts = dict.fromkeys(expected, 0)
+        group: list[str] = []
+        size = 0
+        for doc_id, n in expected.items():
+            if n >= small:
+                counts[doc_id] = len(self.ids_for_document(doc_id))
+                continue
+            group.append(doc_id)
+            size += n
+            if size >= batch:
+                self._count_into(counts, group)
+                group, size = [], 0
+        self._count_into(counts, group)
+        return counts
+
+    def _count_into(self, counts: dict[str, int], doc_ids: list[str]) -> None:
+        if not doc_ids:
+            return
+        got = self._col.get(where={"doc_id": {"$in": doc_ids}}, include=["metadatas"])
+        for meta in got["metadatas"] or []:
+            counts[str(meta["doc_id"])] += 1
+
+    def ids_by_document(self, doc_ids: Sequence[str], batch: int = 500) -> dict[str, set[str]]:
+        """The stored chunk ids of many documents, read together."""
+        out: dict[str, set[str]] = {d: set() for d in doc_ids}
+        for i in range(0, len(doc_ids), batch):
+            got = self._col.get(where={"doc_id": {"$in": list(doc_ids[i:i + batch])}}, include=["metadatas"])
+            for cid, meta in zip(got["ids"], got["metadatas"] or [], strict=True):
+                out[str(meta["doc_id"])].add(cid)
+        return out
+
+    def write_chunks(self, chunks: Sequence[Chunk], embeddings: Sequence[Sequence[float]],
+                     doc_hashes: dict[str, str], stale: Sequence[str] = ()) -> None:
+        """Upsert chunks of any number of documents, `upsert_batch` per write, then delete `stale` ids.
+        The revision moves before and after: a crash in between still leaves a revision no index has seen."""
         now = time.time()
         batch = self.upsert_batch
-        self._bump()  # before and after: a crash in between still leaves a revision no index has seen
+        self._bump()
         for i in range(0, len(chunks), batch):
             part = chunks[i:i + batch]
             self._col.upsert(ids=[c.id for c in part], documents=[c.text for c in part],
                              embeddings=[list(e) for e in embeddings[i:i + batch]],
-                             metadatas=[_meta(c, now, doc_hash) for c in part])
-        stale = self.ids_for_document(doc_id) - keep - {c.id for c in chunks}
-        if stale:
-            self._col.delete(ids=sorted(stale))
+                             metadatas=[_meta(c, now, doc_hashes[c.doc_id]) for c in part])
+        for i in range(0, len(stale), batch):
+            self._col.delete(ids=sorted(stale[i:i + batch]))
         self._bump()
+
+    def replace_document(self, chunks: Sequence[Chunk], embeddings: Sequence[Sequence[float]],
+                         doc_id: str, doc_hash: str, keep: set[str]) -> int:
+        """Upsert the new chunks, then remove the document's chunks that are not in `keep`."""
+        stale = sorted(self.ids_for_document(doc_id) - keep - {c.id for c in chunks})
+        self.write_chunks(chunks, embeddings, {doc_id: doc_hash}, stale)
         return len(stale)
 
     def delete_document(self, doc_id: str) -> int:
-        ids = self.ids_for_document(doc_id)
-        if ids:
+        return self.delete_documents([doc_id])[doc_id]
+
+    def delete_documents(self, doc_ids: Sequence[str]) -> dict[str, int]:
+        """Every chunk and the record of each document; chunks removed per document."""
+        ids = self.ids_by_document(doc_ids)
+        gone = sorted(set().union(*ids.values())) if ids else []
+        if gone:
             self._bump()
-            self._col.delete(ids=sorted(ids))
+            for i in range(0, len(gone), self.upsert_batch):
+                self._col.delete(ids=gone[i:i + self.upsert_batch])
             self._bump()
-        self.drop_doc_record(doc_id)
-        return len(ids)
+        if doc_ids:
+            self._meta.delete(ids=[f"doc:{d}" for d in doc_ids])
+        return {d: len(v) for d, v in ids.items()}
 
     def list_documents(self) -> list[dict[str, Any]]:
         got = self._col.get(include=["metadatas"])

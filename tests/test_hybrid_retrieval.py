@@ -41,12 +41,12 @@ def test_index_is_persisted_and_rebuilt_when_the_store_moved_on(settings, hash_e
     ing.ingest_paths([SEED_DOC])
     folder = settings.persist_dir / "bm25" / settings.collection
     pointer = json.loads((folder / "current.json").read_text())
-    assert pointer["revision"] == store.revision() and (folder / pointer["build"]).is_dir()
+    assert pointer["revision"] == store.revision() and (folder / pointer["main"]).is_dir()
     # a new process loads the saved index instead of rebuilding it
     fresh = KeywordIndex(ChunkStore(settings), folder)
     assert fresh.sync() is False and fresh.size == store.count()
     # another writer changed the store behind this index's back (or a crash came between the two):
-    # the revision differs, so the next search rebuilds from the store
+    # the revision differs, so the next search catches up with the store
     other = ChunkStore(settings)
     other.delete_document(store.get_chunks(Bm25Retriever(store, fresh).retrieve("Gazprom", 1)[0].chunk.doc_id)
                           [0].doc_id)

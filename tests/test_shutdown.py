@@ -28,7 +28,10 @@ def _comps(settings, **update) -> Components:
     return comps
 
 
-def test_a_stopped_ingest_ends_between_batches_and_is_finished_next_time(settings) -> None:
+def test_a_stopped_ingest_ends_between_batches_and_is_finished_next_time(settings, monkeypatch) -> None:
+    import rag.ingest.pipeline
+
+    monkeypatch.setattr(rag.ingest.pipeline, "EMBED_SLICE", 4)  # several embedding calls for one small document
     comps = _comps(settings)
     batches = []
 

@@ -51,7 +51,7 @@ def router(comps: Components) -> APIRouter:
                 raise ApiError(400, str(exc), "unreadable_file") from exc
             loaded.append(doc)
         try:
-            results = [comps.ingestor.ingest_document(doc) for doc in loaded]
+            results = comps.ingestor.ingest_documents(loaded)  # one group: one embedding pass, one write
         except IngestInterrupted as exc:
             raise ApiError(503, str(exc), "shutting_down") from exc
         return {"object": "list", "data": [

@@ -62,9 +62,10 @@ class ProjectLLM(CustomLLM):
 def llamaindex_baseline(comps: Components, docs: Path) -> Callable[[GoldItem], SystemAnswer]:
     from llama_index.core import SimpleDirectoryReader, VectorStoreIndex
 
-    model = getattr(comps.embedder, "_model", None)
-    if model is None:
+    as_llama_index = getattr(comps.embedder, "llama_index_model", None)
+    if as_llama_index is None:
         raise ValueError("the llama-index baseline needs the local embedder (RAG_EMBED_BACKEND=local)")
+    model = as_llama_index()
     documents = SimpleDirectoryReader(input_dir=str(docs), required_exts=[".txt", ".md", ".html", ".pdf"],
                                       recursive=True).load_data()
     index = VectorStoreIndex.from_documents(documents, embed_model=model)

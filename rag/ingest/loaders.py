@@ -217,11 +217,13 @@ def load_file(path: Path, max_bytes: int | None = None) -> Document:
     return load_bytes(data, path.name, source=display_source(path), source_key=str(path.resolve()))
 
 
-def display_source(path: Path) -> str:
+def display_source(path: Path, resolved: Path | None = None) -> str:
+    """The path relative to the working folder when it lies below it; pass `resolved` if already known."""
+    resolved = resolved or path.resolve()
     try:
-        return str(path.resolve().relative_to(Path.cwd()))
+        return str(resolved.relative_to(Path.cwd()))
     except ValueError:
-        return str(path.resolve())
+        return str(resolved)
 
 
 def iter_files(paths: list[Path]) -> list[Path]:

@@ -1,4 +1,7 @@
-"""Load → chunk → embed → store, one document at a time, so one bad file never stops the rest."""
+"""Load → chunk → embed → store. Files are loaded one at a time, so one bad file never stops the rest, and
+written in groups of about `upsert_batch` chunks: one embedding pass, one Chroma write and one records write
+per group, and one BM25 update per ingest or sync. For a folder of notes, per-file round trips, not
+embedding, were most of the time."""
 
 from __future__ import annotations
 
@@ -13,16 +16,18 @@ from rag.ingest.chunker import chunk_document
 from rag.ingest.loaders import LoadError, display_source, iter_files, load_bytes, make_doc_id, read_file
 from rag.keyword_index import KeywordIndex
 from rag.models.embedder import Embedder
-from rag.schemas import Document
+from rag.schemas import Chunk, Document
 from rag.settings import Settings
 from rag.store import ChunkStore
 
-Progress = Callable[[int, int], None]  # (chunks done in this document, chunks in this document)
+Progress = Callable[[int, int], None]  # (chunks embedded so far, chunks queued so far) in this ingest
+OnFile = Callable[[Path], None]  # a changed file is about to be ingested
+EMBED_SLICE = 256  # texts per embedding call: long enough to sort by length, short enough to show progress
 
 
 class IngestInterrupted(Exception):
-    """The process is stopping: the document being written was left at a batch boundary, its record still
-    "writing", so the next ingest of it (or `rag sync`) finishes it."""
+    """The process is stopping: the documents being written were left at a batch boundary, their records still
+    "writing", so the next ingest of them (or `rag sync`) finishes them."""
 
 
 @dataclass
@@ -38,11 +43,31 @@ class DocResult:
 
 
 @dataclass
+class _File:
+    """A file found by a scan: where it is, its bytes' hash, and the document id it gets."""
+
+    path: Path
+    resolved: Path
+    file_hash: str
+    doc_id: str
+
+
+@dataclass
+class _Pending:
+    """A loaded and chunked document waiting for its group to be written."""
+
+    doc: Document
+    chunks: list[Chunk]
+    record: dict[str, str | int | float]
+
+
+@dataclass
 class IngestReport:
     documents: list[DocResult] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (name, reason)
     deleted: list[str] = field(default_factory=list)  # sources removed because their file is gone
     seconds: float = 0.0
+    written: bool = False  # the store changed (the BM25 index then needs bringing in step)
 
     @property
     def unchanged(self) -> int:
@@ -66,10 +91,10 @@ class Ingestor:
         self.keyword_index = keyword_index
         self.stop = stop or threading.Event()  # set by a server that is shutting down
 
-    def _check_stop(self, doc: Document) -> None:
+    def _check_stop(self, group: list[_Pending]) -> None:
         if self.stop.is_set():
-            raise IngestInterrupted(f"{doc.source}: not ingested, the server is stopping; add it again to "
-                                    "finish it")
+            names = ", ".join(p.doc.source for p in group)
+            raise IngestInterrupted(f"{names}: not ingested, the server is stopping; add it again to finish it")
 
     def _after_write(self) -> None:
         """Bring the BM25 index in step now, so the first question after an ingest does not pay for it."""
@@ -77,9 +102,19 @@ class Ingestor:
             self.keyword_index.sync()
 
     def ingest_document(self, doc: Document, progress: Progress | None = None) -> DocResult:
-        result = self._ingest_one(doc, progress)
+        return self.ingest_documents([doc], progress)[0]
+
+    def ingest_documents(self, docs: list[Document], progress: Progress | None = None) -> list[DocResult]:
+        """Loaded documents (uploads) in one group: one embedding pass, one write, one BM25 update."""
+        counter, results, group = _Counter(progress), [], []
+        for doc in docs:
+            if any(p.doc.doc_id == doc.doc_id for p in group):  # the same name twice: the later one wins
+                results += self._write_group(group, counter)
+                group = []
+            group.append(self._prepare(doc))
+        results += self._write_group(group, counter)
         self._after_write()
-        return result
+        return results
 
     def _recipe(self) -> str:
         """What the chunks depend on besides the file: a change re-ingests even an unchanged file."""
@@ -92,83 +127,147 @@ class Ingestor:
             self._after_write()
         return removed
 
-    def _ingest_one(self, doc: Document, progress: Progress | None = None, file_hash: str = "",
-                    path: str = "") -> DocResult:
-        self._check_stop(doc)
+    def _prepare(self, doc: Document, file_hash: str = "", path: str = "") -> _Pending:
         chunks = chunk_document(doc, self.settings.chunk_size, self.settings.chunk_overlap)
-        doc_hash = hashlib.sha256(doc.text.encode()).hexdigest()
-        # "writing" first, "complete" last: a kill in between leaves a record the next sync redoes
         record = {"source": doc.source, "title": doc.title, "path": path, "file_hash": file_hash,
                   "recipe": self._recipe(), "n_chunks": len(chunks), "ingested_at": time.time()}
-        self.store.put_doc_record(doc.doc_id, state="writing", **record)
-        existing = self.store.ids_for_document(doc.doc_id)
-        todo = [c for c in chunks if c.id not in existing]
-        vectors: list[list[float]] = []
-        step = max(1, self.settings.embed_batch_size)
-        for i in range(0, len(todo), step):
-            self._check_stop(doc)  # between batches: the store is never cut off in the middle of a write
-            vectors.extend(self.embedder.embed_documents([c.text for c in todo[i:i + step]]))
-            if progress:
-                progress(min(i + step, len(todo)), len(todo))
-        self._check_stop(doc)
-        removed = self.store.replace_document(todo, vectors, doc.doc_id, doc_hash, keep={c.id for c in chunks})
-        self.store.put_doc_record(doc.doc_id, state="complete", **record)
-        return DocResult(doc.doc_id, doc.source, doc.title, len(chunks), len(todo), removed,
-                         warnings=list(doc.warnings))
+        return _Pending(doc, chunks, record)
 
-    def ingest_paths(self, paths: list[Path], on_file: Callable[[Path], Progress | None] | None = None,
-                     ) -> IngestReport:
-        report = IngestReport()
+    def _write_group(self, group: list[_Pending], counter: _Counter) -> list[DocResult]:
+        """Store a group of documents. Every record says "writing" before any chunk is written and
+        "complete" only after all the group's chunks are stored and stale ones removed, so a kill in
+        between leaves records the next sync sees and redoes."""
+        if not group:
+            return []
+        self._check_stop(group)
+        self.store.put_doc_records({p.doc.doc_id: {**p.record, "state": "writing"} for p in group})
+        existing = self.store.ids_by_document([p.doc.doc_id for p in group])
+        todo = [c for p in group for c in p.chunks if c.id not in existing[p.doc.doc_id]]
+        counter.queued += len(todo)
+        vectors = self._embed([c.text for c in todo], counter, group)
+        self._check_stop(group)  # between batches: the store is never cut off in the middle of a write
+        stale = {p.doc.doc_id: existing[p.doc.doc_id] - {c.id for c in p.chunks} for p in group}
+        self.store.write_chunks(todo, vectors, {p.doc.doc_id: hashlib.sha256(p.doc.text.encode()).hexdigest()
+                                                for p in group}, sorted(set().union(*stale.values())))
+        self.store.put_doc_records({p.doc.doc_id: {**p.record, "state": "complete"} for p in group})
+        new = {p.doc.doc_id: 0 for p in group}
+        for c in todo:
+            new[c.doc_id] += 1
+        return [DocResult(p.doc.doc_id, p.doc.source, p.doc.title, len(p.chunks), new[p.doc.doc_id],
+                          len(stale[p.doc.doc_id]), warnings=list(p.doc.warnings)) for p in group]
+
+    def _embed(self, texts: list[str], counter: _Counter, group: list[_Pending]) -> list[list[float]]:
+        """In slices taken from the texts sorted by length, so each slice pads little and progress moves."""
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        vectors: list[list[float]] = [[] for _ in texts]
+        for i in range(0, len(order), EMBED_SLICE):
+            self._check_stop(group)
+            part = order[i:i + EMBED_SLICE]
+            for j, vec in zip(part, self.embedder.embed_documents([texts[j] for j in part]), strict=True):
+                vectors[j] = vec
+            counter.advance(len(part))
+        return vectors
+
+    def ingest_paths(self, paths: list[Path], on_file: OnFile | None = None,
+                     progress: Progress | None = None) -> IngestReport:
         t0 = time.perf_counter()
-        max_bytes = int(self.settings.max_file_mb * 1e6)
-        files = iter_files(paths)
-        records = self.store.doc_records()
-        for path in files:
-            if not path.exists():
-                report.skipped.append((str(path), "no such file or folder"))
-                continue
-            try:
-                data = read_file(path, max_bytes)
-                file_hash = hashlib.sha256(data).hexdigest()
-                resolved = str(path.resolve())
-                doc_id = make_doc_id(path.name, resolved)
-                if self._unchanged(records.get(doc_id), file_hash, doc_id):
-                    report.documents.append(DocResult(doc_id, display_source(path), records[doc_id].get(
-                        "title", path.stem), int(records[doc_id]["n_chunks"]), 0, 0, unchanged=True))
-                    continue
-                doc = load_bytes(data, path.name, source=display_source(path), source_key=resolved)
-                if not doc.text.strip():
-                    raise LoadError(f"{path}: the file has no text")
-                report.documents.append(self._ingest_one(doc, on_file(path) if on_file else None,
-                                                         file_hash=file_hash, path=resolved))
-            except LoadError as exc:
-                report.skipped.append((str(path), str(exc)))
-        self._after_write()
+        report = IngestReport()
+        files, _ = self._scan(iter_files(paths), report)
+        self._ingest(files, self.store.doc_records(), report, on_file, progress)
+        if report.written:  # an unchanged folder leaves the BM25 index unread
+            self._after_write()
         report.seconds = time.perf_counter() - t0
         return report
 
-    def _unchanged(self, record: dict | None, file_hash: str, doc_id: str) -> bool:
-        """Same bytes, same chunking and embedder, its write finished, and all its chunks still there."""
-        return (record is not None and record.get("state") == "complete" and record.get("file_hash") == file_hash
-                and record.get("recipe") == self._recipe()
-                and len(self.store.ids_for_document(doc_id)) == int(record.get("n_chunks", -1)))
+    def _scan(self, paths: list[Path], report: IngestReport) -> tuple[list[_File], set[str]]:
+        """Hash every readable file, resolving each path once (a no-op sync of 1,000 notes is mostly this);
+        the others go to `report.skipped`. Also returns the resolved path of every file that exists,
+        readable or not: a sync must not take an unreadable file for a deleted one."""
+        max_bytes = int(self.settings.max_file_mb * 1e6)
+        out: list[_File] = []
+        present: set[str] = set()
+        for path in paths:
+            if not path.exists():
+                report.skipped.append((str(path), "no such file or folder"))
+                continue
+            resolved = path.resolve()
+            present.add(str(resolved))
+            try:
+                data = read_file(path, max_bytes)
+            except LoadError as exc:
+                report.skipped.append((str(path), str(exc)))
+                continue
+            out.append(_File(path, resolved, hashlib.sha256(data).hexdigest(),
+                             make_doc_id(path.name, str(resolved))))
+        return out, present
 
-    def sync(self, folder: Path, on_file: Callable[[Path], Progress | None] | None = None) -> IngestReport:
+    def _ingest(self, files: list[_File], records: dict[str, dict], report: IngestReport,
+                on_file: OnFile | None, progress: Progress | None) -> None:
+        # files whose bytes and recipe match a finished record: are all their chunks still there?
+        candidates = {f.doc_id: int(rec.get("n_chunks", -1)) for f in files
+                      if (rec := records.get(f.doc_id)) and self._finished(rec, f.file_hash)}
+        stored = candidates if not candidates or self._nothing_missing(records) else self.store.chunk_counts(candidates)
+        counter = _Counter(progress)
+        group: list[_Pending] = []
+        for f in files:
+            if f.doc_id in candidates and stored.get(f.doc_id) == candidates[f.doc_id]:
+                report.documents.append(DocResult(f.doc_id, display_source(f.path, f.resolved),
+                                                  str(records[f.doc_id].get("title", f.path.stem)),
+                                                  candidates[f.doc_id], 0, 0, unchanged=True))
+                continue
+            try:
+                data = read_file(f.path, int(self.settings.max_file_mb * 1e6))
+                doc = load_bytes(data, f.path.name, source=display_source(f.path, f.resolved),
+                                 source_key=str(f.resolved))
+                if not doc.text.strip():
+                    raise LoadError(f"{f.path}: the file has no text")
+            except LoadError as exc:
+                report.skipped.append((str(f.path), str(exc)))
+                continue
+            if on_file:
+                on_file(f.path)
+            if doc.doc_id in {p.doc.doc_id for p in group}:  # the same file named twice: first, then second
+                report.documents += self._write_group(group, counter)
+                group = []
+            group.append(self._prepare(doc, hashlib.sha256(data).hexdigest(), str(f.resolved)))
+            report.written = True
+            if sum(len(p.chunks) for p in group) >= self.settings.upsert_batch:
+                report.documents += self._write_group(group, counter)
+                group = []
+        report.documents += self._write_group(group, counter)
+
+    def _nothing_missing(self, records: dict[str, dict]) -> bool:
+        """One count instead of reading every document's chunks: every write records its document, so a
+        collection holding exactly the chunks its finished records name, with no record left "writing",
+        is missing none."""
+        if any(r.get("state") != "complete" for r in records.values()):
+            return False
+        return self.store.count() == sum(int(r.get("n_chunks", 0)) for r in records.values())
+
+    def _finished(self, record: dict, file_hash: str) -> bool:
+        """Same bytes, same chunking and embedder, and its write finished (its chunks are counted apart)."""
+        return (record.get("state") == "complete" and record.get("file_hash") == file_hash
+                and record.get("recipe") == self._recipe())
+
+    def sync(self, folder: Path, on_file: OnFile | None = None, progress: Progress | None = None) -> IngestReport:
         """Make the collection match a folder: new and changed files in, deleted files out, unchanged ones
-        skipped by content hash. Safe to re-run after a crash: it redoes whatever was left half-written."""
+        skipped by content hash. Safe to re-run after a crash: it redoes whatever was left half-written.
+        The BM25 index is brought in step once, at the end."""
         t0 = time.perf_counter()
         root = Path(folder).resolve()
         if not root.is_dir():
             raise LoadError(f"{folder}: not a folder")
-        files = iter_files([root])
-        report = self.ingest_paths(files, on_file)
-        present = {str(f.resolve()) for f in files}
-        for doc_id, rec in self.store.doc_records().items():
-            path = str(rec.get("path") or "")
-            if path and Path(path).is_relative_to(root) and path not in present:
-                self.store.delete_document(doc_id)
-                report.deleted.append(str(rec.get("source") or path))
-        if report.deleted:
+        report = IngestReport()
+        files, present = self._scan(iter_files([root]), report)
+        records = self.store.doc_records()
+        self._ingest(files, records, report, on_file, progress)
+        gone = {doc_id: rec for doc_id, rec in records.items()
+                if (path := str(rec.get("path") or "")) and Path(path).is_relative_to(root) and path not in present}
+        if gone:
+            self.store.delete_documents(list(gone))
+            report.deleted = [str(rec.get("source") or rec.get("path")) for rec in gone.values()]
+            report.written = True
+        if report.written:
             self._after_write()
         report.seconds = time.perf_counter() - t0
         return report
@@ -187,3 +286,17 @@ class Ingestor:
 
     def ingest_upload(self, data: bytes, name: str) -> DocResult:
         return self.ingest_document(self.load_upload(data, name))
+
+
+class _Counter:
+    """Chunks embedded against chunks queued, across the groups of one ingest, for a progress bar."""
+
+    def __init__(self, progress: Progress | None) -> None:
+        self.progress = progress
+        self.done = 0
+        self.queued = 0
+
+    def advance(self, n: int) -> None:
+        self.done += n
+        if self.progress:
+            self.progress(self.done, self.queued)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from pathlib import Path
 
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n\s*")
 # A line break after a line without closing punctuation (a heading, a list item) also ends a unit.
@@ -16,11 +15,12 @@ def _punkt():
     from nltk.tokenize.punkt import PunktSentenceTokenizer
 
     try:
-        import llama_index.core as lic
+        import nltk
         from nltk.tokenize.punkt import PunktTokenizer
 
-        cache = Path(lic.__file__).parent / "_static" / "nltk_cache"
-        import nltk
+        from rag.ingest.tokens import llama_index_static
+
+        cache = llama_index_static() / "nltk_cache"
 
         if str(cache) not in nltk.data.path:
             nltk.data.path.append(str(cache))

@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from functools import lru_cache
 from pathlib import Path
+
+
+def llama_index_static() -> Path:
+    """llama-index-core's `_static` folder (tiktoken and nltk data), found without importing the package:
+    importing llama_index.core takes about a second."""
+    spec = importlib.util.find_spec("llama_index.core")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("llama-index-core is not installed")
+    return Path(next(iter(spec.submodule_search_locations))) / "_static"
 
 
 @lru_cache(maxsize=1)
 def _encoding():
     # tiktoken would download cl100k_base on first use; llama-index-core's wheel carries the file
     # (the same trick its own get_tokenizer uses), so point tiktoken's cache at it.
-    import llama_index.core
     import tiktoken
 
-    cache = Path(llama_index.core.__file__).parent / "_static" / "tiktoken_cache"
+    cache = llama_index_static() / "tiktoken_cache"
     os.environ.setdefault("TIKTOKEN_CACHE_DIR", str(cache))
     return tiktoken.get_encoding("cl100k_base")
 

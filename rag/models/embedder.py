@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from typing import Protocol
+import threading
+from typing import Any, Protocol
 
 from rag.settings import Settings
 
@@ -24,27 +25,51 @@ def packaged_minilm_path() -> str:
 
 
 class LocalEmbedder:
-    """llama-index's HuggingFaceEmbedding over a model folder on disk; never touches a model hub."""
+    """sentence-transformers over a model folder on disk; never touches a model hub.
+
+    The model loads at the first embedding, not here: commands that embed nothing (a no-op `rag sync`,
+    listing documents) never import torch. `encode` is called with all the texts of a call at once, so
+    sentence-transformers sorts them by length and pads each batch of `batch_size` little.
+    """
 
     def __init__(self, model_path: str, batch_size: int = 32) -> None:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        from llama_index.embeddings.huggingface import HuggingFaceEmbedding
-        from transformers.utils import logging as transformers_logging
-
-        transformers_logging.disable_progress_bar()  # no "Loading weights" bar on every command
-
-        self._model = HuggingFaceEmbedding(model_name=model_path, device="cpu", normalize=True,
-                                           embed_batch_size=batch_size)
+        self.path = model_path
+        self.batch_size = batch_size
         self.name = os.path.basename(model_path.rstrip("/")) if model_path else "embedder"
         if self.name == "model":
             self.name = "all-MiniLM-L6-v2"
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def model(self) -> Any:
+        """The loaded SentenceTransformer (loaded once, by the first caller)."""
+        with self._lock:
+            if self._model is None:
+                os.environ.setdefault("HF_HUB_OFFLINE", "1")
+                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+                from sentence_transformers import SentenceTransformer
+                from transformers.utils import logging as transformers_logging
+
+                transformers_logging.disable_progress_bar()  # no "Loading weights" bar on every command
+                self._model = SentenceTransformer(self.path, device="cpu")
+            return self._model
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return self._model.get_text_embedding_batch(texts)
+        if not texts:
+            return []
+        return self.model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
+                                 show_progress_bar=False).tolist()
 
     def embed_query(self, text: str) -> list[float]:
-        return self._model.get_query_embedding(text)
+        return self.embed_documents([text])[0]
+
+    def llama_index_model(self) -> Any:
+        """The same model folder as a llama-index embedding (for the plain llama-index baseline)."""
+        from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+
+        return HuggingFaceEmbedding(model_name=self.path, device="cpu", normalize=True,
+                                    embed_batch_size=self.batch_size)
 
 
 class OpenAIEmbedder:
