@@ -138,7 +138,7 @@ class AnswerChain:
             yield refuse("check", check=round(p_yes, 4), context=context)
             return
         t_g = time.perf_counter()
-        citer = CitationStream(context, query)
+        citer = CitationStream(context, query, shape.shape)
         usage: dict[str, int] = {}
         deltas = self.llm.stream_chat(answer_messages(self.prompts, query, context, shape.shape),
                                       max_tokens or self.settings.max_tokens,

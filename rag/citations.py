@@ -121,8 +121,11 @@ class CitationStream:
     client streams add up exactly to the final answer, markers included.
     """
 
-    def __init__(self, passages: list[Passage], question: str) -> None:
+    def __init__(self, passages: list[Passage], question: str, shape: str = "factoid") -> None:
         self.passages = passages
+        # a verdict ("Yes, Khamenei warned that ...") may restate the question: it is grounded on the fact it
+        # states, words from the question included, not on its new words alone
+        self._restates = shape in ("yesno", "comparison")
         self._evidence = [content_words(p.chunk.text) for p in passages]
         self._sentence_words = [[content_words(p.chunk.text[a:b]) for a, b in sentence_spans(p.chunk.text)]
                                 or [self._evidence[i]] for i, p in enumerate(passages)]
@@ -266,6 +269,8 @@ class CitationStream:
         # only mentions Tehran
         cited = set().union(*(self._evidence[m - 1] for m in valid)) if valid else set()
         claim = words - self._q_words  # an answer that only repeats the question ("Shana") answers nothing
+        if self._restates and len(claim) < 2:
+            claim = words
         backed = round(support(claim, cited), 3) if valid and claim else 0.0
         if backed and not self._about_question(claim, valid):
             backed = 0.0

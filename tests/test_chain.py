@@ -204,3 +204,14 @@ def test_a_rejected_streamed_reply_is_replaced_so_the_stream_ends_equal_to_the_a
     for item in items[:-1]:
         text = item.text if isinstance(item, Replace) else text + item
     assert any(isinstance(i, Replace) for i in items) and text == final.answer
+
+
+@pytest.mark.parametrize(("reply", "supported"), [
+    ("Yes, Putin was welcomed by the oil minister, Javad Owji [1].", True),
+    ("Yes, Putin was welcomed by the president, Ebrahim Raisi [1].", False),
+])
+def test_a_verdict_that_restates_the_question_is_grounded_on_what_it_states(reply: str, supported: bool) -> None:
+    question = "Was Putin welcomed by " + reply.split(" by ", 1)[1].split(" [", 1)[0] + "?"
+    ans = chain(ScriptedLLM(reply, p_yes=0.9)).answer(question)
+    assert ans.shape == "yesno"
+    assert ans.answerable is supported, (ans.answer, ans.rejected)
