@@ -12,7 +12,7 @@ from fastapi import Depends, FastAPI
 from starlette.routing import Mount
 
 from rag import __version__
-from rag.api import answer, chat, documents
+from rag.api import answer, chat, collections, documents
 from rag.api.auth import bearer_guard
 from rag.api.errors import install_error_handlers
 from rag.components import Components
@@ -24,7 +24,7 @@ def create_app(comps: Components, with_ui: bool = True) -> FastAPI:
                   description="Answers from your documents, every claim cited to the exact passage.")
     install_error_handlers(app)
     guard = [Depends(bearer_guard(settings.api_token))]
-    for module in (answer, chat, documents):
+    for module in (answer, chat, documents, collections):
         app.include_router(module.router(comps), dependencies=guard)
 
     @app.get("/health", tags=["health"], summary="Store reachable, model loaded")

@@ -27,7 +27,8 @@ def router(comps: Components) -> APIRouter:
     def answer(req: AnswerRequest):
         question = validate_question(req.question, comps.settings.max_question_chars)
         history = [m.model_dump() for m in req.history if m.role != "system"]
-        items = comps.chain.stream(question, history=history, top_k=req.top_k, filters=req.filters)
+        parts = comps.collection(req.collection)
+        items = parts.chain.stream(question, history=history, top_k=req.top_k, filters=req.filters)
         if not req.stream:
             final = next(i for i in items if isinstance(i, Answer))
             return final.api()

@@ -76,30 +76,59 @@ class Ingestor:
         if self.keyword_index is not None:
             self.keyword_index.sync()
 
-    def ingest_document(self, doc: Document, progress: Progress | None = None) -> DocResult:
-        result = self._ingest_one(doc, progress)
+    def ingest_document(self, doc: Document, progress: Progress | None = None, data: bytes | None = None,
+                        ) -> DocResult:
+        """`data`, an upload's bytes, is kept under the persist folder: the viewer renders its PDF pages
+        from it and re-ingest reads it again."""
+        kept = self._keep(doc, data) if data is not None else ""
+        result = self._ingest_one(doc, progress, path="", kept=kept)
         self._after_write()
         return result
+
+    def uploads_dir(self) -> Path:
+        return self.settings.persist_dir / "files" / self.settings.collection
+
+    def _keep(self, doc: Document, data: bytes) -> str:
+        folder = self.uploads_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / f"{doc.doc_id}{Path(doc.source).suffix.lower()}"
+        tmp = target.with_name(f".{target.name}.tmp")
+        tmp.write_bytes(data)
+        tmp.replace(target)
+        return str(target)
+
+    def reingest(self, doc_id: str) -> DocResult:
+        """Read a document's file again (its folder path, or the kept upload) and replace its chunks."""
+        rec = self.store.doc_records().get(doc_id)
+        if rec is None:
+            raise LoadError(f"no document with id {doc_id!r}")
+        kept, path = str(rec.get("file") or ""), str(rec.get("path") or "")
+        if kept and Path(kept).is_file():
+            data = Path(kept).read_bytes()
+            name = str(rec.get("source", "")).removeprefix("upload:")
+            doc = self.load_upload(data, name)
+            return self.ingest_document(doc, data=data)
+        if path and Path(path).is_file():
+            report = self.ingest_paths([Path(path)], force=True)
+            if report.skipped:
+                raise LoadError(report.skipped[0][1])
+            return report.documents[0]
+        raise LoadError(f"{rec.get('source', doc_id)}: its file is no longer available; upload it again")
 
     def _recipe(self) -> str:
         """What the chunks depend on besides the file: a change re-ingests even an unchanged file."""
         s = self.settings
         return f"{s.chunk_size}/{s.chunk_overlap}/{getattr(self.embedder, 'name', type(self.embedder).__name__)}"
 
-    def delete_document(self, doc_id: str) -> int:
-        removed = self.store.delete_document(doc_id)
-        if removed:
-            self._after_write()
-        return removed
-
     def _ingest_one(self, doc: Document, progress: Progress | None = None, file_hash: str = "",
-                    path: str = "") -> DocResult:
+                    path: str = "", kept: str = "") -> DocResult:
         self._check_stop(doc)
         chunks = chunk_document(doc, self.settings.chunk_size, self.settings.chunk_overlap)
         doc_hash = hashlib.sha256(doc.text.encode()).hexdigest()
         # "writing" first, "complete" last: a kill in between leaves a record the next sync redoes
         record = {"source": doc.source, "title": doc.title, "path": path, "file_hash": file_hash,
-                  "recipe": self._recipe(), "n_chunks": len(chunks), "ingested_at": time.time()}
+                  "recipe": self._recipe(), "n_chunks": len(chunks), "ingested_at": time.time(),
+                  "pages": len(doc.pages), "file": kept}
         self.store.put_doc_record(doc.doc_id, state="writing", **record)
         existing = self.store.ids_for_document(doc.doc_id)
         todo = [c for c in chunks if c.id not in existing]
@@ -117,7 +146,7 @@ class Ingestor:
                          warnings=list(doc.warnings))
 
     def ingest_paths(self, paths: list[Path], on_file: Callable[[Path], Progress | None] | None = None,
-                     ) -> IngestReport:
+                     force: bool = False) -> IngestReport:
         report = IngestReport()
         t0 = time.perf_counter()
         max_bytes = int(self.settings.max_file_mb * 1e6)
@@ -132,7 +161,7 @@ class Ingestor:
                 file_hash = hashlib.sha256(data).hexdigest()
                 resolved = str(path.resolve())
                 doc_id = make_doc_id(path.name, resolved)
-                if self._unchanged(records.get(doc_id), file_hash, doc_id):
+                if not force and self._unchanged(records.get(doc_id), file_hash, doc_id):
                     report.documents.append(DocResult(doc_id, display_source(path), records[doc_id].get(
                         "title", path.stem), int(records[doc_id]["n_chunks"]), 0, 0, unchanged=True))
                     continue
@@ -186,4 +215,14 @@ class Ingestor:
         return doc
 
     def ingest_upload(self, data: bytes, name: str) -> DocResult:
-        return self.ingest_document(self.load_upload(data, name))
+        return self.ingest_document(self.load_upload(data, name), data=data)
+
+    def delete_document(self, doc_id: str) -> int:
+        """Every chunk (Chroma, then BM25), the record and a kept upload."""
+        kept = str(self.store.doc_records().get(doc_id, {}).get("file") or "")
+        removed = self.store.delete_document(doc_id)
+        if removed:
+            self._after_write()
+        if kept:
+            Path(kept).unlink(missing_ok=True)
+        return removed
