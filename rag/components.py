@@ -10,6 +10,7 @@ from pathlib import Path
 
 from rag.chain import AnswerChain
 from rag.context import embedding_scorer
+from rag.conversations import Conversations
 from rag.ingest.pipeline import Ingestor, IngestReport
 from rag.keyword_index import KeywordIndex
 from rag.models.embedder import Embedder, build_embedder
@@ -65,6 +66,13 @@ class Components:
     @cached_property
     def prompts(self) -> Prompts:
         return self.root.prompts if self.root else Prompts.load(self.settings.prompts_dir)
+
+    @cached_property
+    def conversations(self) -> Conversations:
+        """One conversation store for every collection (each conversation names its collection)."""
+        if self.root:
+            return self.root.conversations
+        return Conversations(self.settings.persist_dir / "conversations.sqlite3")
 
     @property
     def name(self) -> str:

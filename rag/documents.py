@@ -1,8 +1,8 @@
 """What a citation opens: a document's text around a span, rebuilt from its chunks, and a PDF page as an image.
 
 The store keeps chunks, not whole documents; their exact offsets let the text be stitched back together, so a
-span reads the same as in the document (characters no chunk holds, such as blank lines between pages, come
-back as white space of the same length, keeping every offset true).
+span reads the same as in the document (characters no chunk holds, the white space between sentences, pages
+and paragraphs, come back as white space of the same length, keeping every offset true).
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def text_window(store: ChunkStore, doc_id: str, start: int, end: int, margin: in
     start = max(0, min(start, doc_end))
     end = max(start, min(end, doc_end))
     lo, hi = max(0, start - margin), min(doc_end, end + margin)
-    buf = [" "] * (hi - lo)
+    buf = ["\n"] * (hi - lo)  # what no chunk holds is the white space between sentences and paragraphs
     page = None
     for c in chunks:
         if c.end <= lo or c.start >= hi:
@@ -57,6 +57,9 @@ def text_window(store: ChunkStore, doc_id: str, start: int, end: int, margin: in
         buf[a - lo:b - lo] = c.text[a - c.start:b - c.start]
         if c.start <= start < c.end and page is None:
             page = c.page
+    for i in range(1, len(buf) - 1):  # a lone gap between two sentences was a space, not a line break
+        if buf[i] == "\n" and buf[i - 1] not in " \n" and buf[i + 1] not in " \n":
+            buf[i] = " "
     first = chunks[0]
     rec = store.doc_records().get(doc_id, {})
     pages = int(rec.get("pages") or max((c.page or 0) for c in chunks))

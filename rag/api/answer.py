@@ -8,9 +8,11 @@ from collections.abc import Iterator
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
+from rag.api.errors import ApiError
 from rag.api.models import AnswerRequest
 from rag.chain import validate_question
 from rag.components import Components
+from rag.conversations import ConversationNotFound
 from rag.models.llm import LLMError
 from rag.schemas import Answer, Replace
 
@@ -28,9 +30,21 @@ def router(comps: Components) -> APIRouter:
         question = validate_question(req.question, comps.settings.max_question_chars)
         history = [m.model_dump() for m in req.history if m.role != "system"]
         parts = comps.collection(req.collection)
+        if req.conversation:
+            try:
+                history = history or comps.conversations.history(req.conversation)
+            except ConversationNotFound as exc:
+                raise ApiError(404, f"no conversation with id {req.conversation!r}",
+                               "conversation_not_found") from exc
         items = parts.chain.stream(question, history=history, top_k=req.top_k, filters=req.filters)
+
+        def saved(final: Answer) -> Answer:
+            if req.conversation:
+                comps.conversations.add_turn(req.conversation, question, final)
+            return final
+
         if not req.stream:
-            final = next(i for i in items if isinstance(i, Answer))
+            final = saved(next(i for i in items if isinstance(i, Answer)))
             return final.api()
 
         def events() -> Iterator[str]:
@@ -39,7 +53,7 @@ def router(comps: Components) -> APIRouter:
             try:
                 for item in items:
                     if isinstance(item, Answer):
-                        yield sse("answer", item.api())
+                        yield sse("answer", saved(item).api())
                     elif isinstance(item, Replace):
                         yield sse("replace", {"text": item.text})
                     else:

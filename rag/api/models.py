@@ -24,6 +24,8 @@ class AnswerRequest(BaseModel):
     stream: bool = False
     collection: str | None = Field(None, max_length=200, description="The collection to answer from; "
                                    "default: RAG_COLLECTION.")
+    conversation: str | None = Field(None, max_length=64, description="A saved conversation (POST "
+                                     "/v1/conversations): its turns are the history and this turn is added.")
 
 
 class ChatMessage(BaseModel):
