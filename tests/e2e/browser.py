@@ -37,10 +37,10 @@ class ExtractiveLLM:
         return {w for w in re.findall(r"\w+", text.lower()) if len(w) > 3}
 
     def _answer(self, prompt: str) -> str:
-        question = re.findall(r"Question:\s*(.+)", prompt)
-        q = self._words(question[-1] if question else prompt[-300:])
+        passages, _, question = prompt.rpartition("\nQuestion:")
+        q = self._words(question.split("Format:")[0])
         best, best_score = "", 0
-        for number, text in re.findall(r"^\[(\d+)\] (.+?)(?=^\[\d+\] |\Z)", prompt, flags=re.S | re.M):
+        for number, text in re.findall(r"^\[(\d+)\] (.+?)(?=^\[\d+\] |\Z)", passages, flags=re.S | re.M):
             for sentence in re.split(r"(?<=[.!?])\s+", text.strip()):
                 score = len(q & self._words(sentence))
                 if score > best_score:
