@@ -249,7 +249,9 @@ def build_ui(comps: Components) -> gr.Blocks:
             return gr.File(value=path, visible=path is not None)
 
         conv_export.click(export, [conv_id], [export_file])
-        demo.load(lambda: gr.Dropdown(choices=panels.conversation_choices(comps)), None, [convs])
+        # a page opened earlier may have missed collections and conversations made in other sessions
+        demo.load(lambda: (gr.Dropdown(choices=panels.conversation_choices(comps)),
+                           gr.Dropdown(choices=comps.collection_names())), None, [convs, collection])
     return demo
 
 

@@ -44,7 +44,8 @@ def upload_files(comps: Components, collection: str, paths: list[Path], progress
             lines.append(f"✅ {path.name}: {res.chunks} chunks ({res.embedded} new)")
             lines.extend(f"⚠️ {w}" for w in res.warnings)
         except (LoadError, OSError, IngestInterrupted) as exc:
-            lines.append(f"❌ {path.name}: {exc}".replace(f"{path.name}: {path.name}:", f"{path.name}:"))
+            message = str(exc)  # a loader's message starts with the file's name already
+            lines.append(f"❌ {message}" if message.startswith(path.name) else f"❌ {path.name}: {message}")
     return "\n\n".join(lines) or "No file given."
 
 

@@ -24,6 +24,8 @@ pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's ch
 REACTOR_PAGES = ["The Zorblat reactor in Vellmar produces forty megawatts of power.",
                  "The Zorblat reactor was commissioned by engineer Ilsa Brandt in 1998.",
                  "The reactor was closed for repairs in the winter of 2004."]
+BRIDGE_PAGES = ["The Quintor bridge in Ostwick spans three hundred metres.",
+                "The Quintor bridge was designed by architect Tomas Gruber in 1987."]
 TIMEOUT = 60_000  # ms; the first page load compiles Gradio's front end in the browser
 
 
@@ -138,6 +140,9 @@ def test_upload_a_docx_ask_and_delete_it(page, fast_url, tmp_path) -> None:
     table.get_by_text("ferry-notes.docx").wait_for()
     assert "340" in ask(page, "How many passengers does the Neptune Star carry?")
     choose(page, "rag-doc-pick", "ferry-notes.docx")
+    page.click("#rag-reingest")
+    page.locator("#rag-doc-status").get_by_text("Re-ingested ferry-notes.docx").wait_for()
+    choose(page, "rag-doc-pick", "ferry-notes.docx")
     page.click("#rag-doc-delete")
     page.get_by_text("from the collection?").wait_for()  # asks first
     page.click("#rag-doc-delete-yes")
@@ -148,29 +153,29 @@ def test_upload_a_docx_ask_and_delete_it(page, fast_url, tmp_path) -> None:
 
 
 def test_a_second_collection_keeps_its_questions_apart(page, fast_url, tmp_path) -> None:
-    page.fill("#rag-new-collection textarea", "reactors")
+    page.fill("#rag-new-collection textarea", "bridges")
     page.click("#rag-create-collection")
-    page.locator("#rag-collection-status").get_by_text("Created collection reactors").wait_for()
-    assert page.locator("#rag-documents").get_by_text("No documents").count() == 1
-    pdf = tmp_path / "zorblat.pdf"
-    pdf.write_bytes(make_pdf(REACTOR_PAGES))
+    page.locator("#rag-collection-status").get_by_text("Created collection bridges").wait_for()
+    page.locator("#rag-documents").get_by_text("No documents").wait_for()  # the new collection is selected
+    pdf = tmp_path / "quintor.pdf"
+    pdf.write_bytes(make_pdf(BRIDGE_PAGES))
     upload(page, pdf)
-    question = "Which engineer commissioned the Zorblat reactor?"
-    assert "Ilsa Brandt" in ask(page, question)
+    question = "Which architect designed the Quintor bridge?"
+    assert "Tomas Gruber" in ask(page, question)
     # the seed article is not in this collection
     assert "Owji" not in ask(page, "Who welcomed Putin at the airport?")
     choose(page, "rag-collection", "main")
     page.locator("#rag-documents").get_by_text("putin-tehran").wait_for()
     answer = ask(page, question)
-    assert "Ilsa Brandt" not in answer and "zorblat.pdf" not in answer
-    docs = httpx.get(fast_url + "/v1/documents", params={"collection": "reactors"}, timeout=30).json()["data"]
-    assert [d["file_name"] for d in docs] == ["zorblat.pdf"]
+    assert "Tomas Gruber" not in answer and "quintor.pdf" not in answer
+    docs = httpx.get(fast_url + "/v1/documents", params={"collection": "bridges"}, timeout=30).json()["data"]
+    assert [d["file_name"] for d in docs] == ["quintor.pdf"]
     # delete the collection, behind a confirmation
-    choose(page, "rag-collection", "reactors")
-    page.locator("#rag-documents").get_by_text("zorblat.pdf").wait_for()
+    choose(page, "rag-collection", "bridges")
+    page.locator("#rag-documents").get_by_text("quintor.pdf").wait_for()
     page.click("#rag-drop-collection")
     page.click("#rag-drop-yes")
-    page.locator("#rag-collection-status").get_by_text("Deleted collection reactors").wait_for()
+    page.locator("#rag-collection-status").get_by_text("Deleted collection bridges").wait_for()
     names = [c["name"] for c in httpx.get(fast_url + "/v1/collections", timeout=30).json()["data"]]
     assert names == ["main"]
 
@@ -189,6 +194,12 @@ def test_reload_and_reopen_a_conversation(page) -> None:
     page.click("#rag-rename")
     page.click("#rag-conversations input")
     page.get_by_role("option", name=re.compile("^Airport")).first.wait_for()
+    page.keyboard.press("Escape")
+    page.click("#rag-conv-export")
+    with page.expect_download() as download:
+        page.locator("#rag-export-file a").first.click()
+    md = Path(download.value.path()).read_text(encoding="utf-8")
+    assert md.startswith("# Airport") and "[^1-1]: *Putin Meets Khamenei" in md
 
 
 def test_real_models_answer_in_the_browser(browser, comps) -> None:
