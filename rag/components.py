@@ -94,9 +94,10 @@ class Components:
             if create:
                 raise CollectionError(f"collection {name!r} already exists", 409, "collection_exists")
             return top
-        check_collection_name(name)
         with top._registry_lock:
             exists = name in top._collections or name in top.store.collection_names()
+            if create or not exists:  # a collection made earlier under looser rules (RAG_COLLECTION) still opens
+                check_collection_name(name)
             if create and exists:
                 raise CollectionError(f"collection {name!r} already exists", 409, "collection_exists")
             if not create and not exists:
