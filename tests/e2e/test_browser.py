@@ -29,6 +29,15 @@ BRIDGE_PAGES = ["The Quintor bridge in Ostwick spans three hundred metres.",
 TIMEOUT = 60_000  # ms; the first page load compiles Gradio's front end in the browser
 
 
+RECORD_BOT_TEXT = """() => {
+  window.ragSeen = [];
+  new MutationObserver(() => {
+    const last = [...document.querySelectorAll('#rag-chat .message.bot')].pop();
+    if (last) window.ragSeen.push(last.innerText);
+  }).observe(document.querySelector('#rag-chat'), {subtree: true, childList: true, characterData: true});
+}"""
+
+
 def _serve(comps: Components):
     url, server, thread = serve(create_app(comps))
     return url, server, thread
@@ -211,8 +220,12 @@ def test_real_models_answer_in_the_browser(browser, comps) -> None:
         page.set_default_timeout(300_000)  # the first question loads the model
         page.goto(url + "/")
         page.wait_for_selector("#rag-question textarea")
+        page.evaluate(RECORD_BOT_TEXT)
         text = ask(page, "Who welcomed Putin at the airport?")
         assert "Owji" in text
+        seen = page.evaluate("window.ragSeen")
+        # streamed: the answer's words were on the page before it was finished (no sources, no timings yet)
+        assert any("Owji" in t and "Sources" not in t and "total" not in t for t in seen), seen[-3:]
         mark = open_first_source(page)
         assert mark.inner_text().strip()
         (ROOT / "docs").mkdir(exist_ok=True)
