@@ -87,7 +87,9 @@ def test_api_conversation_keeps_history_across_requests(client) -> None:
     for r in (client.get(f"/v1/conversations/{cid}"), client.delete(f"/v1/conversations/{cid}"),
               client.get(f"/v1/conversations/{cid}/export"),
               client.patch(f"/v1/conversations/{cid}", json={"title": "x"}),
-              client.post("/v1/answer", json={"question": "Who?", "conversation": cid})):
+              client.post("/v1/answer", json={"question": "Who?", "conversation": cid}),
+              client.post("/v1/answer", json={"question": "Who?", "conversation": cid,
+                                              "history": [{"role": "user", "content": "Hi"}]})):
         assert r.status_code == 404
     assert client.patch("/v1/conversations/x", json={"title": ""}).status_code == 422
     assert client.post("/v1/conversations", json={"collection": "nope"}).status_code == 404

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterator
 
@@ -30,17 +31,19 @@ def router(comps: Components) -> APIRouter:
         question = validate_question(req.question, comps.settings.max_question_chars)
         history = [m.model_dump() for m in req.history if m.role != "system"]
         parts = comps.collection(req.collection)
-        if req.conversation:
+        if req.conversation:  # checked first, also when the body brings its own history
             try:
-                history = history or comps.conversations.history(req.conversation)
+                stored = comps.conversations.history(req.conversation)
             except ConversationNotFound as exc:
                 raise ApiError(404, f"no conversation with id {req.conversation!r}",
                                "conversation_not_found") from exc
+            history = history or stored
         items = parts.chain.stream(question, history=history, top_k=req.top_k, filters=req.filters)
 
         def saved(final: Answer) -> Answer:
             if req.conversation:
-                comps.conversations.add_turn(req.conversation, question, final)
+                with contextlib.suppress(ConversationNotFound):  # deleted while this answer was being written
+                    comps.conversations.add_turn(req.conversation, question, final)
             return final
 
         if not req.stream:
