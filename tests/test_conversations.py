@@ -93,3 +93,14 @@ def test_api_conversation_keeps_history_across_requests(client) -> None:
         assert r.status_code == 404
     assert client.patch("/v1/conversations/x", json={"title": ""}).status_code == 422
     assert client.post("/v1/conversations", json={"collection": "nope"}).status_code == 404
+
+
+def test_the_conversation_file_is_made_on_first_use(tmp_path) -> None:
+    comps = Components(Settings(_env_file=None, persist_dir=tmp_path / "store", collection="conv"))
+    comps.__dict__["embedder"] = HashEmbedder()
+    comps.__dict__["llm"] = RecordingLLM("x")
+    db = tmp_path / "store" / "conversations.sqlite3"
+    with TestClient(create_app(comps, with_ui=False)) as client:
+        assert not db.exists()  # building the app writes nothing: a read-only store still answers
+        assert client.get("/v1/conversations").json()["data"] == []
+    assert db.is_file()

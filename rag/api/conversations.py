@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from rag.api.errors import ApiError
 from rag.components import Components
-from rag.conversations import ConversationNotFound
+from rag.conversations import ConversationNotFound, Conversations
 
 
 class NewConversation(BaseModel):
@@ -31,22 +31,26 @@ def _missing(cid: str) -> ApiError:
 
 def router(comps: Components) -> APIRouter:
     api = APIRouter(tags=["conversations"])
-    store = comps.conversations
+
+
+    def store() -> Conversations:
+        """Opened on first use, not when the app is built: a read-only store still answers questions."""
+        return comps.conversations
 
     @api.get("/v1/conversations", summary="Saved conversations, the most recent first")
     def list_conversations() -> dict:
-        return {"object": "list", "data": store.list()}
+        return {"object": "list", "data": store().list()}
 
     @api.post("/v1/conversations", status_code=201, summary="Start an empty conversation in a collection")
     def create(req: NewConversation) -> dict:
         parts = comps.collection(req.collection)
-        return store.get(store.create(parts.name, req.title.strip()))
+        return store().get(store().create(parts.name, req.title.strip()))
 
     @api.get("/v1/conversations/{cid}", summary="A conversation with its messages and their citations",
              responses={404: {"description": "unknown conversation"}})
     def get(cid: str) -> dict:
         try:
-            return store.get(cid)
+            return store().get(cid)
         except ConversationNotFound as exc:
             raise _missing(cid) from exc
 
@@ -54,8 +58,8 @@ def router(comps: Components) -> APIRouter:
                responses={404: {"description": "unknown conversation"}})
     def rename(cid: str, req: Rename) -> dict:
         try:
-            store.rename(cid, req.title)
-            return store.get(cid)
+            store().rename(cid, req.title)
+            return store().get(cid)
         except ConversationNotFound as exc:
             raise _missing(cid) from exc
 
@@ -63,7 +67,7 @@ def router(comps: Components) -> APIRouter:
                 responses={404: {"description": "unknown conversation"}})
     def delete(cid: str) -> dict:
         try:
-            store.delete(cid)
+            store().delete(cid)
         except ConversationNotFound as exc:
             raise _missing(cid) from exc
         return {"id": cid, "deleted": True}
@@ -73,7 +77,7 @@ def router(comps: Components) -> APIRouter:
              responses={200: {"content": {"text/markdown": {}}}, 404: {"description": "unknown conversation"}})
     def export(cid: str) -> PlainTextResponse:
         try:
-            md = store.export_markdown(cid)
+            md = store().export_markdown(cid)
         except ConversationNotFound as exc:
             raise _missing(cid) from exc
         return PlainTextResponse(md, media_type="text/markdown; charset=utf-8",

@@ -12,7 +12,6 @@ from typing import Any
 import gradio as gr
 
 from rag.components import Components
-from rag.conversations import ConversationNotFound
 from rag.ingest.loaders import SUPPORTED_SUFFIXES
 from rag.schemas import Answer, Replace
 from rag.ui import panels
@@ -88,11 +87,7 @@ def build_ui(comps: Components) -> gr.Blocks:
                     chat[-1] = {"role": "assistant", "content": render_answer(item, parts.name)}
                     history = [*history, {"role": "user", "content": message},
                                {"role": "assistant", "content": item.answer}]
-                    try:
-                        comps.conversations.add_turn(conv_id, message, item)
-                    except ConversationNotFound:  # a new chat, or its conversation was deleted meanwhile
-                        conv_id = comps.conversations.create(parts.name)
-                        comps.conversations.add_turn(conv_id, message, item)
+                    conv_id = panels.save_turn(comps, conv_id, parts.name, message, item)
                     yield chat, history, "", conv_id, gr.Dropdown(choices=panels.conversation_choices(comps),
                                                                   value=conv_id)
                 else:
