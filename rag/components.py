@@ -5,6 +5,8 @@ Each part imports its module when it is first asked for, so a command pays only 
 
 from __future__ import annotations
 
+import re
+import shutil
 import threading
 from functools import cached_property
 from pathlib import Path
@@ -14,6 +16,7 @@ from rag.settings import Settings
 
 if TYPE_CHECKING:
     from rag.chain import AnswerChain
+    from rag.conversations import Conversations
     from rag.ingest.pipeline import Ingestor, IngestReport
     from rag.keyword_index import KeywordIndex
     from rag.models.embedder import Embedder
@@ -22,11 +25,36 @@ if TYPE_CHECKING:
     from rag.retrieve import Retriever
     from rag.store import ChunkStore
 
+# A Chroma name that is also safe as a folder name; "__" is kept for the store's own side collections.
+COLLECTION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,62}[A-Za-z0-9]$")
+
+
+class CollectionError(ValueError):
+    """A collection name that is invalid, unknown, taken or not to be deleted; `status` is the HTTP code."""
+
+    def __init__(self, message: str, status: int, code: str) -> None:
+        super().__init__(message)
+        self.status, self.code = status, code
+
+
+def check_collection_name(name: str) -> str:
+    if not COLLECTION_NAME.match(name or "") or "__" in name or ".." in name:
+        raise CollectionError(f"{name!r} is not a valid collection name: 3-64 of A-Z a-z 0-9 . _ -, starting and "
+                              "ending with a letter or digit, no '__' or '..'", 400, "invalid_collection_name")
+    return name
+
 
 class Components:
-    def __init__(self, settings: Settings) -> None:
+    """The parts of one collection. The root (built from settings) also keeps a registry of the other
+    collections: each gets its own store, BM25 index, retriever, chain and ingestor, built on first use,
+    and shares the root's embedder, LLM, prompts and stop event."""
+
+    def __init__(self, settings: Settings, root: Components | None = None) -> None:
         self.settings = settings
-        self.stopping = threading.Event()  # set when the server shuts down: long work ends at a safe point
+        self.root = root
+        self.stopping = root.stopping if root else threading.Event()  # set when the server shuts down
+        self._collections: dict[str, Components] = {}
+        self._registry_lock = threading.Lock()
 
     @cached_property
     def store(self) -> ChunkStore:
@@ -38,19 +66,75 @@ class Components:
     def embedder(self) -> Embedder:
         from rag.models.embedder import build_embedder
 
-        return build_embedder(self.settings)
+        return self.root.embedder if self.root else build_embedder(self.settings)
 
     @cached_property
     def llm(self) -> LLM:
         from rag.models.llm import build_llm
 
-        return build_llm(self.settings)
+        return self.root.llm if self.root else build_llm(self.settings)
 
     @cached_property
     def prompts(self) -> Prompts:
         from rag.prompting import Prompts
 
-        return Prompts.load(self.settings.prompts_dir)
+        return self.root.prompts if self.root else Prompts.load(self.settings.prompts_dir)
+
+    @cached_property
+    def conversations(self) -> Conversations:
+        """One conversation store for every collection (each conversation names its collection)."""
+        from rag.conversations import Conversations
+
+        if self.root:
+            return self.root.conversations
+        return Conversations(self.settings.persist_dir / "conversations.sqlite3")
+
+    @property
+    def name(self) -> str:
+        return self.settings.collection
+
+    # The registry (on the root): names, lookup, create, delete.
+    def _top(self) -> Components:
+        return self.root or self
+
+    def collection_names(self) -> list[str]:
+        top = self._top()
+        return sorted(set(top.store.collection_names()) | {top.name})
+
+    def collection(self, name: str | None = None, create: bool = False) -> Components:
+        """The parts of collection `name` (the default one when None); an unknown name is a 404 unless
+        `create`, a taken one a 409 when `create`."""
+        top = self._top()
+        if name is None or name == top.name:
+            if create:
+                raise CollectionError(f"collection {name!r} already exists", 409, "collection_exists")
+            return top
+        with top._registry_lock:
+            exists = name in top._collections or name in top.store.collection_names()
+            if create or not exists:  # a collection made earlier under looser rules (RAG_COLLECTION) still opens
+                check_collection_name(name)
+            if create and exists:
+                raise CollectionError(f"collection {name!r} already exists", 409, "collection_exists")
+            if not create and not exists:
+                raise CollectionError(f"no collection named {name!r}", 404, "collection_not_found")
+            if name not in top._collections:
+                other = Components(top.settings.model_copy(update={"collection": name}), root=top)
+                other.store  # noqa: B018 - opening the store creates the collection
+                top._collections[name] = other
+            return top._collections[name]
+
+    def delete_collection(self, name: str) -> None:
+        """Drop a collection's chunks, records, BM25 index and kept uploads; the others are untouched."""
+        top = self._top()
+        if name == top.name:
+            raise CollectionError(f"{name!r} is the default collection and cannot be deleted", 400,
+                                  "default_collection")
+        parts = self.collection(name)
+        with top._registry_lock:
+            top._collections.pop(name, None)
+            parts.store.drop()
+            shutil.rmtree(top.settings.persist_dir / "bm25" / name, ignore_errors=True)
+            shutil.rmtree(top.settings.persist_dir / "files" / name, ignore_errors=True)
 
     @cached_property
     def keyword_index(self) -> KeywordIndex:
@@ -83,7 +167,7 @@ class Components:
 
     def with_settings(self, **update: object) -> Components:
         """The same store, models and prompts with other retrieval or answering settings (eval modes)."""
-        other = Components(self.settings.model_copy(update=update))
+        other = Components(self.settings.model_copy(update=update), root=self.root)
         for name in ("store", "embedder", "llm", "prompts", "keyword_index"):
             other.__dict__[name] = getattr(self, name)
         return other

@@ -12,7 +12,7 @@ from fastapi import Depends, FastAPI
 from starlette.routing import Mount
 
 from rag import __version__
-from rag.api import answer, chat, documents
+from rag.api import answer, chat, collections, conversations, documents
 from rag.api.auth import bearer_guard
 from rag.api.errors import install_error_handlers
 from rag.components import Components
@@ -24,7 +24,7 @@ def create_app(comps: Components, with_ui: bool = True) -> FastAPI:
                   description="Answers from your documents, every claim cited to the exact passage.")
     install_error_handlers(app)
     guard = [Depends(bearer_guard(settings.api_token))]
-    for module in (answer, chat, documents):
+    for module in (answer, chat, documents, collections, conversations):
         app.include_router(module.router(comps), dependencies=guard)
 
     @app.get("/health", tags=["health"], summary="Store reachable, model loaded")
@@ -46,11 +46,11 @@ def create_app(comps: Components, with_ui: bool = True) -> FastAPI:
     if with_ui:
         import gradio as gr
 
-        from rag.ui import CSS, build_ui, theme
+        from rag.ui import CSS, HEAD, build_ui, theme
 
         auth = (lambda _user, password: password == settings.api_token) if settings.api_token else None
         app = gr.mount_gradio_app(app, build_ui(comps), path="/", theme=theme(), css=CSS, footer_links=[],
-                                  auth=auth, auth_message="Enter the API token as the password.")
+                                  auth=auth, auth_message="Enter the API token as the password.", head=HEAD)
         # Each open chat page holds a heartbeat stream that ends only when Gradio's stop event is set, which
         # a mounted Gradio app gets at lifespan shutdown: after uvicorn has waited for every connection to
         # close. Without setting it first, one open page kept the server up for ever after SIGTERM.

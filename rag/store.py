@@ -89,6 +89,20 @@ class ChunkStore:
     def count(self) -> int:
         return self._col.count()
 
+    def collection_names(self) -> list[str]:
+        """The chunk collections in this store (not the `__meta` side collections)."""
+        names = [c if isinstance(c, str) else c.name for c in self._client.list_collections()]
+        return sorted(n for n in names if not n.endswith("__meta"))
+
+    def drop(self) -> None:
+        """Delete this collection and its records; this object is unusable afterwards."""
+        for name in (self.name, f"{self.name}__meta"):
+            try:
+                self._client.delete_collection(name)
+            except Exception as exc:  # chromadb raises NotFoundError/ValueError by version; gone is fine
+                if "not exist" not in str(exc).lower() and "not found" not in str(exc).lower():
+                    raise
+
     def revision(self) -> str:
         got = self._meta.get(ids=["revision"], include=["documents"])
         return (got["documents"] or [""])[0] or ""
@@ -226,13 +240,19 @@ class ChunkStore:
         return {d: len(v) for d, v in ids.items()}
 
     def list_documents(self) -> list[dict[str, Any]]:
+        """One row per document: id, source, title, chunks, ingested_at and `pages` (0 without pages)."""
         got = self._col.get(include=["metadatas"])
+        records = self.doc_records()
         docs: dict[str, dict[str, Any]] = {}
         for meta in got["metadatas"] or []:
-            d = docs.setdefault(str(meta["doc_id"]), {"doc_id": meta["doc_id"], "source": meta["source"],
-                                                      "title": meta["title"], "chunks": 0,
-                                                      "ingested_at": meta.get("ingested_at", 0.0)})
+            doc_id = str(meta["doc_id"])
+            d = docs.setdefault(doc_id, {"doc_id": meta["doc_id"], "source": meta["source"],
+                                         "title": meta["title"], "chunks": 0,
+                                         "ingested_at": meta.get("ingested_at", 0.0), "pages": 0})
             d["chunks"] += 1
+            d["pages"] = max(d["pages"], int(meta.get("page", -1)))
+        for doc_id, d in docs.items():
+            d["pages"] = int(records.get(doc_id, {}).get("pages") or d["pages"])
         return sorted(docs.values(), key=lambda d: d["source"])
 
     def get_chunks(self, doc_id: str) -> list[Chunk]:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterator
 
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
+from rag.api.errors import ApiError
 from rag.api.models import AnswerRequest
 from rag.chain import validate_question
 from rag.components import Components
+from rag.conversations import ConversationNotFound
 from rag.models.llm import LLMError
 from rag.schemas import Answer, Replace
 
@@ -27,9 +30,24 @@ def router(comps: Components) -> APIRouter:
     def answer(req: AnswerRequest):
         question = validate_question(req.question, comps.settings.max_question_chars)
         history = [m.model_dump() for m in req.history if m.role != "system"]
-        items = comps.chain.stream(question, history=history, top_k=req.top_k, filters=req.filters)
+        parts = comps.collection(req.collection)
+        if req.conversation:  # checked first, also when the body brings its own history
+            try:
+                stored = comps.conversations.history(req.conversation)
+            except ConversationNotFound as exc:
+                raise ApiError(404, f"no conversation with id {req.conversation!r}",
+                               "conversation_not_found") from exc
+            history = history or stored
+        items = parts.chain.stream(question, history=history, top_k=req.top_k, filters=req.filters)
+
+        def saved(final: Answer) -> Answer:
+            if req.conversation:
+                with contextlib.suppress(ConversationNotFound):  # deleted while this answer was being written
+                    comps.conversations.add_turn(req.conversation, question, final)
+            return final
+
         if not req.stream:
-            final = next(i for i in items if isinstance(i, Answer))
+            final = saved(next(i for i in items if isinstance(i, Answer)))
             return final.api()
 
         def events() -> Iterator[str]:
@@ -38,7 +56,7 @@ def router(comps: Components) -> APIRouter:
             try:
                 for item in items:
                     if isinstance(item, Answer):
-                        yield sse("answer", item.api())
+                        yield sse("answer", saved(item).api())
                     elif isinstance(item, Replace):
                         yield sse("replace", {"text": item.text})
                     else:

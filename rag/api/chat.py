@@ -22,6 +22,15 @@ from rag.components import Components
 from rag.models.llm import LLMError
 from rag.schemas import Answer
 
+MODEL_PREFIX = "rag:"
+
+
+def collection_of(model: str | None) -> str | None:
+    """`rag:COLLECTION` picks a collection; any other model name answers from the default one."""
+    if model and model.startswith(MODEL_PREFIX):
+        return model[len(MODEL_PREFIX):]
+    return None
+
 
 def router(comps: Components) -> APIRouter:
     api = APIRouter(tags=["openai"])
@@ -29,10 +38,11 @@ def router(comps: Components) -> APIRouter:
     def model_name() -> str:
         return comps.llm.name
 
-    @api.get("/v1/models", summary="The model answering (OpenAI format)")
+    @api.get("/v1/models", summary="The model answering, and one `rag:COLLECTION` per collection")
     def models() -> dict:
-        return {"object": "list", "data": [{"id": model_name(), "object": "model", "created": 0,
-                                            "owned_by": "rag-chat"}]}
+        ids = [model_name(), *(f"{MODEL_PREFIX}{n}" for n in comps.collection_names())]
+        return {"object": "list", "data": [{"id": i, "object": "model", "created": 0, "owned_by": "rag-chat"}
+                                           for i in ids]}
 
     @api.post("/v1/chat/completions", summary="OpenAI Chat Completions, answered from the collection")
     def chat(req: ChatRequest):
@@ -41,7 +51,8 @@ def router(comps: Components) -> APIRouter:
             raise ApiError(400, "the last message must come from the user", "invalid_messages")
         question = validate_question(turns[-1][1], comps.settings.max_question_chars)
         history = [{"role": r, "content": c} for r, c in turns[:-1]]
-        items = comps.chain.stream(question, history=history, top_k=req.top_k,
+        parts = comps.collection(collection_of(req.model))
+        items = parts.chain.stream(question, history=history, top_k=req.top_k,
                                    max_tokens=req.max_completion_tokens or req.max_tokens,
                                    temperature=req.temperature)
         cid, created, name = f"chatcmpl-{uuid.uuid4().hex}", int(time.time()), model_name()

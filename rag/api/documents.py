@@ -1,4 +1,5 @@
-"""Documents: list, upload (ingested at once), delete (every chunk, from every index)."""
+"""Documents: list, upload (ingested at once), re-ingest, delete (every chunk, from every index), and what a
+citation opens: the text around a span and a PDF page as an image. `?collection=` picks the collection."""
 
 from __future__ import annotations
 
@@ -6,12 +7,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, File, UploadFile
+from fastapi import APIRouter, File, Query, UploadFile
+from fastapi.responses import Response
 
 from rag.api.errors import ApiError
 from rag.components import Components
+from rag.documents import document_file, file_name, render_pdf_page, text_window
 from rag.ingest.loaders import SUPPORTED_SUFFIXES, LoadError
 from rag.ingest.pipeline import IngestInterrupted
+
+CollectionParam = Annotated[str | None, Query(max_length=200, description="default: RAG_COLLECTION")]
 
 
 def _iso(ts: float) -> str:
@@ -22,17 +27,20 @@ def router(comps: Components) -> APIRouter:
     api = APIRouter(tags=["documents"])
 
     @api.get("/v1/documents", summary="Documents in the collection")
-    def list_documents() -> dict:
-        docs = comps.store.list_documents()
+    def list_documents(collection: CollectionParam = None) -> dict:
+        docs = comps.collection(collection).store.list_documents()
         return {"object": "list", "data": [
-            {"id": d["doc_id"], "source": d["source"], "title": d["title"], "chunks": d["chunks"],
-             "ingested_at": _iso(float(d["ingested_at"]))} for d in docs]}
+            {"id": d["doc_id"], "source": d["source"], "file_name": file_name(d["source"]), "title": d["title"],
+             "pages": d["pages"], "chunks": d["chunks"], "ingested_at": _iso(float(d["ingested_at"]))}
+            for d in docs]}
 
     @api.post("/v1/documents", status_code=201, summary="Upload and ingest one or more files",
               responses={400: {"description": "unreadable file"}, 413: {"description": "file too large"},
                          415: {"description": "unsupported file type"},
                          503: {"description": "the server is stopping"}})
-    def upload(files: Annotated[list[UploadFile], File(description="one or more files")]) -> dict:
+    def upload(files: Annotated[list[UploadFile], File(description="one or more files")],
+               collection: CollectionParam = None) -> dict:
+        parts = comps.collection(collection)
         limit = int(comps.settings.max_file_mb * 1e6)
         loaded = []
         # Check every file before storing any, so a bad file in a batch leaves the collection as it was.
@@ -46,24 +54,58 @@ def router(comps: Components) -> APIRouter:
                 raise ApiError(413, f"{name}: larger than the {comps.settings.max_file_mb:g} MB limit",
                                "file_too_large")
             try:
-                doc = comps.ingestor.load_upload(data, name)
+                doc = parts.ingestor.load_upload(data, name)
             except LoadError as exc:
                 raise ApiError(400, str(exc), "unreadable_file") from exc
-            loaded.append(doc)
+            loaded.append((doc, data))
         try:
-            results = comps.ingestor.ingest_documents(loaded)  # one group: one embedding pass, one write
+            results = parts.ingestor.ingest_documents([d for d, _ in loaded], data=[b for _, b in loaded])
         except IngestInterrupted as exc:
             raise ApiError(503, str(exc), "shutting_down") from exc
         return {"object": "list", "data": [
             {"id": r.doc_id, "source": r.source, "title": r.title, "chunks": r.chunks, "embedded": r.embedded,
              "warnings": r.warnings} for r in results]}
 
+    @api.post("/v1/documents/{doc_id}/reingest", summary="Read the document's file again and replace its chunks",
+              responses={404: {"description": "unknown document id"}, 400: {"description": "file gone"}})
+    def reingest(doc_id: str, collection: CollectionParam = None) -> dict:
+        parts = comps.collection(collection)
+        if doc_id not in parts.store.doc_records():
+            raise ApiError(404, f"no document with id {doc_id!r}", "document_not_found")
+        try:
+            r = parts.ingestor.reingest(doc_id)
+        except IngestInterrupted as exc:
+            raise ApiError(503, str(exc), "shutting_down") from exc
+        return {"id": r.doc_id, "source": r.source, "title": r.title, "chunks": r.chunks, "embedded": r.embedded,
+                "removed": r.removed, "warnings": r.warnings}
+
     @api.delete("/v1/documents/{doc_id}", summary="Remove a document and all its chunks",
                 responses={404: {"description": "unknown document id"}})
-    def delete(doc_id: str) -> dict:
-        removed = comps.ingestor.delete_document(doc_id)
+    def delete(doc_id: str, collection: CollectionParam = None) -> dict:
+        removed = comps.collection(collection).ingestor.delete_document(doc_id)
         if not removed:
             raise ApiError(404, f"no document with id {doc_id!r}", "document_not_found")
         return {"id": doc_id, "deleted": True, "chunks_removed": removed}
+
+    @api.get("/v1/documents/{doc_id}/text", summary="The document's text around a span (a citation's quote)",
+             responses={404: {"description": "unknown document id"}})
+    def text(doc_id: str, start: Annotated[int, Query(ge=0)] = 0, end: Annotated[int, Query(ge=0)] = 0,
+             margin: Annotated[int, Query(ge=0, le=20000)] = 1200, collection: CollectionParam = None) -> dict:
+        window = text_window(comps.collection(collection).store, doc_id, start, max(start, end), margin)
+        return window.dict()
+
+    @api.get("/v1/documents/{doc_id}/pages/{page}.png", summary="A page of a PDF document, rendered",
+             response_class=Response, responses={200: {"content": {"image/png": {}}},
+                                                 404: {"description": "unknown document, page or no PDF"}})
+    def page_image(doc_id: str, page: int, width: Annotated[int, Query(ge=100, le=2000)] = 900,
+                   collection: CollectionParam = None) -> Response:
+        path = document_file(comps.collection(collection).store, doc_id)
+        if path is None or path.suffix.lower() != ".pdf":
+            raise ApiError(404, f"document {doc_id!r} has no PDF file on this server", "page_not_found")
+        try:
+            png = render_pdf_page(path, page, width)
+        except IndexError as exc:
+            raise ApiError(404, f"document {doc_id!r} has no page {page}", "page_not_found") from exc
+        return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
 
     return api

@@ -9,6 +9,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rag.chain import QuestionError
+from rag.components import CollectionError
+from rag.documents import DocumentNotFound
 from rag.ingest.loaders import LoadError
 from rag.models.llm import LLMError
 from rag.store import StoreError
@@ -32,6 +34,14 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
         return _json(exc.status, exc.message, exc.code)
+
+    @app.exception_handler(CollectionError)
+    async def collection_error(_: Request, exc: CollectionError) -> JSONResponse:
+        return _json(exc.status, str(exc), exc.code)
+
+    @app.exception_handler(DocumentNotFound)
+    async def document_not_found(_: Request, exc: DocumentNotFound) -> JSONResponse:
+        return _json(404, f"no document with id {str(exc)!r}", "document_not_found")
 
     @app.exception_handler(QuestionError)
     async def question_error(_: Request, exc: QuestionError) -> JSONResponse:

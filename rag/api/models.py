@@ -22,6 +22,10 @@ class AnswerRequest(BaseModel):
     top_k: int | None = Field(None, ge=1, le=50)
     filters: Filters | None = None
     stream: bool = False
+    collection: str | None = Field(None, max_length=200, description="The collection to answer from; "
+                                   "default: RAG_COLLECTION.")
+    conversation: str | None = Field(None, max_length=64, description="A saved conversation (POST "
+                                     "/v1/conversations): its turns are the history and this turn is added.")
 
 
 class ChatMessage(BaseModel):

@@ -101,17 +101,22 @@ class Ingestor:
         if self.keyword_index is not None:
             self.keyword_index.sync()
 
-    def ingest_document(self, doc: Document, progress: Progress | None = None) -> DocResult:
-        return self.ingest_documents([doc], progress)[0]
+    def ingest_document(self, doc: Document, progress: Progress | None = None, data: bytes | None = None,
+                        ) -> DocResult:
+        return self.ingest_documents([doc], progress, None if data is None else [data])[0]
 
-    def ingest_documents(self, docs: list[Document], progress: Progress | None = None) -> list[DocResult]:
-        """Loaded documents (uploads) in one group: one embedding pass, one write, one BM25 update."""
+    def ingest_documents(self, docs: list[Document], progress: Progress | None = None,
+                         data: list[bytes] | None = None) -> list[DocResult]:
+        """Loaded documents (uploads) in one group: one embedding pass, one write, one BM25 update. `data`,
+        the uploads' bytes, is kept under the persist folder: the viewer renders PDF pages from it and
+        re-ingest reads it again."""
         counter, results, group = _Counter(progress), [], []
-        for doc in docs:
+        for i, doc in enumerate(docs):
             if any(p.doc.doc_id == doc.doc_id for p in group):  # the same name twice: the later one wins
                 results += self._write_group(group, counter)
                 group = []
-            group.append(self._prepare(doc))
+            kept = self._keep(doc, data[i]) if data is not None else ""
+            group.append(self._prepare(doc, kept=kept))
         results += self._write_group(group, counter)
         self._after_write()
         return results
@@ -122,15 +127,50 @@ class Ingestor:
         return f"{s.chunk_size}/{s.chunk_overlap}/{getattr(self.embedder, 'name', type(self.embedder).__name__)}"
 
     def delete_document(self, doc_id: str) -> int:
+        """Every chunk (Chroma, then BM25), the record and a kept upload."""
+        kept = str(self.store.doc_records().get(doc_id, {}).get("file") or "")
         removed = self.store.delete_document(doc_id)
         if removed:
             self._after_write()
+        if kept:
+            Path(kept).unlink(missing_ok=True)
         return removed
 
-    def _prepare(self, doc: Document, file_hash: str = "", path: str = "") -> _Pending:
+    def uploads_dir(self) -> Path:
+        return self.settings.persist_dir / "files" / self.settings.collection
+
+    def _keep(self, doc: Document, data: bytes) -> str:
+        folder = self.uploads_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / f"{doc.doc_id}{Path(doc.source).suffix.lower()}"
+        tmp = target.with_name(f".{target.name}.tmp")
+        tmp.write_bytes(data)
+        tmp.replace(target)
+        return str(target)
+
+    def reingest(self, doc_id: str) -> DocResult:
+        """Read a document's file again (its folder path, or the kept upload) and replace its chunks."""
+        rec = self.store.doc_records().get(doc_id)
+        if rec is None:
+            raise LoadError(f"no document with id {doc_id!r}")
+        kept, path = str(rec.get("file") or ""), str(rec.get("path") or "")
+        if kept and Path(kept).is_file():
+            data = Path(kept).read_bytes()
+            name = str(rec.get("source", "")).removeprefix("upload:")
+            doc = self.load_upload(data, name)
+            return self.ingest_document(doc, data=data)
+        if path and Path(path).is_file():
+            report = self.ingest_paths([Path(path)], force=True)
+            if report.skipped:
+                raise LoadError(report.skipped[0][1])
+            return report.documents[0]
+        raise LoadError(f"{rec.get('source', doc_id)}: its file is no longer available; upload it again")
+
+    def _prepare(self, doc: Document, file_hash: str = "", path: str = "", kept: str = "") -> _Pending:
         chunks = chunk_document(doc, self.settings.chunk_size, self.settings.chunk_overlap)
         record = {"source": doc.source, "title": doc.title, "path": path, "file_hash": file_hash,
-                  "recipe": self._recipe(), "n_chunks": len(chunks), "ingested_at": time.time()}
+                  "recipe": self._recipe(), "n_chunks": len(chunks), "ingested_at": time.time(),
+                  "pages": len(doc.pages), "file": kept}
         return _Pending(doc, chunks, record)
 
     def _write_group(self, group: list[_Pending], counter: _Counter) -> list[DocResult]:
@@ -169,11 +209,12 @@ class Ingestor:
         return vectors
 
     def ingest_paths(self, paths: list[Path], on_file: OnFile | None = None,
-                     progress: Progress | None = None) -> IngestReport:
+                     progress: Progress | None = None, force: bool = False) -> IngestReport:
+        """`force` reads and replaces even files whose bytes are unchanged (re-ingest)."""
         t0 = time.perf_counter()
         report = IngestReport()
         files, _ = self._scan(iter_files(paths), report)
-        self._ingest(files, self.store.doc_records(), report, on_file, progress)
+        self._ingest(files, self.store.doc_records(), report, on_file, progress, force)
         if report.written:  # an unchanged folder leaves the BM25 index unread
             self._after_write()
         report.seconds = time.perf_counter() - t0
@@ -202,10 +243,10 @@ class Ingestor:
         return out, present
 
     def _ingest(self, files: list[_File], records: dict[str, dict], report: IngestReport,
-                on_file: OnFile | None, progress: Progress | None) -> None:
+                on_file: OnFile | None, progress: Progress | None, force: bool = False) -> None:
         # files whose bytes and recipe match a finished record: are all their chunks still there?
         candidates = {f.doc_id: int(rec.get("n_chunks", -1)) for f in files
-                      if (rec := records.get(f.doc_id)) and self._finished(rec, f.file_hash)}
+                      if not force and (rec := records.get(f.doc_id)) and self._finished(rec, f.file_hash)}
         stored = candidates if not candidates or self._nothing_missing(records) else self.store.chunk_counts(candidates)
         counter = _Counter(progress)
         group: list[_Pending] = []
@@ -285,7 +326,7 @@ class Ingestor:
         return doc
 
     def ingest_upload(self, data: bytes, name: str) -> DocResult:
-        return self.ingest_document(self.load_upload(data, name))
+        return self.ingest_document(self.load_upload(data, name), data=data)
 
 
 class _Counter:

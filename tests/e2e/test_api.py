@@ -38,8 +38,9 @@ def sse_events(text: str) -> list[tuple[str, dict]]:
 
 def test_openai_client_chat_completion(base_url) -> None:
     client = OpenAI(base_url=base_url + "/v1", api_key="unused")
-    [model] = client.models.list().data
-    resp = client.chat.completions.create(model=model.id, messages=[
+    model, *collections = client.models.list().data  # the model answering, then one per collection
+    assert [m.id for m in collections] == ["rag:e2e"]
+    resp = client.chat.completions.create(model=collections[0].id, messages=[
         {"role": "user", "content": "Which gas fields does the Gazprom agreement cover?"}])
     content = resp.choices[0].message.content
     assert "North Pars" in content and "[1]" in content

@@ -8,6 +8,8 @@ from rag.server import create_app
 from rag.ui import _text
 from tests.e2e.conftest import serve
 
+COLLECTION = "e2e"  # the e2e_settings collection
+
 
 @pytest.fixture(scope="module")
 def ui_url(comps):
@@ -35,8 +37,8 @@ def test_chat_answer_shows_sources_with_highlighted_quote(ui_url) -> None:
     from gradio_client import Client
 
     client = Client(ui_url, verbose=False)
-    chat, box = client.predict("Which gas fields does the Gazprom agreement cover?", [], [],
-                               api_name="/respond")
+    chat, box, _ = client.predict("Which gas fields does the Gazprom agreement cover?", [], COLLECTION,
+                                  api_name="/respond")
     html = _last_text(chat)
     assert "North Pars" in html and "[1]" in html
     assert '<details class="rag-source">' in html and "<mark>" in html
@@ -50,9 +52,10 @@ def test_uploaded_file_is_ingested_and_answerable(ui_url, tmp_path) -> None:
     doc.write_text("Caspian ferry notes\n\nThe ferry Neptune Star carries 340 passengers between Baku and "
                    "Aktau. It was built in 2011 in Croatia.\n")
     client = Client(ui_url, verbose=False)
-    status, header = client.predict([handle_file(str(doc))], api_name="/upload")
-    assert "ferry-notes.txt" in status and "chunks" in status
-    chat, _ = client.predict("How many passengers does the Neptune Star carry?", [], [], api_name="/respond")
+    status, _, table, _, header = client.predict([handle_file(str(doc))], COLLECTION, api_name="/upload")
+    assert "ferry-notes.txt" in status and "chunks" in status and "ferry-notes.txt" in table
+    chat, _, _ = client.predict("How many passengers does the Neptune Star carry?", [], COLLECTION,
+                                api_name="/respond")
     html = _last_text(chat)
     assert "340" in html and "ferry-notes.txt" in html
 
@@ -61,12 +64,11 @@ def test_follow_up_shows_the_rewritten_query_and_grounding(ui_url) -> None:
     from gradio_client import Client
 
     client = Client(ui_url, verbose=False)
-    chat, _ = client.predict("Who visited Iran?", [], [], api_name="/respond")
+    chat, _, _ = client.predict("Who visited Iran?", [], COLLECTION, api_name="/respond")
     first = _last_text(chat)
     assert "Putin" in first and "grounded 100%" in first
-    history = [{"role": "user", "content": "Who visited Iran?"},
-               {"role": "assistant", "content": first.split("\n\n")[0]}]
-    chat, _ = client.predict("How many times had he been there?", chat, history, api_name="/respond")
+    # the history is the page's session state, kept by the client between calls
+    chat, _, _ = client.predict("How many times had he been there?", chat, COLLECTION, api_name="/respond")
     html = _last_text(chat)
     assert "searched for:" in html and "Putin" in html.split("searched for:")[1], html
     assert any(w in html.lower() for w in ("fifth", "five", "5 [")), html

@@ -1,0 +1,96 @@
+"""What a citation opens: a document's text around a span, rebuilt from its chunks, and a PDF page as an image.
+
+The store keeps chunks, not whole documents; their exact offsets let the text be stitched back together, so a
+span reads the same as in the document (characters no chunk holds, the white space between sentences, pages
+and paragraphs, come back as white space of the same length, keeping every offset true).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from rag.store import ChunkStore
+
+
+class DocumentNotFound(LookupError):
+    pass
+
+
+def file_name(source: str) -> str:
+    """The name a chat user sees: the file's name, never the server's folder path."""
+    return Path(source.removeprefix("upload:")).name or source
+
+
+@dataclass
+class TextWindow:
+    doc_id: str
+    title: str
+    file_name: str
+    start: int  # offset of `text` in the document
+    end: int
+    span_start: int  # the requested span, in document offsets
+    span_end: int
+    page: int | None  # the span's page (PDF page, slide, sheet)
+    pages: int
+    text: str
+
+    def dict(self) -> dict:
+        return asdict(self)
+
+
+def text_window(store: ChunkStore, doc_id: str, start: int, end: int, margin: int = 1200) -> TextWindow:
+    """The document's text from `margin` characters before `start` to `margin` after `end`."""
+    chunks = store.get_chunks(doc_id)
+    if not chunks:
+        raise DocumentNotFound(doc_id)
+    doc_end = max(c.end for c in chunks)
+    start = max(0, min(start, doc_end))
+    end = max(start, min(end, doc_end))
+    lo, hi = max(0, start - margin), min(doc_end, end + margin)
+    buf = ["\n"] * (hi - lo)  # what no chunk holds is the white space between sentences and paragraphs
+    page = None
+    for c in chunks:
+        if c.end <= lo or c.start >= hi:
+            continue
+        a, b = max(c.start, lo), min(c.end, hi)
+        buf[a - lo:b - lo] = c.text[a - c.start:b - c.start]
+        if c.start <= start < c.end and page is None:
+            page = c.page
+    for i in range(1, len(buf) - 1):  # a lone gap between two sentences was a space, not a line break
+        if buf[i] == "\n" and buf[i - 1] not in " \n" and buf[i + 1] not in " \n":
+            buf[i] = " "
+    first = chunks[0]
+    rec = store.doc_records().get(doc_id, {})
+    pages = int(rec.get("pages") or max((c.page or 0) for c in chunks))
+    return TextWindow(doc_id, first.title, file_name(first.source), lo, hi, start, end, page, pages, "".join(buf))
+
+
+def document_file(store: ChunkStore, doc_id: str) -> Path | None:
+    """The document's file on this server: a kept upload or the path it was ingested from."""
+    rec = store.doc_records().get(doc_id, {})
+    for key in ("file", "path"):
+        value = str(rec.get(key) or "")
+        if value and Path(value).is_file():
+            return Path(value)
+    return None
+
+
+def render_pdf_page(path: Path, page: int, width: int = 900) -> bytes:
+    """PNG of a 1-based PDF page, `width` pixels wide. Raises IndexError for a page the PDF lacks."""
+    import io
+
+    import pypdfium2 as pdfium
+
+    pdf = pdfium.PdfDocument(str(path))
+    try:
+        if not 1 <= page <= len(pdf):
+            raise IndexError(page)
+        p = pdf[page - 1]
+        image = p.render(scale=width / p.get_width()).to_pil()
+        p.close()
+    finally:
+        pdf.close()
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()

@@ -1,0 +1,106 @@
+"""Saved conversations: SQLite store, the /v1/conversations API, Markdown export with citation footnotes, and
+a follow-up in a reopened conversation answered with its stored history."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from rag.components import Components
+from rag.conversations import ConversationNotFound, Conversations
+from rag.schemas import Answer, Citation
+from rag.server import create_app
+from rag.settings import Settings
+from tests.conftest import SEED_DOC, HashEmbedder
+from tests.test_stream_truth import OneReplyLLM
+
+
+class RecordingLLM(OneReplyLLM):
+    """Records every prompt, so a test can see which history the chain used."""
+
+    def __init__(self, reply: str) -> None:
+        super().__init__(reply)
+        self.prompts: list[str] = []
+
+    def stream_chat(self, messages, max_tokens, temperature, usage=None):
+        self.prompts.append(messages[-1]["content"])
+        yield from super().stream_chat(messages, max_tokens, temperature, usage)
+
+
+def _answer(q: str) -> Answer:
+    cite = Citation(marker=1, doc_id="d", title="Tehran visit", source="/srv/docs/report.pdf", page=3, start=5,
+                    end=20, quote="welcomed by   Javad Owji", score=1.0)
+    return Answer(question=q, answer="Javad Owji [1].", answerable=True, citations=[cite], model="m")
+
+
+def test_store_round_trip_and_export(tmp_path) -> None:
+    store = Conversations(tmp_path / "c.sqlite3")
+    cid = store.create("documents")
+    store.add_turn(cid, "Who welcomed Putin at the airport?", _answer("Who welcomed Putin at the airport?"))
+    store.add_turn(cid, "And who met him later?", _answer("And who met him later?"))
+    again = Conversations(tmp_path / "c.sqlite3")  # a restart
+    conv = again.get(cid)
+    assert conv["title"] == "Who welcomed Putin at the airport?" and len(conv["messages"]) == 4
+    assert conv["messages"][1]["answer"]["citations"][0]["page"] == 3
+    assert again.history(cid)[0] == {"role": "user", "content": "Who welcomed Putin at the airport?"}
+    md = again.export_markdown(cid)
+    assert "**Assistant:** Javad Owji [^1-1]." in md and "**Assistant:** Javad Owji [^2-1]." in md
+    assert "[^1-1]: *Tehran visit* (report.pdf, page 3): “welcomed by Javad Owji”" in md
+    assert "/srv" not in md
+    again.rename(cid, "Airport")
+    assert again.list()[0]["title"] == "Airport" and again.list()[0]["messages"] == 4
+    again.delete(cid)
+    assert again.list() == []
+    with pytest.raises(ConversationNotFound):
+        again.get(cid)
+
+
+@pytest.fixture
+def client(tmp_path):
+    comps = Components(Settings(_env_file=None, persist_dir=tmp_path / "store", collection="conv",
+                                min_coverage=0.0, seeds_dir=tmp_path / "none"))
+    comps.__dict__["embedder"] = HashEmbedder()
+    comps.__dict__["llm"] = RecordingLLM("Putin's plane landed at Tehran's Mehrabad airport [1].")
+    comps.ingestor.ingest_paths([SEED_DOC])
+    with TestClient(create_app(comps, with_ui=False)) as c:
+        c.llm = comps.llm  # type: ignore[attr-defined]
+        yield c
+
+
+def test_api_conversation_keeps_history_across_requests(client) -> None:
+    cid = client.post("/v1/conversations", json={}).json()["id"]
+    first = client.post("/v1/answer", json={"question": "Where did Putin's plane land?", "conversation": cid})
+    assert first.status_code == 200
+    client.llm.prompts.clear()
+    client.post("/v1/answer", json={"question": "When did it land there?", "conversation": cid})
+    # the follow-up was rewritten with the stored turn: the condense prompt holds the first question
+    assert any("Where did Putin's plane land?" in p for p in client.llm.prompts)
+    conv = client.get(f"/v1/conversations/{cid}").json()
+    assert [m["role"] for m in conv["messages"]] == ["user", "assistant", "user", "assistant"]
+    assert conv["messages"][1]["answer"]["citations"]
+    md = client.get(f"/v1/conversations/{cid}/export")
+    assert md.status_code == 200 and md.headers["content-type"].startswith("text/markdown")
+    assert "[^1-1]: *" in md.text and "putin-tehran-visit" in md.text
+    assert client.patch(f"/v1/conversations/{cid}", json={"title": "Plane"}).json()["title"] == "Plane"
+    assert [c["title"] for c in client.get("/v1/conversations").json()["data"]] == ["Plane"]
+    assert client.delete(f"/v1/conversations/{cid}").status_code == 200
+    for r in (client.get(f"/v1/conversations/{cid}"), client.delete(f"/v1/conversations/{cid}"),
+              client.get(f"/v1/conversations/{cid}/export"),
+              client.patch(f"/v1/conversations/{cid}", json={"title": "x"}),
+              client.post("/v1/answer", json={"question": "Who?", "conversation": cid}),
+              client.post("/v1/answer", json={"question": "Who?", "conversation": cid,
+                                              "history": [{"role": "user", "content": "Hi"}]})):
+        assert r.status_code == 404
+    assert client.patch("/v1/conversations/x", json={"title": ""}).status_code == 422
+    assert client.post("/v1/conversations", json={"collection": "nope"}).status_code == 404
+
+
+def test_the_conversation_file_is_made_on_first_use(tmp_path) -> None:
+    comps = Components(Settings(_env_file=None, persist_dir=tmp_path / "store", collection="conv"))
+    comps.__dict__["embedder"] = HashEmbedder()
+    comps.__dict__["llm"] = RecordingLLM("x")
+    db = tmp_path / "store" / "conversations.sqlite3"
+    with TestClient(create_app(comps, with_ui=False)) as client:
+        assert not db.exists()  # building the app writes nothing: a read-only store still answers
+        assert client.get("/v1/conversations").json()["data"] == []
+    assert db.is_file()

@@ -1,0 +1,99 @@
+"""What a citation opens: the text around a span (offsets exact, stitched from overlapping chunks), a PDF page
+rendered to PNG, re-ingest, the documents list's file names and pages; and the viewer's HTML."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from fastapi.testclient import TestClient
+
+from rag.components import Components
+from rag.documents import file_name, text_window
+from rag.ingest.loaders import load_file
+from rag.server import create_app
+from rag.settings import Settings
+from rag.ui.render import documents_table, viewer
+from tests.conftest import SEED_DOC, HashEmbedder
+from tests.pdfgen import make_pdf
+from tests.test_stream_truth import OneReplyLLM
+
+PDF_PAGES = ["The Zorblat reactor produces forty megawatts of power.",
+             "Engineer Ilsa Brandt commissioned the reactor in Vellmar.",
+             "The reactor was closed for repairs in the winter."]
+
+
+@pytest.fixture
+def comps(tmp_path) -> Components:
+    c = Components(Settings(_env_file=None, persist_dir=tmp_path / "store", collection="view", chunk_size=64,
+                            chunk_overlap=16, min_coverage=0.0, seeds_dir=tmp_path / "none"))
+    c.__dict__["embedder"] = HashEmbedder()
+    c.__dict__["llm"] = OneReplyLLM("x")
+    return c
+
+
+def test_text_window_matches_the_document_exactly(comps) -> None:
+    comps.ingestor.ingest_paths([SEED_DOC])
+    doc = load_file(SEED_DOC)
+    doc_id = comps.store.list_documents()[0]["doc_id"]
+    for start, end in [(0, 40), (1500, 1620), (len(doc.text.rstrip()) - 30, len(doc.text.rstrip()))]:
+        w = text_window(comps.store, doc_id, start, end, margin=500)
+        # stitched from overlapping chunks: offsets true, only the white space between chunks may differ
+        assert len(w.text) == w.end - w.start and w.text.split() == doc.text[w.start:w.end].split()
+        assert w.text[w.span_start - w.start:w.span_end - w.start] == doc.text[start:end]
+        assert w.file_name == SEED_DOC.name and "/" not in w.file_name
+
+
+def test_text_and_page_routes(comps) -> None:
+    with TestClient(create_app(comps, with_ui=False)) as client:
+        up = client.post("/v1/documents", files=[("files", ("reactor.pdf", make_pdf(PDF_PAGES), "application/pdf"))])
+        assert up.status_code == 201, up.text
+        doc_id = up.json()["data"][0]["id"]
+        listed = client.get("/v1/documents").json()["data"][0]
+        assert listed["file_name"] == "reactor.pdf" and listed["pages"] == 3
+        chunk = next(c for c in comps.store.get_chunks(doc_id) if "Brandt" in c.text)
+        s = chunk.start + chunk.text.index("Ilsa Brandt")
+        r = client.get(f"/v1/documents/{doc_id}/text", params={"start": s, "end": s + 11})
+        body = r.json()
+        assert r.status_code == 200 and body["page"] == 2 and body["pages"] == 3
+        assert body["text"][body["span_start"] - body["start"]:body["span_end"] - body["start"]] == "Ilsa Brandt"
+        png = client.get(f"/v1/documents/{doc_id}/pages/2.png", params={"width": 300})
+        assert png.status_code == 200 and png.headers["content-type"] == "image/png"
+        from PIL import Image
+
+        assert Image.open(io.BytesIO(png.content)).size[0] == 300
+        assert client.get(f"/v1/documents/{doc_id}/pages/9.png").status_code == 404
+        assert client.get("/v1/documents/nope/text").status_code == 404
+        assert client.get("/v1/documents/nope/pages/1.png").status_code == 404
+        # re-ingest reads the kept upload again; delete removes it with the chunks
+        again = client.post(f"/v1/documents/{doc_id}/reingest")
+        assert again.status_code == 200 and again.json()["chunks"] == listed["chunks"]
+        kept = comps.ingestor.uploads_dir() / f"{doc_id}.pdf"
+        assert kept.is_file()
+        assert client.delete(f"/v1/documents/{doc_id}").status_code == 200
+        assert not kept.exists() and comps.store.doc_records() == {}
+        assert comps.keyword_index.search("Brandt reactor", 3) == []
+        assert client.post(f"/v1/documents/{doc_id}/reingest").status_code == 404
+
+
+def test_a_text_file_has_no_page_image(comps) -> None:
+    comps.ingestor.ingest_paths([SEED_DOC])
+    doc_id = comps.store.list_documents()[0]["doc_id"]
+    with TestClient(create_app(comps, with_ui=False)) as client:
+        assert client.get(f"/v1/documents/{doc_id}/pages/1.png").status_code == 404
+
+
+def test_file_names_never_show_server_paths() -> None:
+    assert file_name("/srv/private/docs/report.pdf") == "report.pdf"
+    assert file_name("upload:notes.md") == "notes.md"
+    table = documents_table([{"doc_id": "d", "source": "/srv/private/a.txt", "title": "A", "pages": 0,
+                              "chunks": 2, "ingested_at": 0.0}])
+    assert "a.txt" in table and "/srv" not in table
+
+
+def test_viewer_marks_the_quote(comps) -> None:
+    comps.ingestor.ingest_paths([SEED_DOC])
+    doc_id = comps.store.list_documents()[0]["doc_id"]
+    w = text_window(comps.store, doc_id, 616, 700)
+    html = viewer(w)
+    assert '<mark id="rag-quote">' in html and SEED_DOC.name in html
