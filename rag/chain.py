@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from rag.citations import CitationStream, grounded_share, is_refusal
 from rag.context import SentenceScorer, assemble
 from rag.hops import bridge_query, merge, option_queries
+from rag.key_terms import missing_terms
 from rag.models.llm import LLM, Message
 from rag.prompting import Prompts, answer_messages, check_messages, condense_messages
 from rag.retrieve import Filters, Retriever
@@ -133,9 +134,14 @@ class AnswerChain:
             if hop_yes is not None and hop_yes > p_yes:
                 passages, context, p_yes = hop, hop_context, hop_yes
         timings.check_ms = _ms(t_c)
+        missing = missing_terms(query, [p.chunk.text for p in passages])
         if p_yes is not None and p_yes < self.settings.check_min:
             yield self.prompts.refusal
-            yield refuse("check", check=round(p_yes, 4), context=context)
+            yield refuse("check", check=round(p_yes, 4), context=context, missing_terms=missing)
+            return
+        if missing and p_yes is not None and p_yes < self.settings.missing_terms_check_max:
+            yield self.prompts.refusal
+            yield refuse("missing_terms", check=round(p_yes, 4), context=context, missing_terms=missing)
             return
         t_g = time.perf_counter()
         citer = CitationStream(context, query, shape.shape)
@@ -167,7 +173,7 @@ class AnswerChain:
                      usage=Usage(**usage), context=context, sentences=sentences, retrieved=passages,
                      grounded=grounded_share(sentences), check=None if p_yes is None else round(p_yes, 4),
                      short_answer=short_answer(shape.shape, text) if answerable else "", refusal_reason=reason,
-                     rejected=rejected, **base)
+                     rejected=rejected, missing_terms=missing, **base)
 
     @staticmethod
     def _cited(deltas: Iterator[str], citer: CitationStream, refused: list[bool]) -> Iterator[str]:

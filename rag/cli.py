@@ -211,6 +211,7 @@ def evaluate(
                                         "top_k": settings.top_k, "chunk_size": settings.chunk_size,
                                         "context_tokens": settings.context_tokens, "rerank": settings.rerank,
                                         "check_min": settings.check_min, "answer_check": settings.answer_check,
+                                        "missing_terms_check_max": settings.missing_terms_check_max,
                                         "second_hop": settings.second_hop}
         out = out or Path("eval-results") / f"{gold[0].stem}.json"
         out.parent.mkdir(parents=True, exist_ok=True)

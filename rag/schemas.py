@@ -112,6 +112,8 @@ class Answer(BaseModel):
                                 "asked before it answers; None when not asked.")
     refusal_reason: str | None = Field(None, description="Why the question was refused: weak_retrieval, "
                                        "check, model or unsupported.")
+    missing_terms: list[str] = Field(default_factory=list, description="Names and numbers of the question "
+                                     "that no retrieved passage mentions.")
     rejected: str | None = Field(None, description="The model's reply that the support check rejected, kept "
                                  "for inspection; never shown as the answer.")
 
@@ -130,6 +132,7 @@ class Answer(BaseModel):
             "short_answer": self.short_answer,
             "check": self.check,
             "refusal_reason": self.refusal_reason,
+            "missing_terms": self.missing_terms,
             "grounded": self.grounded,
             "sentences": [x.model_dump() for x in self.sentences],
         }

@@ -215,3 +215,13 @@ def test_a_verdict_that_restates_the_question_is_grounded_on_what_it_states(repl
     ans = chain(ScriptedLLM(reply, p_yes=0.9)).answer(question)
     assert ans.shape == "yesno"
     assert ans.answerable is supported, (ans.answer, ans.rejected)
+
+
+def test_a_question_whose_name_no_passage_mentions_is_refused_when_the_check_is_unsure() -> None:
+    llm = ScriptedLLM("Javad Owji [1]", p_yes=0.5)
+    ans = chain(llm, second_hop=False).answer("Who welcomed Erdogan at Tehran's airport?")
+    assert not ans.answerable and ans.refusal_reason == "missing_terms" and ans.missing_terms == ["Erdogan"]
+    assert llm.calls == []
+    sure = chain(ScriptedLLM("Javad Owji [1]", p_yes=0.9), second_hop=False).answer(
+        "Who welcomed Erdogan at Tehran's airport?")
+    assert sure.answerable and sure.missing_terms == ["Erdogan"]  # a confident check overrides

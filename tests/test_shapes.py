@@ -74,3 +74,14 @@ def test_bridge_names_come_from_the_sentence_about_the_question() -> None:
 def test_merge_keeps_the_first_list_and_adds_unseen_passages_in_turn() -> None:
     a, b, c, d = _p("a", "A."), _p("b", "B."), _p("c", "C."), _p("d", "D.")
     assert [p.chunk.id for p in merge([a, b], [b, c], [d], limit=4)] == ["a", "b", "c", "d"]
+
+
+def test_key_terms_are_names_and_numbers() -> None:
+    from rag.key_terms import key_terms, missing_terms
+
+    q = "Who first played the Master in the 2017 series of Doctor Who with Lenny Henry?"
+    assert key_terms(q) == [("2017",), ("Master",), ("Doctor",), ("Lenny", "Henry")]  # "Who" reads as a question word
+    text = ["The Master was first played by Roger Delgado in 1971.", "Doctor Who returned in 2005."]
+    assert missing_terms(q, text) == ["2017", "Lenny Henry"]
+    assert missing_terms("Describe how Nikola Tesla's coil works.", ["Tesla built a coil."]) == []
+    assert missing_terms("How much was spent on Super Bowl-related events in 2,016?", ["bowl events in 2016"]) == []

@@ -36,6 +36,7 @@ class SystemAnswer:
     check: float | None = None
     refusal_reason: str | None = None
     rejected: str | None = None
+    missing_terms: list[str] | None = None
 
 
 def ours(comps: Components, top_k_eval: int = max(KS), generate: bool = True) -> Callable[[GoldItem], SystemAnswer]:
@@ -56,7 +57,7 @@ def ours(comps: Components, top_k_eval: int = max(KS), generate: bool = True) ->
             citations=a.public()["citations"], timings=a.timings.model_dump(), usage=a.usage.model_dump(),
             query=a.query, grounded=a.grounded, shape=a.shape, short_answer=a.short_answer,
             context=[p.chunk.text for p in a.context], check=a.check, refusal_reason=a.refusal_reason,
-            rejected=a.rejected)
+            rejected=a.rejected, missing_terms=a.missing_terms)
 
     return run
 
@@ -73,8 +74,11 @@ def score_row(item: GoldItem, got: SystemAnswer) -> dict[str, Any]:
         "citations": got.citations, "retrieved": [r | {"hit": bool(item.target_evidence) and m.overlaps(
             r["text"], item.target_evidence)} for r in got.retrieved],
         "timings": got.timings, "usage": got.usage, "query": got.query, "grounded": got.grounded,
-        "shape": item.shape or got.shape or "factoid", "answer_shape": got.shape, "short_answer": got.short_answer,
-        "check": got.check, "refusal_reason": got.refusal_reason, "rejected": got.rejected, "split": item.split,
+        "shape": item.shape or got.shape or "factoid", "answer_shape": got.shape,
+        "short_answer": got.short_answer,
+        "check": got.check, "refusal_reason": got.refusal_reason, "rejected": got.rejected,
+        "missing_terms": got.missing_terms,
+        "split": item.split,
     }
     scores: dict[str, float] = {}
     if not got.generated:
