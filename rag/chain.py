@@ -133,8 +133,20 @@ class AnswerChain:
             hop_yes = self.check(query, hop_context, shape)
             if hop_yes is not None and hop_yes > p_yes:
                 passages, context, p_yes = hop, hop_context, hop_yes
-        timings.check_ms = _ms(t_c)
         missing = missing_terms(query, [p.chunk.text for p in passages])
+        if (missing and self.settings.second_hop and p_yes is not None
+                and p_yes < self.settings.missing_terms_check_max):
+            # the question names something the passages never mention: search for it (the other half of a
+            # comparison or bridge question); an adversarial question's made-up name is found nowhere
+            t_h = time.perf_counter()
+            hop = merge(passages, self.retriever.retrieve(f"{' '.join(missing)} {query}", k, filters), limit=k + 2)
+            timings.retrieve_ms += _ms(t_h)
+            still = missing_terms(query, [p.chunk.text for p in hop])
+            if len(still) < len(missing):
+                passages, missing = hop, still
+                context = assemble(hop, query, self.context_budget(shape, hop=True), self.scorer)
+                p_yes = self.check(query, context, shape)
+        timings.check_ms = _ms(t_c)
         if p_yes is not None and p_yes < self.settings.check_min:
             yield self.prompts.refusal
             yield refuse("check", check=round(p_yes, 4), context=context, missing_terms=missing)

@@ -12,6 +12,7 @@ import re
 from functools import lru_cache
 
 from rag.ingest.sentences import sentence_spans
+from rag.key_terms import missing_terms
 from rag.schemas import AnswerSentence, Citation, Passage
 
 MARKER = re.compile(r"\[\s*(\d+(?:\s*[,;]\s*\d+)*)\s*\]")
@@ -25,6 +26,7 @@ _REFUSAL = re.compile(
 ATTRIBUTE_MIN = 0.5
 MISCITED_MAX = 0.2
 SUPPORTED_MIN = 0.5  # a sentence whose cited passages hold less than this share of its words is flagged
+RESTATED_MIN = 0.3  # the same for a yes/no verdict that restates the question (its names must all be there)
 
 # A short English stop list: function words carry no evidence of support. (Hand-written: nltk's list
 # needs a data download, and this one also keeps negations out of the overlap score.)
@@ -269,13 +271,21 @@ class CitationStream:
         # only mentions Tehran
         cited = set().union(*(self._evidence[m - 1] for m in valid)) if valid else set()
         claim = words - self._q_words  # an answer that only repeats the question ("Shana") answers nothing
+        needed = SUPPORTED_MIN
         if self._restates and len(claim) < 2:
-            claim = words
-        backed = round(support(claim, cited), 3) if valid and claim else 0.0
+            # "Yes, Khamenei suggested that ..." restates the question in its words, which the passage
+            # paraphrases: grounded when the cited passages name every name and number it states and share
+            # RESTATED_MIN of its words. "Yes, Putin was welcomed by Ebrahim Raisi" fails on "Raisi".
+            claim, needed = words, RESTATED_MIN
+            texts = [self.passages[m - 1].chunk.text for m in valid]
+            names_found = not missing_terms(self._sentence, texts)
+        else:
+            names_found = True
+        backed = round(support(claim, cited), 3) if valid and claim and names_found else 0.0
         if backed and not self._about_question(claim, valid):
             backed = 0.0
         self.sentences.append(AnswerSentence(text=self._sentence.strip(), citations=valid, support=backed,
-                                             supported=backed >= SUPPORTED_MIN))
+                                             supported=backed >= needed))
         return (" " + "".join(f"[{m}]" for m in valid)) if valid else ""
 
     def _about_question(self, claim: set[str], cited: list[int]) -> bool:

@@ -225,3 +225,30 @@ def test_a_question_whose_name_no_passage_mentions_is_refused_when_the_check_is_
     sure = chain(ScriptedLLM("Javad Owji [1]", p_yes=0.9), second_hop=False).answer(
         "Who welcomed Erdogan at Tehran's airport?")
     assert sure.answerable and sure.missing_terms == ["Erdogan"]  # a confident check overrides
+
+
+def test_a_verdict_that_paraphrases_the_passage_is_grounded_when_its_names_are_there() -> None:
+    ans = chain(ScriptedLLM("Yes, Putin's aircraft touched down at Mehrabad [1].", p_yes=0.9)).answer(
+        "Did Putin's aircraft touch down at Mehrabad?")
+    assert ans.answerable and ans.short_answer == "yes" and ans.sentences[0].supported
+
+
+class TwoPassageRetriever:
+    """The first query finds the airport passage; a query naming Erdogan finds the passage about him."""
+
+    def __init__(self) -> None:
+        self.queries: list[str] = []
+
+    def retrieve(self, query, top_k, filters=None):
+        self.queries.append(query)
+        text = "Erdogan landed in Tehran a day later." if query.startswith("Erdogan") else TEXT
+        return [Passage(chunk=Chunk(id=text[:5], doc_id="d", source="d.txt", title="D", start=0, end=len(text),
+                                    text=text), score=0.7, dense_score=0.7)]
+
+
+def test_a_missing_name_is_searched_for_before_the_question_is_refused() -> None:
+    llm = ScriptedLLM("Javad Owji [1]", p_yes=[0.5, 0.8])
+    retriever = TwoPassageRetriever()
+    ans = chain(llm, retriever).answer("Who welcomed Putin, whom Erdogan followed to Tehran?")
+    assert retriever.queries[-1].startswith("Erdogan ")
+    assert ans.missing_terms == [] and ans.answerable and ans.check == 0.8
