@@ -262,6 +262,16 @@ class CitationStream:
                 valid.append(m)
         if not valid and best and scores[best - 1] >= ATTRIBUTE_MIN:
             valid = [best]
+        own_words = words - self._q_words
+        if valid and own_words:
+            # judged on the sentence's own words: a passage that shares the question's words but not the
+            # answer's ("Turkish president ... talks in Tehran" without "Erdogan") is miscited, when another
+            # passage holds the answer's words
+            cited_ev = set().union(*(self._evidence[m - 1] for m in valid))
+            own = [support(own_words, ev) for ev in self._evidence]
+            j = max(range(len(own)), key=lambda i: own[i])
+            if support(own_words, cited_ev) < SUPPORTED_MIN <= own[j]:
+                valid = [j + 1]
         for m in valid:
             self._claims.setdefault(m, set()).update(words)
             if m not in self._order:

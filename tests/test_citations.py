@@ -114,3 +114,15 @@ def test_number_words_match_digits_and_ordinals() -> None:
     from rag.citations import content_words
 
     assert content_words("five") == content_words("fifth") == content_words("5") == {"5"}
+
+
+def test_a_marker_on_a_passage_without_the_answers_words_moves_to_the_one_with_them() -> None:
+    from rag.citations import verify
+    from rag.schemas import Chunk, Passage
+
+    texts = ["The Turkish president joined the talks in Tehran on Tuesday.",
+             "Recep Tayyip Erdogan, Turkey's president, arrived later."]
+    ps = [Passage(chunk=Chunk(id=str(i), doc_id="d", source="d.txt", title="D", start=0, end=len(t), text=t),
+                  score=1.0) for i, t in enumerate(texts)]
+    text, cites = verify("Recep Tayyip Erdogan [1]", ps, "Which Turkish president took part in the talks in Tehran?")
+    assert text == "Recep Tayyip Erdogan [2]" and [c.marker for c in cites] == [2]
