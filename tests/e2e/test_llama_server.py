@@ -1,5 +1,6 @@
 """The OpenAI-compatible backend against a real server: llama-cpp-python's own (`python -m llama_cpp.server`)
-on loopback with the small packaged model, called through our `openai`-client backend."""
+on loopback with the default packaged model (the one the check and prompts were tuned for), called through
+our `openai`-client backend."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ QUESTIONS = [("Which gas fields does the Gazprom agreement cover?", "North Pars"
 
 @pytest.fixture(scope="module")
 def llama_server(e2e_settings):
-    model = ensure_model("qwen2.5-coder-0.5b", e2e_settings.model_cache_dir)
+    model = ensure_model("qwen2.5-coder-1.5b", e2e_settings.model_cache_dir)
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host",
                              "127.0.0.1", "--port", str(port), "--n_ctx", "4096", "--model_alias", "qwen-small"],
@@ -50,8 +51,10 @@ def test_seed_questions_through_a_llama_cpp_server(llama_server, comps, stream: 
         items = list(remote.chain.stream(question))
         ans = items[-1]
         assert isinstance(ans, Answer)
-        assert ans.answerable and fact in ans.answer, (question, ans.answer)
+        assert ans.answerable and fact in ans.answer, (question, ans.answer, ans.refusal_reason, ans.check,
+                                                        ans.rejected)
         assert "".join(i for i in items[:-1] if isinstance(i, str)) == ans.answer
+        assert ans.check is not None and 0.0 < ans.check < 1.0  # read from logprobs, not a yes/no word
         assert any(fact in c.quote for c in ans.citations)
         assert ans.usage.prompt_tokens > 0 and ans.usage.completion_tokens > 0
 
