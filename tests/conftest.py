@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import os
 import re
@@ -38,6 +39,15 @@ class HashEmbedder:
 
     def embed_query(self, text: str) -> list[float]:
         return self._vec(text)
+
+
+def sse_events(text: str) -> list[tuple[str, dict]]:
+    """(event, data) of each Server-Sent Event in a response body; an unnamed event is a "message"."""
+    out = []
+    for block in text.strip().split("\n\n"):
+        lines = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
+        out.append((lines.get("event", "message"), json.loads(lines["data"])))
+    return out
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from rag.components import Components
 from rag.server import create_app
 from rag.settings import Settings
-from tests.conftest import SEED_DOC, HashEmbedder
+from tests.conftest import SEED_DOC, HashEmbedder, sse_events
 
 UNSUPPORTED = "Sunny and warm weather all week in the capital city, with light winds from the north."
 SUPPORTED = "Iran's oil minister, Javad Owji [1]."
@@ -47,21 +47,13 @@ def _client(store, reply: str) -> TestClient:
     return TestClient(create_app(comps, with_ui=False))
 
 
-def _sse(body: str) -> list[tuple[str, dict]]:
-    events = []
-    for block in body.strip().split("\n\n"):
-        lines = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
-        events.append((lines.get("event", ""), json.loads(lines["data"])))
-    return events
-
-
 @pytest.mark.parametrize("reply", [UNSUPPORTED, SUPPORTED])
 def test_answer_sse_text_after_replace_equals_the_final_answer(store, reply: str) -> None:
     with _client(store, reply) as client:
         r = client.post("/v1/answer", json={"question": "What was the weather in Tehran during the visit?",
                                             "stream": True})
     assert r.status_code == 200
-    events = _sse(r.text)
+    events = sse_events(r.text)
     text = ""
     for name, data in events[:-1]:
         assert name in ("delta", "replace")

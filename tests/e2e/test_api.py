@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -11,6 +10,7 @@ from openai import OpenAI
 
 from rag.components import Components
 from rag.server import create_app
+from tests.conftest import sse_events
 from tests.e2e.conftest import serve
 
 
@@ -26,14 +26,6 @@ def base_url(comps):
 def http(base_url):
     with httpx.Client(base_url=base_url, timeout=300) as client:
         yield client
-
-
-def sse_events(text: str) -> list[tuple[str, dict]]:
-    out = []
-    for block in text.strip().split("\n\n"):
-        lines = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
-        out.append((lines.get("event", "message"), json.loads(lines["data"])))
-    return out
 
 
 def test_openai_client_chat_completion(base_url) -> None:
