@@ -126,9 +126,7 @@ class AnswerChain:
         # a bridge question: the first passages name what the answer is about, a second query finds it
         if (p_yes is not None and p_yes < self.settings.check_min and self.settings.second_hop
                 and (bq := bridge_query(query, passages)) is not None):
-            t_h = time.perf_counter()
-            hop = merge(passages, self.retriever.retrieve(bq, k, filters), limit=k + 2)
-            timings.retrieve_ms += _ms(t_h)
+            hop = self._hop(passages, bq, k, filters, timings)
             hop_context = assemble(hop, query, self.context_budget(shape, hop=True), self.scorer)
             hop_yes = self.check(query, hop_context, shape)
             if hop_yes is not None and hop_yes > p_yes:
@@ -138,22 +136,18 @@ class AnswerChain:
                 and p_yes < self.settings.missing_terms_check_max):
             # the question names something the passages never mention: search for it (the other half of a
             # comparison or bridge question); an adversarial question's made-up name is found nowhere
-            t_h = time.perf_counter()
-            hop = merge(passages, self.retriever.retrieve(f"{' '.join(missing)} {query}", k, filters), limit=k + 2)
-            timings.retrieve_ms += _ms(t_h)
+            hop = self._hop(passages, f"{' '.join(missing)} {query}", k, filters, timings)
             still = missing_terms(query, [p.chunk.text for p in hop])
             if len(still) < len(missing):
                 passages, missing = hop, still
                 context = assemble(hop, query, self.context_budget(shape, hop=True), self.scorer)
                 p_yes = self.check(query, context, shape)
         timings.check_ms = _ms(t_c)
-        if p_yes is not None and p_yes < self.settings.check_min:
+        if p_yes is not None and (p_yes < self.settings.check_min
+                                  or (missing and p_yes < self.settings.missing_terms_check_max)):
             yield self.prompts.refusal
-            yield refuse("check", check=round(p_yes, 4), context=context, missing_terms=missing)
-            return
-        if missing and p_yes is not None and p_yes < self.settings.missing_terms_check_max:
-            yield self.prompts.refusal
-            yield refuse("missing_terms", check=round(p_yes, 4), context=context, missing_terms=missing)
+            yield refuse("check" if p_yes < self.settings.check_min else "missing_terms", check=round(p_yes, 4),
+                         context=context, missing_terms=missing)
             return
         t_g = time.perf_counter()
         citer = CitationStream(context, query, shape.shape)
@@ -186,6 +180,14 @@ class AnswerChain:
                      grounded=grounded_share(sentences), check=None if p_yes is None else round(p_yes, 4),
                      short_answer=short_answer(shape.shape, text) if answerable else "", refusal_reason=reason,
                      rejected=rejected, missing_terms=missing, **base)
+
+    def _hop(self, passages: list[Passage], hop_query: str, k: int, filters: Filters | None,
+             timings: Timings) -> list[Passage]:
+        """The first passages, then what a further query finds (its time counted as retrieval)."""
+        t = time.perf_counter()
+        hop = merge(passages, self.retriever.retrieve(hop_query, k, filters), limit=k + 2)
+        timings.retrieve_ms += _ms(t)
+        return hop
 
     @staticmethod
     def _cited(deltas: Iterator[str], citer: CitationStream, refused: list[bool]) -> Iterator[str]:
