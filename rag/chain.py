@@ -17,6 +17,7 @@ from rag.retrieve import Filters, Retriever
 from rag.schemas import Answer, Passage, Replace, Timings, Usage
 from rag.settings import Settings
 from rag.shapes import QuestionShape, classify, short_answer
+from rag.verdict import decide
 
 _SENTENCE_END = re.compile(r"[.!?\n]")
 Coverage = Callable[[str, list[str]], float]
@@ -152,9 +153,13 @@ class AnswerChain:
         t_g = time.perf_counter()
         citer = CitationStream(context, query, shape.shape)
         usage: dict[str, int] = {}
-        deltas = self.llm.stream_chat(answer_messages(self.prompts, query, context, shape.shape),
-                                      max_tokens or self.settings.max_tokens,
-                                      self.settings.temperature if temperature is None else temperature, usage)
+        messages = answer_messages(self.prompts, query, context, shape.shape)
+        decided, verdict_reason = self.yes_or_no(query, context, shape, messages)
+        if decided is not None:
+            deltas: Iterator[str] = iter([decided])
+        else:
+            deltas = self.llm.stream_chat(messages, max_tokens or self.settings.max_tokens,
+                                          self.settings.temperature if temperature is None else temperature, usage)
         refused: list[bool] = []  # decided once, from the reply's opening words
         streamed = False
         for out in self._cited(deltas, citer, refused):
@@ -179,7 +184,27 @@ class AnswerChain:
                      usage=Usage(**usage), context=context, sentences=sentences, retrieved=passages,
                      grounded=grounded_share(sentences), check=None if p_yes is None else round(p_yes, 4),
                      short_answer=short_answer(shape.shape, text) if answerable else "", refusal_reason=reason,
-                     rejected=rejected, missing_terms=missing, **base)
+                     rejected=rejected, missing_terms=missing, verdict=verdict_reason, **base)
+
+    def yes_or_no(self, query: str, context: list[Passage], shape: QuestionShape,
+                  messages: list[Message]) -> tuple[str | None, str | None]:
+        """A yes/no answer built from the sentence that decides it: the verdict from the text where it settles
+        it, otherwise the model's P(yes) on the answer prompt (one token, on the check's cached prefix), then
+        that sentence quoted and cited. None when no sentence holds the question: the model writes it."""
+        if shape.shape != "yesno" or not self.settings.verdict_rules:
+            return None, None
+        v = decide(query, context, self.settings.verdict_min_overlap, self.settings.verdict_substitution_overlap)
+        if v is None or v.overlap < self.settings.verdict_min_overlap:
+            return None, None
+        answer, reason = v.answer, v.reason
+        if answer is None:
+            p = self.llm.yes_probability(messages)
+            if p is None:
+                return None, None
+            answer, reason = ("yes" if p >= 0.5 else "no"), f"model P(yes)={p:.2f}"
+        facts = [(v.passage, v.span)] + ([v.other] if v.other and v.other != (v.passage, v.span) else [])
+        quoted = " ".join(f"{context[i].chunk.text[lo:hi].strip().rstrip('.')} [{i + 1}]." for i, (lo, hi) in facts)
+        return f"{answer.capitalize()}. {quoted}", reason
 
     def _hop(self, passages: list[Passage], hop_query: str, k: int, filters: Filters | None,
              timings: Timings) -> list[Passage]:

@@ -116,6 +116,8 @@ class Answer(BaseModel):
                                      "that no retrieved passage mentions.")
     rejected: str | None = Field(None, description="The model's reply that the support check rejected, kept "
                                  "for inspection; never shown as the answer.")
+    verdict: str | None = Field(None, description="For a yes/no question, what decided the verdict: the "
+                                "passage text (\"first / second\", \"1882 before 1881\") or \"model\".")
 
     def public(self) -> dict:
         """The `rag ask --json` object."""
@@ -132,6 +134,7 @@ class Answer(BaseModel):
             "short_answer": self.short_answer,
             "check": self.check,
             "refusal_reason": self.refusal_reason,
+            "verdict": self.verdict,
             "missing_terms": self.missing_terms,
             "grounded": self.grounded,
             "sentences": [x.model_dump() for x in self.sentences],

@@ -187,10 +187,28 @@ def test_second_hop_searches_for_names_the_first_passages_gave() -> None:
 
 def test_yes_no_question_gets_a_verdict_grounded_on_its_facts() -> None:
     llm = ScriptedLLM("No, he was welcomed by the oil minister, Javad Owji [1].", p_yes=0.9)
-    ans = chain(llm).answer("Was Putin welcomed by the president?")
+    ans = chain(llm, verdict_rules=False).answer("Was Putin welcomed by the president?")
     assert ans.shape == "yesno" and ans.short_answer == "no"
     assert ans.answerable and ans.sentences[0].supported
     assert "Format: yes or no." in llm.calls[0][1]["content"]  # the yes/no answer format
+
+
+def test_yes_no_verdict_the_text_settles_is_quoted_without_generating() -> None:
+    """A different name where the question has one: "no", and the sentence that says so is the cited fact."""
+    llm = ScriptedLLM(p_yes=0.9)
+    ans = chain(llm).answer("Was Putin welcomed at Mehrabad airport by Ebrahim Raisi?")
+    assert ans.shape == "yesno" and ans.short_answer == "no" and ans.answerable
+    assert llm.calls == [] and ans.verdict and ans.verdict.startswith("Ebrahim Raisi")
+    assert ans.answer.startswith("No. ") and "Javad Owji" in ans.answer and ans.citations
+    assert all(x.supported for x in ans.sentences)
+
+
+def test_yes_no_verdict_the_text_leaves_open_is_the_models_probability() -> None:
+    for p_yes, verdict in ((0.9, "yes"), (0.4, "no")):
+        llm = ScriptedLLM(p_yes=p_yes)
+        ans = chain(llm, check_min=0.0).answer("Was Putin welcomed at Mehrabad airport by Javad Owji?")
+        assert ans.short_answer == verdict and llm.calls == [] and ans.verdict.startswith("model")
+        assert len(llm.checks) == 2 and "Format: yes or no." in llm.checks[1][1]["content"]
 
 
 def test_a_rejected_streamed_reply_is_replaced_so_the_stream_ends_equal_to_the_answer() -> None:

@@ -37,6 +37,7 @@ class SystemAnswer:
     refusal_reason: str | None = None
     rejected: str | None = None
     missing_terms: list[str] | None = None
+    verdict: str | None = None
 
 
 def ours(comps: Components, top_k_eval: int = max(KS), generate: bool = True) -> Callable[[GoldItem], SystemAnswer]:
@@ -57,7 +58,7 @@ def ours(comps: Components, top_k_eval: int = max(KS), generate: bool = True) ->
             citations=a.public()["citations"], timings=a.timings.model_dump(), usage=a.usage.model_dump(),
             query=a.query, grounded=a.grounded, shape=a.shape, short_answer=a.short_answer,
             context=[p.chunk.text for p in a.context], check=a.check, refusal_reason=a.refusal_reason,
-            rejected=a.rejected, missing_terms=a.missing_terms)
+            rejected=a.rejected, missing_terms=a.missing_terms, verdict=a.verdict)
 
     return run
 
@@ -77,7 +78,7 @@ def score_row(item: GoldItem, got: SystemAnswer) -> dict[str, Any]:
         "shape": item.shape or got.shape or "factoid", "answer_shape": got.shape,
         "short_answer": got.short_answer,
         "check": got.check, "refusal_reason": got.refusal_reason, "rejected": got.rejected,
-        "missing_terms": got.missing_terms,
+        "missing_terms": got.missing_terms, "verdict": got.verdict,
         "split": item.split,
     }
     scores: dict[str, float] = {}

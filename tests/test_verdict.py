@@ -1,0 +1,57 @@
+"""The yes/no verdict read from the passages (rag/verdict.py), on passages written for the test."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.schemas import Chunk, Passage
+from rag.verdict import decide
+
+
+def ps(*texts: str) -> list[Passage]:
+    return [Passage(chunk=Chunk(id=str(i), doc_id="d", source="d.txt", title="D", start=0, end=len(t), text=t),
+                    score=1.0) for i, t in enumerate(texts)]
+
+
+PASSAGES = ps(
+    "Putin's plane landed at Tehran's Mehrabad airport in the afternoon, where he was welcomed by Iran's oil "
+    "minister, Javad Owji. This was Putin's fifth visit to Iran as president.",
+    "The journey was only his second trip abroad since Russian troops invaded Ukraine in February. After the "
+    "invasion of Ukraine, Finland and Sweden applied to join the alliance in May.",
+    "Tesla moved to Budapest in 1881. In 1882, Tesla began working for the Continental Edison Company in "
+    "France.",
+)
+
+
+@pytest.mark.parametrize("question, answer, reason", [
+    ("Was Putin welcomed at Mehrabad airport by Ebrahim Raisi?", "no", "Ebrahim Raisi / "),
+    ("Was the journey his first trip abroad since Russian troops invaded Ukraine?", "no", "first / second"),
+    ("Did Finland and Sweden apply to join the alliance before the invasion of Ukraine?", "no", "before / after"),
+    ("Did Tesla begin working for the Continental Edison Company before he moved to Budapest?", "no",
+     "1882 before 1881"),
+    ("Did Tesla move to Budapest before he began working for the Continental Edison Company?", "yes",
+     "1881 before 1882"),
+])
+def test_the_text_decides(question: str, answer: str, reason: str | None) -> None:
+    v = decide(question, PASSAGES)
+    assert v is not None and v.answer == answer, v
+    if reason:
+        assert v.reason.startswith(reason)
+
+
+def test_a_sentence_stating_every_name_is_left_to_the_model() -> None:
+    """"by the president" where the passage says "by the oil minister": the names agree, the role does not."""
+    v = decide("Was Putin welcomed at Mehrabad airport by Iran's president?", PASSAGES)
+    assert v is not None and v.answer is None
+
+
+def test_the_deciding_sentence_is_quoted_from_the_passage() -> None:
+    v = decide("Was Putin welcomed at Mehrabad airport by Javad Owji?", PASSAGES)
+    assert v is not None and v.answer is None
+    text = PASSAGES[v.passage].chunk.text[v.span[0]:v.span[1]]
+    assert text.startswith("Putin's plane landed") and "Javad Owji" in text
+
+
+def test_left_to_the_model_when_no_sentence_holds_the_question() -> None:
+    v = decide("Did the Brazilian football team win the 1970 World Cup in Mexico?", PASSAGES)
+    assert v is None or v.answer is None
