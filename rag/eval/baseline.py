@@ -8,55 +8,14 @@ what this project adds.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
-
-from llama_index.core.llms import (
-    CompletionResponse,
-    CompletionResponseGen,
-    CustomLLM,
-    LLMMetadata,
-)
-from llama_index.core.llms.callbacks import llm_completion_callback
-from pydantic import PrivateAttr
 
 from rag.citations import is_refusal
 from rag.components import Components
 from rag.eval.gold import GoldItem
 from rag.eval.runner import SystemAnswer
-
-
-class ProjectLLM(CustomLLM):
-    """Adapts this project's LLM back end to llama-index's LLM interface."""
-
-    context_window: int = 4096
-    num_output: int = 256
-    model_name: str = "project-llm"
-    _llm: Any = PrivateAttr()
-
-    def __init__(self, llm: Any, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._llm = llm
-
-    @property
-    def metadata(self) -> LLMMetadata:
-        return LLMMetadata(context_window=self.context_window, num_output=self.num_output,
-                           model_name=self.model_name)
-
-    def _deltas(self, prompt: str) -> Iterator[str]:
-        return self._llm.stream_chat([{"role": "user", "content": prompt}], self.num_output, 0.0)
-
-    @llm_completion_callback()
-    def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
-        return CompletionResponse(text="".join(self._deltas(prompt)))
-
-    @llm_completion_callback()
-    def stream_complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponseGen:
-        text = ""
-        for delta in self._deltas(prompt):
-            text += delta
-            yield CompletionResponse(text=text, delta=delta)
+from rag.llamaindex import ProjectLLM
 
 
 def llamaindex_baseline(comps: Components, docs: Path) -> Callable[[GoldItem], SystemAnswer]:
