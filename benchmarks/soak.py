@@ -859,7 +859,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.keep:
             args.keep.mkdir(parents=True)
             data = args.keep
+        load_before = os.getloadavg()  # before our server starts: what else keeps the machine busy
         result, md, passed = run(args, data)
+    # the machine may be shared: say how busy it was (1-minute load average; at the end it includes this run)
+    result["load_average"] = {"before": round(load_before[0], 2), "after": round(os.getloadavg()[0], 2)}
+    md += (f"\n\nLoad average (1 min) before the run {load_before[0]:.2f}, at its end {os.getloadavg()[0]:.2f} "
+           f"on {os.cpu_count()} cores.")
     write(name, result, md)
     print(f"results: benchmarks/results/{name}.json")
     return 0 if passed else 1
