@@ -43,6 +43,13 @@ def _ms(t0: float) -> float:
     return round((time.perf_counter() - t0) * 1000, 1)
 
 
+def _waited(llm: LLM) -> float:
+    """Milliseconds this thread's checks have waited for the model's single worker so far (0 for a back end
+    that does not queue in-process)."""
+    waited = getattr(llm, "waited_ms", None)
+    return float(waited()) if callable(waited) else 0.0
+
+
 class AnswerChain:
     def __init__(self, settings: Settings, retriever: Retriever, llm: LLM, prompts: Prompts,
                  scorer: SentenceScorer | None = None, coverage: Coverage | None = None) -> None:
@@ -122,7 +129,7 @@ class AnswerChain:
             yield refuse("weak_retrieval")
             return
         context = assemble(passages, query, self.context_budget(shape), self.scorer)
-        t_c = time.perf_counter()
+        t_c, waited = time.perf_counter(), _waited(self.llm)
         p_yes = self.check(query, context, shape)
         # a bridge question: the first passages name what the answer is about, a second query finds it
         if (p_yes is not None and p_yes < self.settings.check_min and self.settings.second_hop
@@ -143,7 +150,8 @@ class AnswerChain:
                 passages, missing = hop, still
                 context = assemble(hop, query, self.context_budget(shape, hop=True), self.scorer)
                 p_yes = self.check(query, context, shape)
-        timings.check_ms = _ms(t_c)
+        timings.queue_ms = round(_waited(self.llm) - waited, 1)  # the checks' wait for a busy model
+        timings.check_ms = round(_ms(t_c) - timings.queue_ms, 1)
         if p_yes is not None and (p_yes < self.settings.check_min
                                   or (missing and p_yes < self.settings.missing_terms_check_max)):
             yield self.prompts.refusal
@@ -167,7 +175,9 @@ class AnswerChain:
                 timings.first_token_ms = _ms(t0)
             streamed = True
             yield out
-        timings.generate_ms = _ms(t_g)
+        gen_wait = float(usage.pop("queue_ms", 0.0))  # the generation's wait for a busy model, not its work
+        timings.queue_ms = round(timings.queue_ms + gen_wait, 1)
+        timings.generate_ms = round(_ms(t_g) - gen_wait, 1)
         text, citations = citer.text, citer.citations()
         # No answer when the model declined, wrote bare markers, or no sentence of its reply is supported by
         # the passages it cites (its new words come from outside knowledge).

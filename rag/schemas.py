@@ -74,8 +74,12 @@ class Replace(BaseModel):
 
 
 class Timings(BaseModel):
+    """Where a request's time went. `queue_ms` is the time it waited for the in-process model's single
+    worker (busy with other requests' checks and answers); `check_ms` and `generate_ms` exclude it."""
+
     retrieve_ms: float = 0.0
     check_ms: float = 0.0
+    queue_ms: float = 0.0
     generate_ms: float = 0.0
     total_ms: float = 0.0
     first_token_ms: float | None = None

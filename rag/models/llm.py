@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import queue
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -24,7 +25,8 @@ class LLM(Protocol):
 
     def stream_chat(self, messages: list[Message], max_tokens: int, temperature: float,
                     usage: dict[str, int] | None = None) -> Iterator[str]:
-        """Yield text deltas; when given, `usage` is filled with prompt_tokens and completion_tokens."""
+        """Yield text deltas; when given, `usage` is filled with prompt_tokens and completion_tokens (and
+        queue_ms, the time the request waited for a busy model, where the back end queues in-process)."""
         ...
 
     def yes_probability(self, messages: list[Message]) -> float | None:
@@ -40,7 +42,9 @@ class LlamaCppLLM:
 
     llama.cpp contexts are not thread-safe, so every generation runs on one worker thread, in arrival
     order (a queue); callers read their tokens from a per-request queue. A caller that stops reading
-    (a dropped connection) cancels its generation instead of blocking the queue.
+    (a dropped connection) cancels its generation instead of blocking the queue. The time a request stands
+    in that queue is reported apart from the model's work: `usage["queue_ms"]` for a generation, and
+    `waited_ms()` for the checks (a running total per calling thread).
     """
 
     def __init__(self, model_path: Path, n_ctx: int, n_threads: int | None, flash_attn: bool = True) -> None:
@@ -53,6 +57,12 @@ class LlamaCppLLM:
         self._formatter = None
         self._yes_no: tuple[list[int], list[int]] | None = None
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama")
+        self._waits = threading.local()  # per calling thread: ms its checks waited for the worker, in total
+
+    def waited_ms(self) -> float:
+        """Milliseconds this thread's checks (`yes_probability`) have waited for the worker, in total so far;
+        a caller takes the difference around its calls."""
+        return getattr(self._waits, "ms", 0.0)
 
     @property
     def loaded(self) -> bool:
@@ -116,19 +126,32 @@ class LlamaCppLLM:
             no = float(np.exp(logits[self._yes_no[1]] - top).sum())
             return yes / (yes + no) if yes + no > 0 else 0.5
 
+        queued = time.perf_counter()
+        started: list[float] = []
+
+        def timed_judge() -> float:
+            started.append(time.perf_counter())
+            return judge()
+
         try:
-            return self._worker.submit(judge).result()
+            return self._worker.submit(timed_judge).result()
         except LLMError:
             raise
         except Exception as exc:
             raise LLMError(f"llama.cpp check failed: {exc}") from exc
+        finally:
+            if started:
+                self._waits.ms = self.waited_ms() + (started[0] - queued) * 1000
 
     def stream_chat(self, messages: list[Message], max_tokens: int, temperature: float,
                     usage: dict[str, int] | None = None) -> Iterator[str]:
         out: queue.Queue = queue.Queue()
         cancel = threading.Event()
+        queued = time.perf_counter()
 
         def generate() -> None:
+            if usage is not None:
+                usage["queue_ms"] = round((time.perf_counter() - queued) * 1000, 1)  # type: ignore[assignment]
             try:
                 llama = self._load()
                 completion = 0
