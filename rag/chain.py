@@ -17,7 +17,7 @@ from rag.retrieve import Filters, Retriever
 from rag.schemas import Answer, Passage, Replace, Timings, Usage
 from rag.settings import Settings
 from rag.shapes import QuestionShape, classify, short_answer
-from rag.verdict import decide
+from rag.verdict import choose, decide
 
 _SENTENCE_END = re.compile(r"[.!?\n]")
 Coverage = Callable[[str, list[str]], float]
@@ -198,10 +198,18 @@ class AnswerChain:
 
     def yes_or_no(self, query: str, context: list[Passage], shape: QuestionShape,
                   messages: list[Message]) -> tuple[str | None, str | None]:
-        """A yes/no answer built from the sentence that decides it: the verdict from the text where it settles
+        """A yes/no or choice answer built from the sentence that decides it: the verdict from the text where it settles
         it, otherwise the model's P(yes) on the answer prompt (one token, on the check's cached prefix), then
         that sentence quoted and cited. None when no sentence holds the question: the model writes it."""
-        if shape.shape != "yesno" or not self.settings.verdict_rules:
+        if not self.settings.verdict_rules:
+            return None, None
+        if shape.shape == "comparison":
+            c = choose(query, shape.options, context)
+            if c is None:
+                return None, None
+            facts = [(c.passage, c.span)] + ([c.other] if c.other and c.other != (c.passage, c.span) else [])
+            return f"{c.option[:1].upper()}{c.option[1:]}. {self._quoted(context, facts)}", c.reason
+        if shape.shape != "yesno":
             return None, None
         v = decide(query, context, self.settings.verdict_min_overlap, self.settings.verdict_substitution_overlap)
         if v is None or v.overlap < self.settings.verdict_min_overlap:
@@ -211,10 +219,13 @@ class AnswerChain:
             p = self.llm.yes_probability(messages)
             if p is None:
                 return None, None
-            answer, reason = ("yes" if p >= 0.5 else "no"), f"model P(yes)={p:.2f}"
+            answer, reason = ("yes" if p >= self.settings.verdict_yes_min else "no"), f"model P(yes)={p:.2f}"
         facts = [(v.passage, v.span)] + ([v.other] if v.other and v.other != (v.passage, v.span) else [])
-        quoted = " ".join(f"{context[i].chunk.text[lo:hi].strip().rstrip('.')} [{i + 1}]." for i, (lo, hi) in facts)
-        return f"{answer.capitalize()}. {quoted}", reason
+        return f"{answer.capitalize()}. {self._quoted(context, facts)}", reason
+
+    @staticmethod
+    def _quoted(context: list[Passage], facts: list[tuple[int, tuple[int, int]]]) -> str:
+        return " ".join(f"{context[i].chunk.text[lo:hi].strip().rstrip('.')} [{i + 1}]." for i, (lo, hi) in facts)
 
     def _hop(self, passages: list[Passage], hop_query: str, k: int, filters: Filters | None,
              timings: Timings) -> list[Passage]:

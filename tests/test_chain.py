@@ -204,7 +204,7 @@ def test_yes_no_verdict_the_text_settles_is_quoted_without_generating() -> None:
 
 
 def test_yes_no_verdict_the_text_leaves_open_is_the_models_probability() -> None:
-    for p_yes, verdict in ((0.9, "yes"), (0.4, "no")):
+    for p_yes, verdict in ((0.9, "yes"), (0.2, "no")):
         llm = ScriptedLLM(p_yes=p_yes)
         ans = chain(llm, check_min=0.0).answer("Was Putin welcomed at Mehrabad airport by Javad Owji?")
         assert ans.short_answer == verdict and llm.calls == [] and ans.verdict.startswith("model")
@@ -230,7 +230,7 @@ def test_a_rejected_streamed_reply_is_replaced_so_the_stream_ends_equal_to_the_a
 ])
 def test_a_verdict_that_restates_the_question_is_grounded_on_what_it_states(reply: str, supported: bool) -> None:
     question = "Was Putin welcomed by " + reply.split(" by ", 1)[1].split(" [", 1)[0] + "?"
-    ans = chain(ScriptedLLM(reply, p_yes=0.9)).answer(question)
+    ans = chain(ScriptedLLM(reply, p_yes=0.9), verdict_rules=False).answer(question)
     assert ans.shape == "yesno"
     assert ans.answerable is supported, (ans.answer, ans.rejected)
 

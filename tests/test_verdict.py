@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rag.schemas import Chunk, Passage
-from rag.verdict import decide
+from rag.verdict import choose, decide
 
 
 def ps(*texts: str) -> list[Passage]:
@@ -55,3 +55,20 @@ def test_the_deciding_sentence_is_quoted_from_the_passage() -> None:
 def test_left_to_the_model_when_no_sentence_holds_the_question() -> None:
     v = decide("Did the Brazilian football team win the 1970 World Cup in Mexico?", PASSAGES)
     assert v is None or v.answer is None
+
+
+def test_a_choice_is_the_option_in_the_sentence_that_holds_the_rest_of_the_question() -> None:
+    c = choose("Who welcomed Putin at Mehrabad airport, Javad Owji or Ebrahim Raisi?", ("Javad Owji", "Ebrahim Raisi"),
+               PASSAGES)
+    assert c is not None and c.option == "Javad Owji"
+    assert "welcomed" in PASSAGES[c.passage].chunk.text[c.span[0]:c.span[1]]
+
+
+def test_a_choice_by_the_years_the_passages_give() -> None:
+    c = choose("Which came first, the move to Budapest or the Continental Edison Company job?",
+               ("the move to Budapest", "the Continental Edison Company job"), PASSAGES)
+    assert c is not None and c.option == "the move to Budapest" and c.reason == "1881 / 1882"
+
+
+def test_no_choice_when_neither_option_is_in_the_passages() -> None:
+    assert choose("Who arrived first, Erdogan or Assad?", ("Erdogan", "Assad"), PASSAGES) is None
