@@ -19,9 +19,9 @@ def group(row: dict) -> str:
     rid = row["id"]
     if rid.startswith("adv-"):
         return "adversarial (unanswerable)"
-    if rid.startswith("hop-"):
+    if rid.startswith(("hop-", "ho-hop-")):
         return f"two-hop {row.get('shape') or 'factoid'}"
-    if rid.startswith("shape-"):
+    if rid.startswith(("shape-", "ho-")):
         return f"seed {row.get('shape')}" + (" (unanswerable)" if row["unanswerable"] else "")
     if rid.startswith("seed-"):
         return "seed factoid" + (" (unanswerable)" if row["unanswerable"] else "")
