@@ -1,7 +1,7 @@
 """`python app.py` starts the chat UI with settings from the environment (RAG_*) and `.env`."""
 
 from rag.cli import _components
-from rag.ui import launch
+from rag.server import launch
 
 if __name__ == "__main__":
     comps = _components()

@@ -236,7 +236,7 @@ def evaluate(
 def serve(host: Annotated[str | None, typer.Option(help="Default: RAG_HOST (127.0.0.1)")] = None,
           port: Annotated[int | None, typer.Option(help="Default: RAG_PORT (7860)")] = None) -> None:
     """Serve the chat UI and the HTTP API in one process (ingesting seeds/ first when the store is empty)."""
-    from rag.ui import launch
+    from rag.server import launch
 
     comps = _components()
     launch(comps, host=host or comps.settings.host, port=port or comps.settings.port)

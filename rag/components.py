@@ -25,6 +25,30 @@ if TYPE_CHECKING:
     from rag.retrieve import Retriever
     from rag.store import ChunkStore
 
+
+def build_retriever(mode: str, store: ChunkStore, embedder: Embedder, index: KeywordIndex,
+                    rerank: bool = True) -> Retriever:
+    """The first stage the mode names, wrapped in the sentence re-ranker unless `rerank` is off. It lives
+    here, with the other wiring, so that retrieve.py (the first stages) and rerank.py (which wraps any
+    `Retriever`) need not import each other."""
+    from rag.retrieve import Bm25Retriever, DenseRetriever, HybridRetriever
+
+    first: Retriever
+    if mode == "dense":
+        first = DenseRetriever(store, embedder)
+    elif mode == "bm25":
+        first = Bm25Retriever(store, index)
+    elif mode == "hybrid":
+        first = HybridRetriever(store, embedder, index)
+    else:
+        raise ValueError(f"unknown retrieval mode {mode!r}: choose dense, bm25 or hybrid")
+    if not rerank:
+        return first
+    from rag.rerank import SentenceReranker
+
+    return SentenceReranker(first)
+
+
 # A Chroma name that is also safe as a folder name; "__" is kept for the store's own side collections.
 COLLECTION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,62}[A-Za-z0-9]$")
 
@@ -145,8 +169,6 @@ class Components:
 
     @cached_property
     def retriever(self) -> Retriever:
-        from rag.retrieve import build_retriever
-
         return build_retriever(self.settings.retrieval_mode, self.store, self.embedder, self.keyword_index,
                                self.settings.rerank)
 

@@ -4,7 +4,7 @@ import os
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls to outside hosts
 
-from rag.ui.app import CSS, HEAD, build_ui, launch, theme  # noqa: E402
+from rag.ui.app import CSS, HEAD, build_ui, theme  # noqa: E402
 from rag.ui.render import text as _text  # noqa: E402
 
-__all__ = ["CSS", "HEAD", "build_ui", "launch", "theme", "_text"]
+__all__ = ["CSS", "HEAD", "build_ui", "theme", "_text"]
