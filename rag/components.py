@@ -1,7 +1,9 @@
 """Builds the parts from settings, once, lazily: front ends ask for what they need and nothing more.
 
 Each part imports its module when it is first asked for, so a command pays only for what it uses: a no-op
-`rag sync` opens the store and never imports torch, llama.cpp or llama-index."""
+`rag sync` opens the store and never imports torch, llama.cpp or llama-index. A part given to the
+constructor (a test's scripted LLM, a benchmark's recorder, another `Components`' loaded models) is used
+as it is, and never built."""
 
 from __future__ import annotations
 
@@ -71,14 +73,24 @@ def check_collection_name(name: str) -> str:
 class Components:
     """The parts of one collection. The root (built from settings) also keeps a registry of the other
     collections: each gets its own store, BM25 index, retriever, chain and ingestor, built on first use,
-    and shares the root's embedder, LLM, prompts and stop event."""
+    and shares the root's embedder, LLM, prompts and stop event.
 
-    def __init__(self, settings: Settings, root: Components | None = None) -> None:
+    A part passed in is used instead of the one the settings would build: `Components(settings, llm=...)`."""
+
+    def __init__(self, settings: Settings, root: Components | None = None, *, store: ChunkStore | None = None,
+                 embedder: Embedder | None = None, llm: LLM | None = None, prompts: Prompts | None = None,
+                 conversations: Conversations | None = None, keyword_index: KeywordIndex | None = None,
+                 retriever: Retriever | None = None) -> None:
         self.settings = settings
         self.root = root
         self.stopping = root.stopping if root else threading.Event()  # set when the server shuts down
         self._collections: dict[str, Components] = {}
         self._registry_lock = threading.Lock()
+        given = {"store": store, "embedder": embedder, "llm": llm, "prompts": prompts,
+                 "conversations": conversations, "keyword_index": keyword_index, "retriever": retriever}
+        for name, part in given.items():
+            if part is not None:
+                self.__dict__[name] = part  # where the cached_property keeps its value: it never builds one
 
     @cached_property
     def store(self) -> ChunkStore:
@@ -189,10 +201,9 @@ class Components:
 
     def with_settings(self, **update: object) -> Components:
         """The same store, models and prompts with other retrieval or answering settings (eval modes)."""
-        other = Components(self.settings.model_copy(update=update), root=self.root)
-        for name in ("store", "embedder", "llm", "prompts", "keyword_index"):
-            other.__dict__[name] = getattr(self, name)
-        return other
+        return Components(self.settings.model_copy(update=update), root=self.root, store=self.store,
+                          embedder=self.embedder, llm=self.llm, prompts=self.prompts,
+                          keyword_index=self.keyword_index)
 
     def seed_if_empty(self) -> IngestReport | None:
         """First run: an empty store gets the seed documents; so does one whose seeding was cut off (a seed's

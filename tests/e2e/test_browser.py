@@ -47,9 +47,8 @@ def _serve(comps: Components):
 def fast_url(tmp_path_factory):
     """The seeds in the default collection, a hash embedder and the extractive scripted LLM."""
     store = tmp_path_factory.mktemp("browser") / "store"
-    comps = Components(Settings(_env_file=None, persist_dir=store, collection="main", seeds_dir=SEEDS))
-    comps.__dict__["embedder"] = HashEmbedder(256)
-    comps.__dict__["llm"] = ExtractiveLLM()
+    comps = Components(Settings(_env_file=None, persist_dir=store, collection="main", seeds_dir=SEEDS),
+                       embedder=HashEmbedder(256), llm=ExtractiveLLM())
     comps.seed_if_empty()
     url, server, thread = _serve(comps)
     yield url
