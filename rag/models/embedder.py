@@ -99,4 +99,8 @@ def build_embedder(settings: Settings) -> Embedder:
         case "openai":
             return OpenAIEmbedder(settings.embed_model or "text-embedding-3-small", settings.openai_api_key,
                                   settings.openai_base_url)
+        case "hash":
+            from rag.models.testing import HashEmbedder
+
+            return HashEmbedder()
     raise ValueError(f"unknown embed_backend {settings.embed_backend!r}")

@@ -265,4 +265,8 @@ def build_llm(settings: Settings) -> LLM:
         case "openai":
             return OpenAICompatLLM(settings.llm_model, settings.openai_api_key, settings.openai_base_url,
                                    stream=settings.openai_stream, timeout=settings.openai_timeout)
+        case "scripted":
+            from rag.models.testing import ScriptedLLM
+
+            return ScriptedLLM()
     raise ValueError(f"unknown llm_backend {settings.llm_backend!r}")
