@@ -3,10 +3,15 @@
 Each part imports its module when it is first asked for, so a command pays only for what it uses: a no-op
 `rag sync` opens the store and never imports torch, llama.cpp or llama-index. A part given to the
 constructor (a test's scripted LLM, a benchmark's recorder, another `Components`' loaded models) is used
-as it is, and never built."""
+as it is, and never built.
+
+The process environment the libraries read is set here too, in one function, `offline_environment()`, which
+each entry point calls first."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import shutil
 import threading
@@ -26,6 +31,23 @@ if TYPE_CHECKING:
     from rag.prompting import Prompts
     from rag.retrieve import Retriever
     from rag.store import ChunkStore
+
+
+def offline_environment() -> None:
+    """Keep every library off the network and quiet: the models come from PyPI packages (no model hub),
+    tiktoken's file from llama-index-core's wheel, and Gradio sends no analytics. Some of these are read
+    when the library is imported, so each entry point calls this first: the `rag` command (`main`), the
+    server's app (`create_app`), `app.py`, and the test and benchmark packages. A program that embeds
+    `rag` should call it before importing anything else. A value already in the environment wins."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # huggingface_hub and transformers read these at import
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    from rag.ingest.tokens import llama_index_static
+
+    # tiktoken would download cl100k_base on first use; llama-index-core's wheel (a dependency) carries it
+    with contextlib.suppress(ImportError):
+        os.environ.setdefault("TIKTOKEN_CACHE_DIR", str(llama_index_static() / "tiktoken_cache"))
 
 
 def build_retriever(mode: str, store: ChunkStore, embedder: Embedder, index: KeywordIndex,

@@ -15,10 +15,11 @@ from rag import __version__
 from rag.api import answer, chat, collections, conversations, documents
 from rag.api.auth import bearer_guard
 from rag.api.errors import install_error_handlers
-from rag.components import Components
+from rag.components import Components, offline_environment
 
 
 def create_app(comps: Components, with_ui: bool = True) -> FastAPI:
+    offline_environment()  # before Gradio is imported
     settings = comps.settings
     app = FastAPI(title="rag-chat", version=__version__,
                   description="Answers from your documents, every claim cited to the exact passage.")

@@ -1,15 +1,14 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 
+from rag.components import offline_environment
 from rag.models import testing
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+offline_environment()  # the tests are an entry point too
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"

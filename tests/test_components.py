@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from rag.components import Components
-from tests.conftest import HashEmbedder
+import os
+import re
+from pathlib import Path
+
+from rag.components import Components, offline_environment
+from tests.conftest import ROOT, HashEmbedder
 
 
 class NamedLLM:
@@ -34,3 +38,20 @@ def test_a_given_retriever_is_the_one_the_chain_asks(settings) -> None:
     assert comps.retriever is retriever
     answer = comps.chain.answer("Who welcomed Putin at the airport?")
     assert not answer.answerable  # nothing retrieved: refused before the model is asked
+
+
+def test_the_offline_environment_is_set_in_one_place(monkeypatch) -> None:
+    """One function sets what the libraries read (the entry points call it); no other module writes it."""
+    for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "GRADIO_ANALYTICS_ENABLED", "TIKTOKEN_CACHE_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("TOKENIZERS_PARALLELISM", "true")
+    offline_environment()
+    assert os.environ["HF_HUB_OFFLINE"] == os.environ["TRANSFORMERS_OFFLINE"] == "1"
+    assert os.environ["GRADIO_ANALYTICS_ENABLED"] == "False"
+    cl100k = "9b5ad71b2ce5302211f9c61530b329a4922fc6a4"  # tiktoken's cache name for cl100k_base (sha1 of its URL)
+    assert (Path(os.environ["TIKTOKEN_CACHE_DIR"]) / cl100k).is_file()
+    assert os.environ["TOKENIZERS_PARALLELISM"] == "true", "a value already set wins"
+    writes = re.compile(r"os\.environ\s*(\[[^\]]*\]\s*=|\.setdefault|\.update)|os\.putenv")
+    setters = sorted(str(p.relative_to(ROOT)) for p in [*(ROOT / "rag").rglob("*.py"), ROOT / "app.py"]
+                     if writes.search(p.read_text(encoding="utf-8")))
+    assert setters == ["rag/components.py"]

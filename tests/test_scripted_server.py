@@ -62,7 +62,8 @@ def _free_port() -> int:
 
 def test_rag_serve_answers_with_citations_without_a_model(tmp_path) -> None:
     port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+    offline = {"HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "GRADIO_ANALYTICS_ENABLED", "TIKTOKEN_CACHE_DIR"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_") and k not in offline}  # `rag` sets them
     env.update(RAG_LLM_BACKEND="scripted", RAG_EMBED_BACKEND="hash", RAG_PERSIST_DIR=str(tmp_path / "store"),
                RAG_PORT=str(port), RAG_SHUTDOWN_GRACE="1",
                PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p))

@@ -45,9 +45,7 @@ class LocalEmbedder:
     def model(self) -> Any:
         """The loaded SentenceTransformer (loaded once, by the first caller)."""
         with self._lock:
-            if self._model is None:
-                os.environ.setdefault("HF_HUB_OFFLINE", "1")
-                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            if self._model is None:  # offline: see rag.components.offline_environment
                 from sentence_transformers import SentenceTransformer
                 from transformers.utils import logging as transformers_logging
 
