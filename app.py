@@ -1,8 +1,11 @@
 """`python app.py` starts the chat UI with settings from the environment (RAG_*) and `.env`."""
 
-from rag.cli import _components
-from rag.ui import launch
+from rag.components import offline_environment
 
 if __name__ == "__main__":
+    offline_environment()
+    from rag.cli import _components
+    from rag.server import launch
+
     comps = _components()
     launch(comps, host=comps.settings.host, port=comps.settings.port)

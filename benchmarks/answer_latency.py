@@ -19,6 +19,7 @@ from pathlib import Path
 
 from benchmarks.common import p50_p95, table, write
 from rag.components import Components
+from rag.models.llm import build_llm
 from rag.schemas import Answer
 from rag.settings import PROJECT_ROOT, Settings
 
@@ -48,12 +49,12 @@ def main() -> None:
     rows = [json.loads(line) for line in args.gold.read_text().splitlines() if line.strip()]
     rows = [r for r in rows if not r.get("unanswerable")][: args.limit]
     with tempfile.TemporaryDirectory() as tmp:
-        comps = Components(Settings(persist_dir=Path(tmp), collection="bench"))
+        settings = Settings(persist_dir=Path(tmp), collection="bench")
+        llm = build_llm(settings)
+        rec = Recorder(llm)
+        comps = Components(settings, llm=rec)
         comps.ingestor.ingest_paths([args.docs])
-        comps.llm.load()  # type: ignore[attr-defined]
-        llama = comps.llm._load()  # type: ignore[attr-defined]
-        rec = Recorder(comps.llm)
-        comps.chain.llm = rec
+        llama = llm.load()  # type: ignore[attr-defined]  # llama-cpp-python's model, also timed directly
         system = {"role": "system", "content": comps.prompts.system}
         max_tokens = comps.settings.max_tokens
 

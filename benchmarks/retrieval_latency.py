@@ -18,8 +18,7 @@ import time
 from pathlib import Path
 
 from benchmarks.common import fill_synthetic, p50_p95, table, write
-from rag.components import Components
-from rag.retrieve import build_retriever
+from rag.components import Components, build_retriever
 from rag.settings import Settings
 
 

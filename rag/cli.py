@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -20,8 +19,6 @@ console = Console(stderr=True)
 
 
 def _components():
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     from rag.components import Components
 
     return Components(Settings())
@@ -236,7 +233,7 @@ def evaluate(
 def serve(host: Annotated[str | None, typer.Option(help="Default: RAG_HOST (127.0.0.1)")] = None,
           port: Annotated[int | None, typer.Option(help="Default: RAG_PORT (7860)")] = None) -> None:
     """Serve the chat UI and the HTTP API in one process (ingesting seeds/ first when the store is empty)."""
-    from rag.ui import launch
+    from rag.server import launch
 
     comps = _components()
     launch(comps, host=host or comps.settings.host, port=port or comps.settings.port)
@@ -251,6 +248,9 @@ def ui(host: Annotated[str | None, typer.Option()] = None, port: Annotated[int |
 
 def main() -> None:
     """The `rag` entry point: expected failures (store, model, LLM server) end with one plain line."""
+    from rag.components import offline_environment
+
+    offline_environment()
     from rag.models.llm import LLMError
     from rag.models.weights import ModelWeightsError
     from rag.store import StoreError

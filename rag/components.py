@@ -1,10 +1,17 @@
 """Builds the parts from settings, once, lazily: front ends ask for what they need and nothing more.
 
 Each part imports its module when it is first asked for, so a command pays only for what it uses: a no-op
-`rag sync` opens the store and never imports torch, llama.cpp or llama-index."""
+`rag sync` opens the store and never imports torch, llama.cpp or llama-index. A part given to the
+constructor (a test's scripted LLM, a benchmark's recorder, another `Components`' loaded models) is used
+as it is, and never built.
+
+The process environment the libraries read is set here too, in one function, `offline_environment()`, which
+each entry point calls first."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import shutil
 import threading
@@ -24,6 +31,47 @@ if TYPE_CHECKING:
     from rag.prompting import Prompts
     from rag.retrieve import Retriever
     from rag.store import ChunkStore
+
+
+def offline_environment() -> None:
+    """Keep every library off the network and quiet: the models come from PyPI packages (no model hub),
+    tiktoken's file from llama-index-core's wheel, and Gradio sends no analytics. Some of these are read
+    when the library is imported, so each entry point calls this first: the `rag` command (`main`), the
+    server's app (`create_app`), `app.py`, and the test and benchmark packages. A program that embeds
+    `rag` should call it before importing anything else. A value already in the environment wins."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # huggingface_hub and transformers read these at import
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    from rag.ingest.tokens import llama_index_static
+
+    # tiktoken would download cl100k_base on first use; llama-index-core's wheel (a dependency) carries it
+    with contextlib.suppress(ImportError):
+        os.environ.setdefault("TIKTOKEN_CACHE_DIR", str(llama_index_static() / "tiktoken_cache"))
+
+
+def build_retriever(mode: str, store: ChunkStore, embedder: Embedder, index: KeywordIndex,
+                    rerank: bool = True) -> Retriever:
+    """The first stage the mode names, wrapped in the sentence re-ranker unless `rerank` is off. It lives
+    here, with the other wiring, so that retrieve.py (the first stages) and rerank.py (which wraps any
+    `Retriever`) need not import each other."""
+    from rag.retrieve import Bm25Retriever, DenseRetriever, HybridRetriever
+
+    first: Retriever
+    if mode == "dense":
+        first = DenseRetriever(store, embedder)
+    elif mode == "bm25":
+        first = Bm25Retriever(store, index)
+    elif mode == "hybrid":
+        first = HybridRetriever(store, embedder, index)
+    else:
+        raise ValueError(f"unknown retrieval mode {mode!r}: choose dense, bm25 or hybrid")
+    if not rerank:
+        return first
+    from rag.rerank import SentenceReranker
+
+    return SentenceReranker(first)
+
 
 # A Chroma name that is also safe as a folder name; "__" is kept for the store's own side collections.
 COLLECTION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,62}[A-Za-z0-9]$")
@@ -47,14 +95,24 @@ def check_collection_name(name: str) -> str:
 class Components:
     """The parts of one collection. The root (built from settings) also keeps a registry of the other
     collections: each gets its own store, BM25 index, retriever, chain and ingestor, built on first use,
-    and shares the root's embedder, LLM, prompts and stop event."""
+    and shares the root's embedder, LLM, prompts and stop event.
 
-    def __init__(self, settings: Settings, root: Components | None = None) -> None:
+    A part passed in is used instead of the one the settings would build: `Components(settings, llm=...)`."""
+
+    def __init__(self, settings: Settings, root: Components | None = None, *, store: ChunkStore | None = None,
+                 embedder: Embedder | None = None, llm: LLM | None = None, prompts: Prompts | None = None,
+                 conversations: Conversations | None = None, keyword_index: KeywordIndex | None = None,
+                 retriever: Retriever | None = None) -> None:
         self.settings = settings
         self.root = root
         self.stopping = root.stopping if root else threading.Event()  # set when the server shuts down
         self._collections: dict[str, Components] = {}
         self._registry_lock = threading.Lock()
+        given = {"store": store, "embedder": embedder, "llm": llm, "prompts": prompts,
+                 "conversations": conversations, "keyword_index": keyword_index, "retriever": retriever}
+        for name, part in given.items():
+            if part is not None:
+                self.__dict__[name] = part  # where the cached_property keeps its value: it never builds one
 
     @cached_property
     def store(self) -> ChunkStore:
@@ -145,8 +203,6 @@ class Components:
 
     @cached_property
     def retriever(self) -> Retriever:
-        from rag.retrieve import build_retriever
-
         return build_retriever(self.settings.retrieval_mode, self.store, self.embedder, self.keyword_index,
                                self.settings.rerank)
 
@@ -167,10 +223,9 @@ class Components:
 
     def with_settings(self, **update: object) -> Components:
         """The same store, models and prompts with other retrieval or answering settings (eval modes)."""
-        other = Components(self.settings.model_copy(update=update), root=self.root)
-        for name in ("store", "embedder", "llm", "prompts", "keyword_index"):
-            other.__dict__[name] = getattr(self, name)
-        return other
+        return Components(self.settings.model_copy(update=update), root=self.root, store=self.store,
+                          embedder=self.embedder, llm=self.llm, prompts=self.prompts,
+                          keyword_index=self.keyword_index)
 
     def seed_if_empty(self) -> IngestReport | None:
         """First run: an empty store gets the seed documents; so does one whose seeding was cut off (a seed's

@@ -106,20 +106,3 @@ class HybridRetriever:
                                bm25_score=None if bscore is None else round(bscore, 4)))
         return out
 
-
-def build_retriever(mode: str, store: ChunkStore, embedder: Embedder, index: KeywordIndex,
-                    rerank: bool = True) -> Retriever:
-    first: Retriever
-    if mode == "dense":
-        first = DenseRetriever(store, embedder)
-    elif mode == "bm25":
-        first = Bm25Retriever(store, index)
-    elif mode == "hybrid":
-        first = HybridRetriever(store, embedder, index)
-    else:
-        raise ValueError(f"unknown retrieval mode {mode!r}: choose dense, bm25 or hybrid")
-    if not rerank:
-        return first
-    from rag.rerank import SentenceReranker
-
-    return SentenceReranker(first)

@@ -1,5 +1,5 @@
 """One ASGI app: the HTTP API (FastAPI) and the Gradio chat page side by side, and the server that runs it
-and stops it promptly."""
+and stops it promptly. The server builds the page (`rag.ui`); the page knows nothing of the server."""
 
 from __future__ import annotations
 
@@ -15,10 +15,11 @@ from rag import __version__
 from rag.api import answer, chat, collections, conversations, documents
 from rag.api.auth import bearer_guard
 from rag.api.errors import install_error_handlers
-from rag.components import Components
+from rag.components import Components, offline_environment
 
 
 def create_app(comps: Components, with_ui: bool = True) -> FastAPI:
+    offline_environment()  # before Gradio is imported
     settings = comps.settings
     app = FastAPI(title="rag-chat", version=__version__,
                   description="Answers from your documents, every claim cited to the exact passage.")
@@ -75,3 +76,17 @@ class Server(uvicorn.Server):
 def run(app: FastAPI, host: str, port: int, grace: float) -> None:
     """Serve until SIGTERM or SIGINT; both end the process within `grace` seconds and a little more."""
     Server(uvicorn.Config(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=grace)).run()
+
+
+def launch(comps: Components, host: str, port: int) -> None:
+    """`rag serve`: seed an empty store, name ingests that were cut off, then serve the page and the API."""
+    report = comps.seed_if_empty()
+    if report is not None:
+        print(f"Ingested {len(report.documents)} seed documents ({report.chunks} chunks) "
+              f"in {report.seconds:.1f} s")
+    for source in comps.unfinished_documents():
+        print(f"warning: {source} was cut off while it was being ingested: add it again (or `rag sync` its "
+              "folder) to finish it")
+    app = create_app(comps)
+    print(f"Chat UI on http://{host}:{port}/ · API on http://{host}:{port}/v1 · docs on http://{host}:{port}/docs")
+    run(app, host, port, grace=comps.settings.shutdown_grace)

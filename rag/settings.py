@@ -35,13 +35,16 @@ class Settings(BaseSettings):
     upsert_batch: int = Field(1000, ge=1, description="Chunks per write to Chroma.")
 
     # Embeddings
-    embed_backend: Literal["local", "openai"] = "local"
+    embed_backend: Literal["local", "openai", "hash"] = Field(
+        "local", description="hash: hashed word counts, no model (fast tests only; rag/models/testing.py).")
     embed_model: str = Field("", description="Local: a sentence-transformers folder (default: the packaged "
                              "all-MiniLM-L6-v2). OpenAI: a model name such as text-embedding-3-small.")
     embed_batch_size: int = Field(32, ge=1)
 
     # LLM
-    llm_backend: Literal["llamacpp", "openai"] = "llamacpp"
+    llm_backend: Literal["llamacpp", "openai", "scripted"] = Field(
+        "llamacpp", description="scripted: copies a passage sentence, no model (fast tests only; "
+        "rag/models/testing.py).")
     llm_preset: Literal["qwen2.5-coder-1.5b", "qwen2.5-coder-0.5b"] = "qwen2.5-coder-1.5b"
     llm_model_path: Path | None = Field(None, description="Any GGUF file; overrides the preset.")
     llm_model: str = Field("gpt-4o-mini", description="Model name for the OpenAI-compatible backend.")

@@ -32,9 +32,7 @@ def test_no_generated_input_causes_a_server_error(tmp_path) -> None:
     from rag.settings import Settings
 
     comps = Components(Settings(_env_file=None, persist_dir=tmp_path / "store", collection="fuzz",
-                                max_question_chars=500))
-    comps.__dict__["embedder"] = HashEmbedder()
-    comps.__dict__["llm"] = EchoLLM()
+                                max_question_chars=500), embedder=HashEmbedder(), llm=EchoLLM())
     comps.ingestor.ingest_paths([SEED_DOC])
     schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(comps, with_ui=False))
     operations = [result.ok() for result in schema.get_all_operations()]

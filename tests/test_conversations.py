@@ -58,9 +58,9 @@ def test_store_round_trip_and_export(tmp_path) -> None:
 @pytest.fixture
 def client(tmp_path):
     comps = Components(Settings(_env_file=None, persist_dir=tmp_path / "store", collection="conv",
-                                min_coverage=0.0, seeds_dir=tmp_path / "none"))
-    comps.__dict__["embedder"] = HashEmbedder()
-    comps.__dict__["llm"] = RecordingLLM("Putin's plane landed at Tehran's Mehrabad airport [1].")
+                                min_coverage=0.0, seeds_dir=tmp_path / "none"),
+                       embedder=HashEmbedder(),
+                       llm=RecordingLLM("Putin's plane landed at Tehran's Mehrabad airport [1]."))
     comps.ingestor.ingest_paths([SEED_DOC])
     with TestClient(create_app(comps, with_ui=False)) as c:
         c.llm = comps.llm  # type: ignore[attr-defined]
@@ -96,9 +96,8 @@ def test_api_conversation_keeps_history_across_requests(client) -> None:
 
 
 def test_the_conversation_file_is_made_on_first_use(tmp_path) -> None:
-    comps = Components(Settings(_env_file=None, persist_dir=tmp_path / "store", collection="conv"))
-    comps.__dict__["embedder"] = HashEmbedder()
-    comps.__dict__["llm"] = RecordingLLM("x")
+    comps = Components(Settings(_env_file=None, persist_dir=tmp_path / "store", collection="conv"),
+                       embedder=HashEmbedder(), llm=RecordingLLM("x"))
     db = tmp_path / "store" / "conversations.sqlite3"
     with TestClient(create_app(comps, with_ui=False)) as client:
         assert not db.exists()  # building the app writes nothing: a read-only store still answers

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 
+from rag.components import build_retriever
 from rag.ingest.pipeline import Ingestor
 from rag.keyword_index import KeywordIndex
 from rag.rerank import SentenceReranker
-from rag.retrieve import Bm25Retriever, Filters, HybridRetriever, build_retriever
+from rag.retrieve import Bm25Retriever, Filters, HybridRetriever
 from rag.store import ChunkStore
 from tests.conftest import SEED_DOC
 

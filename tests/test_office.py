@@ -217,9 +217,8 @@ def test_the_api_accepts_the_new_formats_and_returns_warnings(tmp_path) -> None:
     from tests.conftest import HashEmbedder
     from tests.pdfgen import concat_pdfs, make_pdf, make_scanned_pdf
 
-    comps = Components(Settings(_env_file=None, persist_dir=tmp_path / "store", collection="formats"))
-    comps.__dict__["embedder"] = HashEmbedder()
-    comps.__dict__["llm"] = type("NoLLM", (), {"name": "none", "loaded": True})()
+    comps = Components(Settings(_env_file=None, persist_dir=tmp_path / "store", collection="formats"),
+                       embedder=HashEmbedder(), llm=type("NoLLM", (), {"name": "none", "loaded": True})())
     files = [("files", ("ports.docx", write_docx(tmp_path / "ports.docx").read_bytes(), "application/zip")),
              ("files", ("deck.pptx", write_pptx(tmp_path / "deck.pptx").read_bytes(), "application/zip")),
              ("files", ("ports.xlsx", write_xlsx(tmp_path / "ports.xlsx").read_bytes(), "application/zip")),

@@ -22,10 +22,8 @@ class NoLLM:
 
 
 def _comps(settings, **update) -> Components:
-    comps = Components(settings.model_copy(update={"embed_batch_size": 4, **update}))
-    comps.__dict__["embedder"] = HashEmbedder()
-    comps.__dict__["llm"] = NoLLM()
-    return comps
+    return Components(settings.model_copy(update={"embed_batch_size": 4, **update}), embedder=HashEmbedder(),
+                      llm=NoLLM())
 
 
 def test_a_stopped_ingest_ends_between_batches_and_is_finished_next_time(settings, monkeypatch) -> None:

@@ -40,9 +40,8 @@ def store(tmp_path_factory):
 
 
 def _client(store, reply: str) -> TestClient:
-    comps = Components(Settings(_env_file=None, persist_dir=store, collection="truth", min_coverage=0.0))
-    comps.__dict__["embedder"] = HashEmbedder()
-    comps.__dict__["llm"] = OneReplyLLM(reply)
+    comps = Components(Settings(_env_file=None, persist_dir=store, collection="truth", min_coverage=0.0),
+                       embedder=HashEmbedder(), llm=OneReplyLLM(reply))
     comps.ingestor.ingest_paths([SEED_DOC])
     return TestClient(create_app(comps, with_ui=False))
 

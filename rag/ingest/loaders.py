@@ -4,47 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from charset_normalizer import from_bytes
-
+from rag.ingest.loaded import Loaded, LoadError, decode_bytes, join_pages, title_from_text
 from rag.ingest.normalize import normalize_text
 from rag.schemas import Document
 
 SUPPORTED_SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx", ".pptx", ".xlsx", ".csv"}
-
-Pages = list[tuple[int, int, int]]
-
-
-class LoadError(Exception):
-    """A file that cannot be ingested; the message says why, for the user."""
-
-
-@dataclass
-class Loaded:
-    """What a format's loader returns: normalised text, a title, (page, start, end) spans and notes for the
-    user about parts that could not be read as they are (pages without a text layer, OCR)."""
-
-    text: str
-    title: str
-    pages: Pages = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-
-
-def join_pages(page_texts: list[str]) -> tuple[str, Pages]:
-    """Pages (already normalised) joined by a blank line, each with its exact (number, start, end) span."""
-    parts: list[str] = []
-    pages: Pages = []
-    pos = 0
-    for number, page_text in enumerate(page_texts, start=1):
-        if parts:
-            parts.append("\n\n")
-            pos += 2
-        parts.append(page_text)
-        pages.append((number, pos, pos + len(page_text)))
-        pos += len(page_text)
-    return "".join(parts), pages
 
 
 def page_list(numbers: list[int]) -> str:
@@ -64,36 +30,6 @@ def make_doc_id(name: str, source_key: str) -> str:
     stem = Path(name).stem.lower()
     slug = re.sub(r"[^a-z0-9]+", "-", stem).strip("-")[:48] or "doc"
     return f"{slug}-{hashlib.sha1(source_key.encode()).hexdigest()[:8]}"
-
-
-def decode_bytes(data: bytes, name: str) -> str:
-    """A BOM decides (UTF-8, UTF-16, UTF-32); then UTF-8; otherwise the most likely encoding; binary data
-    is refused."""
-    for bom, codec in ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),
-                       (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16")):
-        if data.startswith(bom):
-            try:
-                return data.decode(codec)
-            except UnicodeDecodeError as exc:
-                raise LoadError(f"{name}: starts as {codec.upper()} but is not valid {codec.upper()}") from exc
-    if b"\x00" in data[:8192]:
-        raise LoadError(f"{name}: looks like a binary file (NUL bytes), not text")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    best = from_bytes(data).best()
-    if best is None:
-        raise LoadError(f"{name}: cannot detect the text encoding")
-    return str(best)
-
-
-def title_from_text(text: str, fallback: str) -> str:
-    for line in text.splitlines():
-        line = line.strip().lstrip("#").strip()
-        if line:
-            return line[:200] if len(line) <= 200 else fallback
-    return fallback
 
 
 def _load_text(data: bytes, name: str) -> Loaded:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import shutil
 
-from rag.ingest.loaders import LoadError
+from rag.ingest.loaded import LoadError
 
 DPI = 300  # tesseract's own advice: below ~300 dpi its accuracy drops on ordinary body text
 TIMEOUT_S = 120  # per page: a pathological page is reported, not waited on for ever

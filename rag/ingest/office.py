@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from rag.ingest.loaders import Loaded, LoadError, decode_bytes, join_pages, title_from_text
+from rag.ingest.loaded import Loaded, LoadError, decode_bytes, join_pages, title_from_text
 from rag.ingest.normalize import normalize_text
 
 _SPACES = re.compile(r"\s+")

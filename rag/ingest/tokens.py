@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -19,12 +18,11 @@ def llama_index_static() -> Path:
 
 @lru_cache(maxsize=1)
 def _encoding():
-    # tiktoken would download cl100k_base on first use; llama-index-core's wheel carries the file
-    # (the same trick its own get_tokenizer uses), so point tiktoken's cache at it.
+    # tiktoken would download cl100k_base on first use; llama-index-core's wheel carries the file (the same
+    # trick its own get_tokenizer uses), and rag.components.offline_environment() points tiktoken's cache at
+    # it (TIKTOKEN_CACHE_DIR), as the entry points start.
     import tiktoken
 
-    cache = llama_index_static() / "tiktoken_cache"
-    os.environ.setdefault("TIKTOKEN_CACHE_DIR", str(cache))
     return tiktoken.get_encoding("cl100k_base")
 
 

@@ -45,9 +45,7 @@ class LocalEmbedder:
     def model(self) -> Any:
         """The loaded SentenceTransformer (loaded once, by the first caller)."""
         with self._lock:
-            if self._model is None:
-                os.environ.setdefault("HF_HUB_OFFLINE", "1")
-                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            if self._model is None:  # offline: see rag.components.offline_environment
                 from sentence_transformers import SentenceTransformer
                 from transformers.utils import logging as transformers_logging
 
@@ -99,4 +97,8 @@ def build_embedder(settings: Settings) -> Embedder:
         case "openai":
             return OpenAIEmbedder(settings.embed_model or "text-embedding-3-small", settings.openai_api_key,
                                   settings.openai_base_url)
+        case "hash":
+            from rag.models.testing import HashEmbedder
+
+            return HashEmbedder()
     raise ValueError(f"unknown embed_backend {settings.embed_backend!r}")

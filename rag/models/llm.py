@@ -9,7 +9,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from rag.settings import Settings
 
@@ -80,8 +80,10 @@ class LlamaCppLLM:
                                 n_batch=512, flash_attn=self._flash_attn, verbose=False, seed=0)
         return self._llama
 
-    def load(self) -> None:
-        self._worker.submit(self._load).result()
+    def load(self) -> Any:
+        """Load the model now (on the generation worker) and return it: the `llama_cpp.Llama`, for callers
+        that time it directly. Generations load it themselves when it is not loaded yet."""
+        return self._worker.submit(self._load).result()
 
     def _prompt_tokens(self, llama, messages: list[Message]) -> list[int]:
         """The tokens `create_chat_completion` would evaluate for these messages (the GGUF's own template),
@@ -286,4 +288,8 @@ def build_llm(settings: Settings) -> LLM:
         case "openai":
             return OpenAICompatLLM(settings.llm_model, settings.openai_api_key, settings.openai_base_url,
                                    stream=settings.openai_stream, timeout=settings.openai_timeout)
+        case "scripted":
+            from rag.models.testing import ScriptedLLM
+
+            return ScriptedLLM()
     raise ValueError(f"unknown llm_backend {settings.llm_backend!r}")

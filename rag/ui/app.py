@@ -252,17 +252,3 @@ def build_ui(comps: Components) -> gr.Blocks:
                            gr.Dropdown(choices=comps.collection_names())), None, [convs, collection])
     return demo
 
-
-def launch(comps: Components, host: str, port: int) -> None:
-    from rag.server import create_app, run
-
-    report = comps.seed_if_empty()
-    if report is not None:
-        print(f"Ingested {len(report.documents)} seed documents ({report.chunks} chunks) "
-              f"in {report.seconds:.1f} s")
-    for source in comps.unfinished_documents():
-        print(f"warning: {source} was cut off while it was being ingested: add it again (or `rag sync` its "
-              "folder) to finish it")
-    app = create_app(comps)
-    print(f"Chat UI on http://{host}:{port}/ · API on http://{host}:{port}/v1 · docs on http://{host}:{port}/docs")
-    run(app, host, port, grace=comps.settings.shutdown_grace)

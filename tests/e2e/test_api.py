@@ -8,7 +8,6 @@ import httpx
 import pytest
 from openai import OpenAI
 
-from rag.components import Components
 from rag.server import create_app
 from tests.conftest import sse_events
 from tests.e2e.conftest import serve
@@ -154,9 +153,7 @@ def test_eight_concurrent_questions_all_finish_correctly(http) -> None:
 def test_bearer_token_guards_v1_and_ui(comps, e2e_settings) -> None:
     from fastapi.testclient import TestClient
 
-    guarded = Components(e2e_settings.model_copy(update={"api_token": "s3cret"}))
-    for name in ("store", "embedder", "llm", "prompts", "retriever", "ingestor", "chain"):
-        guarded.__dict__[name] = getattr(comps, name)  # same parts, different settings
+    guarded = comps.with_settings(api_token="s3cret")  # the same store and models, other settings
     with TestClient(create_app(guarded)) as client:
         assert client.get("/v1/models").status_code == 401
         assert client.get("/v1/models", headers={"Authorization": "Bearer wrong"}).status_code == 401

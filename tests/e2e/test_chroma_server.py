@@ -39,10 +39,9 @@ def _settings(port: int, local: Path, collection: str = "served") -> Settings:
 
 def test_ingest_ask_delete_through_a_chroma_server(chroma_server, comps, tmp_path) -> None:
     # two "users" on different machines: separate local folders, one server
-    a = Components(_settings(chroma_server, tmp_path / "a"))
-    b = Components(_settings(chroma_server, tmp_path / "b"))
-    for name in ("embedder", "llm"):  # reuse the session's loaded models
-        a.__dict__[name] = b.__dict__[name] = getattr(comps, name)
+    # reuse the session's loaded models
+    a = Components(_settings(chroma_server, tmp_path / "a"), embedder=comps.embedder, llm=comps.llm)
+    b = Components(_settings(chroma_server, tmp_path / "b"), embedder=comps.embedder, llm=comps.llm)
     report = a.ingestor.ingest_paths([SEEDS])
     assert report.chunks > 3 and a.store.count() == report.chunks
     assert not (tmp_path / "a" / "chroma.sqlite3").exists(), "nothing stored locally but the BM25 cache"
@@ -62,8 +61,7 @@ def test_sync_against_the_server(chroma_server, comps, tmp_path) -> None:
     folder = tmp_path / "docs"
     folder.mkdir()
     shutil.copy(SEED_DOC, folder / SEED_DOC.name)
-    c = Components(_settings(chroma_server, tmp_path / "local", collection="synced"))
-    c.__dict__["embedder"] = comps.embedder
+    c = Components(_settings(chroma_server, tmp_path / "local", collection="synced"), embedder=comps.embedder)
     first = c.ingestor.sync(folder)
     assert first.embedded == c.store.count() > 0
     assert c.ingestor.sync(folder).unchanged == 1

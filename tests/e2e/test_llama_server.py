@@ -35,12 +35,10 @@ def llama_server(e2e_settings):
 
 
 def _remote(comps: Components, base_url: str, stream: bool) -> Components:
-    remote = Components(comps.settings.model_copy(update={
+    return Components(comps.settings.model_copy(update={
         "llm_backend": "openai", "openai_base_url": base_url, "llm_model": "qwen-small",
-        "openai_api_key": "unused", "openai_stream": stream}))
-    for name in ("store", "embedder", "prompts", "keyword_index"):
-        remote.__dict__[name] = getattr(comps, name)
-    return remote
+        "openai_api_key": "unused", "openai_stream": stream}), store=comps.store, embedder=comps.embedder,
+        prompts=comps.prompts, keyword_index=comps.keyword_index)
 
 
 @pytest.mark.parametrize("stream", [True, False], ids=["streaming", "one-reply"])

@@ -19,8 +19,7 @@ def test_read_only_store_is_a_clear_error_and_keeps_its_contents(comps, tmp_path
     if shutil.which("unshare") is None or subprocess.run(["unshare", "-m", "true"]).returncode != 0:
         pytest.fail("this test needs `unshare -m` (root, util-linux) to mount the store read-only")
     store = tmp_path / "store"
-    c = Components(Settings(_env_file=None, persist_dir=store, collection="readonly"))
-    c.__dict__["embedder"] = comps.embedder
+    c = Components(Settings(_env_file=None, persist_dir=store, collection="readonly"), embedder=comps.embedder)
     count = c.ingestor.ingest_paths([SEEDS]).chunks
     del c
     extra = tmp_path / "extra.txt"
