@@ -70,6 +70,10 @@ def choice_options(question: str) -> tuple[str, ...]:
     right_words = right.replace(",", " ").split()[:6]
     left_words = left[marked + 1:].split() if marked >= 0 else left.split()[-max(1, len(right_words)):]
     a, b = " ".join(left_words).strip(" ,:"), " ".join(right_words).strip(" ,:")
+    # "was it trade or their security cooperation that was growing": the options are "trade" and "their
+    # security cooperation", without the question's own verb or the clause that follows the option
+    a = re.sub(rf"^(?:(?:{_AUX})\s+(?:it|there)\s+|(?:{_AUX})\s+)", "", a, flags=re.IGNORECASE)
+    b = re.split(r"\s+(?:that|which|who)\s+", b, maxsplit=1)[0]
     return (a, b) if a and b and len(left_words) <= 8 else ()
 
 
