@@ -112,7 +112,7 @@ def _timeline(question: str, passages: list[Passage]) -> Verdict | None:
                    f"{a[0]} {word} {b[0]}", other=(b[1], b[2]))
 
 
-def decide(question: str, passages: list[Passage], min_overlap: float = 0.5,
+def decide(question: str, passages: list[Passage], min_overlap: float = 0.3,
            substitution_overlap: float = 0.55) -> Verdict | None:
     """The deciding sentence of the passages and, when the text settles it, the verdict."""
     found = _best_sentence(question, passages)
