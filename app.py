@@ -5,7 +5,9 @@ from rag.components import offline_environment
 if __name__ == "__main__":
     offline_environment()
     from rag.cli import _components
+    from rag.logs import configure
     from rag.server import launch
 
     comps = _components()
+    configure(comps.settings)
     launch(comps, host=comps.settings.host, port=comps.settings.port)

@@ -11,6 +11,7 @@ from rag.citations import CitationStream, grounded_share, is_refusal
 from rag.context import SentenceScorer, assemble
 from rag.hops import bridge_query, merge, option_queries
 from rag.key_terms import missing_terms
+from rag.logs import log_answer
 from rag.models.llm import LLM, Message
 from rag.prompting import Prompts, answer_messages, check_messages, condense_messages
 from rag.retrieve import Filters, Retriever
@@ -121,8 +122,8 @@ class AnswerChain:
 
         def refuse(reason: str, **more: object) -> Answer:
             timings.total_ms = _ms(t0)
-            return Answer(answer=self.prompts.refusal, answerable=False, citations=[], timings=timings,
-                          refusal_reason=reason, retrieved=passages, **base, **more)  # type: ignore[arg-type]
+            return log_answer(Answer(answer=self.prompts.refusal, answerable=False, citations=[], timings=timings,
+                          refusal_reason=reason, retrieved=passages, **base, **more), self)  # type: ignore[arg-type]
 
         if self.evidence_too_weak(query, passages):
             yield self.prompts.refusal
@@ -190,11 +191,11 @@ class AnswerChain:
             text, citations, sentences = self.prompts.refusal, [], []
             yield Replace(text=text) if streamed else text
         timings.total_ms = _ms(t0)
-        yield Answer(answer=text, answerable=answerable, citations=citations, timings=timings,
+        yield log_answer(Answer(answer=text, answerable=answerable, citations=citations, timings=timings,
                      usage=Usage(**usage), context=context, sentences=sentences, retrieved=passages,
                      grounded=grounded_share(sentences), check=None if p_yes is None else round(p_yes, 4),
                      short_answer=short_answer(shape.shape, text) if answerable else "", refusal_reason=reason,
-                     rejected=rejected, missing_terms=missing, verdict=verdict_reason, **base)
+                     rejected=rejected, missing_terms=missing, verdict=verdict_reason, **base), self, citer.sentences)
 
     def yes_or_no(self, query: str, context: list[Passage], shape: QuestionShape,
                   messages: list[Message]) -> tuple[str | None, str | None]:

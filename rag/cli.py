@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from rag.logs import configure, held
 from rag.settings import Settings
 
 app = typer.Typer(help="Answer questions from your documents, with every claim cited.", no_args_is_help=True,
@@ -45,7 +46,7 @@ def ingest(paths: Annotated[list[Path] | None, typer.Argument(help="Files or fol
     """Add documents to the collection; ingesting the same file again changes nothing."""
     comps = _components()
     targets = paths or [comps.settings.seeds_dir]
-    with _bar() as bar:
+    with held(), _bar() as bar:  # the ingest's log line after the bar, not through it
         task = bar.add_task("embedding chunks", total=None)
         report = comps.ingestor.ingest_paths(
             targets, progress=lambda done, queued: bar.update(task, completed=done, total=queued))
@@ -66,7 +67,7 @@ def sync(folder: Annotated[Path, typer.Argument(help="The folder the collection 
     from rag.ingest.loaders import LoadError
 
     comps = _components()
-    with _bar() as bar:
+    with held(), _bar() as bar:
         task = bar.add_task("embedding chunks", total=None)
         try:
             report = comps.ingestor.sync(
@@ -97,14 +98,17 @@ def ask(question: str,
         validate_question(question, comps.settings.max_question_chars)
         comps.seed_if_empty()
         final: Answer | None = None
-        for item in comps.chain.stream(question, top_k=top_k):
-            if isinstance(item, Answer):
-                final = item
-            elif isinstance(item, Replace):
-                if not as_json:
-                    console.print("\n[dim](withdrawn: the passages do not support it)[/dim]")
-            elif not as_json:
-                console.print(item, end="", highlight=False, markup=False)
+        with held():  # the answer's log line after the streamed text, on a line of its own
+            for item in comps.chain.stream(question, top_k=top_k):
+                if isinstance(item, Answer):
+                    final = item
+                elif isinstance(item, Replace):
+                    if not as_json:
+                        console.print("\n[dim](withdrawn: the passages do not support it)[/dim]")
+                elif not as_json:
+                    console.print(item, end="", highlight=False, markup=False)
+            if not as_json:
+                console.print()
     except (QuestionError, LLMError) as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
@@ -112,7 +116,6 @@ def ask(question: str,
     if as_json:
         sys.stdout.write(json.dumps(final.public(), ensure_ascii=False) + "\n")
         return
-    console.print()
     print(final.answer)
     for c in final.citations:
         page = f", page {c.page}" if c.page else ""
@@ -251,6 +254,7 @@ def main() -> None:
     from rag.components import offline_environment
 
     offline_environment()
+    configure(Settings())  # RAG_LOG_LEVEL, RAG_LOG_JSON: the lines go to stderr
     from rag.models.llm import LLMError
     from rag.models.weights import ModelWeightsError
     from rag.store import StoreError

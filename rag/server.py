@@ -16,11 +16,13 @@ from rag.api import answer, chat, collections, conversations, documents
 from rag.api.auth import bearer_guard
 from rag.api.errors import install_error_handlers
 from rag.components import Components, offline_environment
+from rag.logs import configure
 
 
 def create_app(comps: Components, with_ui: bool = True) -> FastAPI:
     offline_environment()  # before Gradio is imported
     settings = comps.settings
+    configure(settings)
     app = FastAPI(title="rag-chat", version=__version__,
                   description="Answers from your documents, every claim cited to the exact passage.")
     install_error_handlers(app)

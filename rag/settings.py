@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -126,3 +126,16 @@ class Settings(BaseSettings):
     shutdown_grace: float = Field(3.0, ge=0, description="Seconds requests still running get after SIGTERM or "
                                   "SIGINT before they are cut off (open chat pages are let go at once).")
     api_token: str | None = Field(None, description="When set, /v1 routes and the UI require it (bearer).")
+
+    # Logs (rag/logs.py): one line per answer and per ingest, on stderr
+    log_level: str = Field("INFO", description="DEBUG, INFO, WARNING, ERROR or CRITICAL, for the `rag` loggers "
+                           "(WARNING keeps only ingests that skipped files and refused uploads).")
+    log_json: bool = Field(False, description="One JSON object per line instead of key=value pairs.")
+
+    @field_validator("log_level")
+    @classmethod
+    def _level_name(cls, value: str) -> str:
+        name = value.strip().upper()
+        if name not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ValueError(f"{value!r} is not a log level: DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        return name

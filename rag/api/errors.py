@@ -12,6 +12,7 @@ from rag.chain import QuestionError
 from rag.components import CollectionError
 from rag.documents import DocumentNotFound
 from rag.ingest.loaders import LoadError
+from rag.logs import log_refused
 from rag.models.llm import LLMError
 from rag.store import StoreError
 
@@ -27,6 +28,7 @@ def error_body(message: str, code: str, kind: str = "invalid_request_error") -> 
 
 
 def _json(status: int, message: str, code: str, kind: str = "invalid_request_error") -> JSONResponse:
+    log_refused(code, message)  # a warning for a refused or unreadable file; other errors are not logged
     return JSONResponse(error_body(message, code, kind), status_code=status)
 
 

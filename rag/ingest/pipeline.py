@@ -15,6 +15,7 @@ from pathlib import Path
 from rag.ingest.chunker import chunk_document
 from rag.ingest.loaders import LoadError, display_source, iter_files, load_bytes, make_doc_id, read_file
 from rag.keyword_index import KeywordIndex
+from rag.logs import log_ingest
 from rag.models.embedder import Embedder
 from rag.schemas import Chunk, Document
 from rag.settings import Settings
@@ -110,7 +111,7 @@ class Ingestor:
         """Loaded documents (uploads) in one group: one embedding pass, one write, one BM25 update. `data`,
         the uploads' bytes, is kept under the persist folder: the viewer renders PDF pages from it and
         re-ingest reads it again."""
-        counter, results, group = _Counter(progress), [], []
+        t0, counter, results, group = time.perf_counter(), _Counter(progress), [], []
         for i, doc in enumerate(docs):
             if any(p.doc.doc_id == doc.doc_id for p in group):  # the same name twice: the later one wins
                 results += self._write_group(group, counter)
@@ -119,6 +120,8 @@ class Ingestor:
             group.append(self._prepare(doc, kept=kept))
         results += self._write_group(group, counter)
         self._after_write()
+        log_ingest(IngestReport(results, seconds=time.perf_counter() - t0, written=True), self.settings, "upload",
+                   [d.source for d in docs])
         return results
 
     def _recipe(self) -> str:
@@ -218,7 +221,7 @@ class Ingestor:
         if report.written:  # an unchanged folder leaves the BM25 index unread
             self._after_write()
         report.seconds = time.perf_counter() - t0
-        return report
+        return log_ingest(report, self.settings, "ingest", paths)
 
     def _scan(self, paths: list[Path], report: IngestReport) -> tuple[list[_File], set[str]]:
         """Hash every readable file, resolving each path once (a no-op sync of 1,000 notes is mostly this);
@@ -311,7 +314,7 @@ class Ingestor:
         if report.written:
             self._after_write()
         report.seconds = time.perf_counter() - t0
-        return report
+        return log_ingest(report, self.settings, "sync", [folder])
 
     def load_upload(self, data: bytes, name: str) -> Document:
         """An uploaded file: its identity is its name, so uploading it again replaces the old version."""

@@ -16,6 +16,7 @@ from rag.conversations import ConversationNotFound
 from rag.documents import DocumentNotFound, document_file, file_name, render_pdf_page, text_window
 from rag.ingest.loaders import LoadError
 from rag.ingest.pipeline import IngestInterrupted
+from rag.logs import log_refused
 from rag.schemas import Answer
 from rag.ui.render import documents_table, render_answer, viewer
 
@@ -48,6 +49,7 @@ def upload_files(comps: Components, collection: str, paths: list[Path], progress
             lines.extend(f"⚠️ {w}" for w in res.warnings)
         except (LoadError, OSError, IngestInterrupted) as exc:
             message = str(exc)  # a loader's message starts with the file's name already
+            log_refused("unreadable_file" if isinstance(exc, LoadError) else "", message)
             lines.append(f"❌ {message}" if message.startswith(path.name) else f"❌ {path.name}: {message}")
     return "\n\n".join(lines) or "No file given."
 
