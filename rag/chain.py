@@ -31,11 +31,14 @@ class QuestionError(ValueError):
 
 
 def validate_question(question: str, max_chars: int) -> str:
-    q = " ".join((question or "").split())
+    """The question with its white space collapsed. The limit counts the characters as given (what the API's
+    schema declares as maxLength), white space included."""
+    question = question or ""
+    if len(question) > max_chars:
+        raise QuestionError(f"the question is {len(question)} characters long; the limit is {max_chars}")
+    q = " ".join(question.split())
     if not q:
         raise QuestionError("the question is empty")
-    if len(q) > max_chars:
-        raise QuestionError(f"the question is {len(q)} characters long; the limit is {max_chars}")
     return q
 
 

@@ -1,10 +1,15 @@
 """The answer contract: the chain's typed events and their order, the one helper that gives the final answer,
-the `sources` event over HTTP before any text."""
+the `sources` event over HTTP before any text, and an OpenAPI schema that declares the response bodies and
+what the server enforces."""
 
 from __future__ import annotations
 
+import json
+import re
+
 import pytest
 from fastapi.testclient import TestClient
+from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from rag.chain import QuestionError
 from rag.components import Components
@@ -113,3 +118,94 @@ def test_answer_stream_sends_the_sources_before_any_text(client) -> None:
     assert sources["retrieved"] == final["retrieved"] and sources["context"] == final["context"]
     assert any("Javad Owji" in c["text"] for c in sources["context"])
     assert "".join(d["text"] for k, d in events if k == "delta") == final["answer"]
+
+
+def test_answer_json_is_the_declared_response_model(client) -> None:
+    from rag.api.models import AnswerResponse
+
+    body = client.post("/v1/answer", json={"question": "Who welcomed Putin at the airport?"}).json()
+    assert AnswerResponse.model_validate(body).answerable and "Javad Owji" in body["answer"]
+
+
+def test_chat_completion_bodies_are_openai_types(client) -> None:
+    req = {"model": "rag", "messages": [{"role": "user", "content": "Who welcomed Putin at the airport?"}]}
+    whole = ChatCompletion.model_validate(client.post("/v1/chat/completions", json=req).json())
+    assert "Javad Owji" in whole.choices[0].message.content and whole.model_extra["citations"]
+    streamed = client.post("/v1/chat/completions", json=req | {"stream": True}).text
+    chunks = [ChatCompletionChunk.model_validate(json.loads(line[6:])) for line in streamed.splitlines()
+              if line.startswith("data: {")]
+    assert "".join(c.choices[0].delta.content or "" for c in chunks) == whole.choices[0].message.content
+
+
+@pytest.mark.parametrize("method", ["TRACE", "PUT", "PATCH"])
+def test_an_unsupported_method_on_an_api_path_is_405_with_allow(client, method) -> None:
+    r = client.request(method, "/v1/answer")
+    assert r.status_code == 405 and r.headers["allow"] == "POST" and r.json()["error"]["code"]
+
+
+# ---- the OpenAPI schema
+
+
+@pytest.fixture(scope="module")
+def spec(client) -> dict:
+    return client.get("/openapi.json").json()
+
+
+def _body_schema(op: dict, status: str = "200", media: str = "application/json") -> dict:
+    return op["responses"][status]["content"][media]["schema"]
+
+
+def test_openapi_declares_the_answer_and_chat_response_bodies(spec) -> None:
+    schemas = spec["components"]["schemas"]
+    answer = spec["paths"]["/v1/answer"]["post"]
+    assert _body_schema(answer) == {"$ref": "#/components/schemas/AnswerResponse"}
+    assert {"answer", "answerable", "citations", "retrieved", "context", "usage"} <= set(
+        schemas["AnswerResponse"]["required"])
+    events = _body_schema(answer, media="text/event-stream")
+    assert set(events["properties"]["event"]["enum"]) == {"sources", "delta", "replace", "answer", "error"}
+    assert "SourcesEvent" in schemas and "TextEvent" in schemas
+    chat = spec["paths"]["/v1/chat/completions"]["post"]
+    assert _body_schema(chat) == {"$ref": "#/components/schemas/RagChatCompletion"}
+    completion = schemas["RagChatCompletion"]
+    assert {"id", "choices", "created", "model", "object", "citations"} <= set(completion["required"])
+    assert "RagChatCompletionChunk" in schemas and _body_schema(chat, media="text/event-stream")
+    assert not any(p.startswith("/_schema") for p in spec["paths"])
+
+
+def test_openapi_declares_every_error_status_with_its_body(spec) -> None:
+    chat = spec["paths"]["/v1/chat/completions"]["post"]["responses"]
+    assert {"200", "400", "404", "422", "503"} <= set(chat)
+    assert _body_schema(spec["paths"]["/v1/answer"]["post"], "422") == {"$ref": "#/components/schemas/ErrorResponse"}
+    assert "HTTPValidationError" not in spec["components"]["schemas"]  # errors are {"error": ...}, not FastAPI's
+    for path, item in spec["paths"].items():
+        for method, op in item.items():
+            ok = [s for s in op["responses"] if s.startswith("2")]
+            assert ok and all(op["responses"][s].get("content") for s in ok), (method, path)
+
+
+def test_openapi_declares_what_the_server_enforces(spec) -> None:
+    top_k = spec["components"]["schemas"]["AnswerRequest"]["properties"]["top_k"]["anyOf"][0]
+    assert top_k == {"type": "integer", "minimum": 1, "maximum": 50}
+    question = spec["components"]["schemas"]["AnswerRequest"]["properties"]["question"]
+    assert question["minLength"] == 1 and question["maxLength"] == 300
+    blank = re.compile(question["pattern"])
+    assert all(bool(blank.search(c)) != c.isspace() for c in map(chr, range(0x3100)))  # as str.split() sees it
+    upload = spec["paths"]["/v1/documents"]["post"]["requestBody"]
+    body = upload["content"]["multipart/form-data"]["schema"]
+    body = spec["components"]["schemas"][body["$ref"].rsplit("/", 1)[-1]] if "$ref" in body else body
+    assert upload["required"] and "files" in body["required"] and body["properties"]["files"]["minItems"] == 1
+
+
+@pytest.mark.parametrize(("question", "status"), [("", 400), ("   ", 400), ("why " * 76, 400), ("x" * 300, 200)])
+def test_the_question_limits_are_the_declared_ones(client, question, status) -> None:
+    assert client.post("/v1/answer", json={"question": question}).status_code == status
+
+
+@pytest.mark.parametrize(("body", "status"), [({"stream": 0}, 422), ({"stream": "true"}, 422), ({"top_k": "3"}, 422),
+                                              ({"top_k": True}, 422), ({"top_k": 2.5}, 422), ({"top_k": 3.0}, 200)])
+def test_values_are_taken_in_the_types_the_schema_declares(client, body, status) -> None:
+    """JSON Schema's types, not pydantic's lax ones: no number or boolean from a string, but 3.0 is an integer."""
+    r = client.post("/v1/answer", json={"question": "Who welcomed Putin?"} | body)
+    assert r.status_code == status, r.text
+    chat = {"messages": [{"role": "user", "content": "Who welcomed Putin?"}]} | body
+    assert client.post("/v1/chat/completions", json=chat).status_code == status

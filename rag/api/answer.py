@@ -10,7 +10,7 @@ from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
 from rag.api.errors import ApiError
-from rag.api.models import AnswerRequest
+from rag.api.models import AnswerRequest, AnswerResponse, answer_stream_schema, errors
 from rag.components import Components
 from rag.conversations import ConversationNotFound
 from rag.models.llm import LLMError
@@ -24,8 +24,11 @@ def sse(event: str, data: dict) -> str:
 def router(comps: Components) -> APIRouter:
     api = APIRouter(tags=["answer"])
 
-    @api.post("/v1/answer", summary="Answer a question with verified citations",
-              responses={400: {"description": "empty or oversized question"}})
+    @api.post("/v1/answer", summary="Answer a question with verified citations", response_model=AnswerResponse,
+              response_model_exclude_unset=True,
+              responses={200: {"description": "The answer; with `\"stream\": true`, Server-Sent Events.",
+                               "content": {"text/event-stream": {"schema": answer_stream_schema()}}},
+                         **errors(400, 404, 422, 503, _404="unknown collection or conversation")})
     def answer(req: AnswerRequest):
         history = [m.model_dump() for m in req.history if m.role != "system"]
         parts = comps.collection(req.collection)

@@ -16,7 +16,7 @@ from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
 from rag.api.errors import ApiError, error_body
-from rag.api.models import ChatRequest
+from rag.api.models import ChatRequest, ModelList, RagChatCompletion, chat_stream_schema, errors
 from rag.components import Components
 from rag.models.llm import LLMError
 from rag.schemas import final_answer
@@ -37,13 +37,21 @@ def router(comps: Components) -> APIRouter:
     def model_name() -> str:
         return comps.llm.name
 
-    @api.get("/v1/models", summary="The model answering, and one `rag:COLLECTION` per collection")
+    @api.get("/v1/models", summary="The model answering, and one `rag:COLLECTION` per collection",
+             response_model=ModelList, responses=errors(503))
     def models() -> dict:
         ids = [model_name(), *(f"{MODEL_PREFIX}{n}" for n in comps.collection_names())]
         return {"object": "list", "data": [{"id": i, "object": "model", "created": 0, "owned_by": "rag-chat"}
                                            for i in ids]}
 
-    @api.post("/v1/chat/completions", summary="OpenAI Chat Completions, answered from the collection")
+    @api.post("/v1/chat/completions", summary="OpenAI Chat Completions, answered from the collection",
+              response_model=RagChatCompletion, response_model_exclude_unset=True,
+              responses={200: {"description": "A chat completion; with `\"stream\": true`, Server-Sent Events "
+                               "of chat completion chunks.",
+                               "content": {"text/event-stream": {"schema": chat_stream_schema()}}},
+                         **errors(400, 404, 422, 503, _400="malformed JSON; the last user or assistant message is "
+                                  "not the user's; an empty or too long question; an invalid collection name",
+                                  _404="unknown collection (model `rag:NAME`)")})
     def chat(req: ChatRequest):
         turns = [(m.role, m.text()) for m in req.messages if m.role in ("user", "assistant")]
         if not turns or turns[-1][0] != "user":
