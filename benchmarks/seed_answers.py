@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 
 from rag.components import Components
-from rag.schemas import Answer
 from rag.settings import PROJECT_ROOT, Settings
 
 
@@ -36,11 +35,7 @@ def main() -> None:
             comps.llm.load()  # model load time is not answer time
         results = []
         for row in rows:
-            final: Answer | None = None
-            for item in comps.chain.stream(row["question"]):
-                if isinstance(item, Answer):
-                    final = item
-            assert final is not None
+            final = comps.chain.answer(row["question"])
             gold = [a.lower() for a in row.get("answers", [])]
             hit = (not final.answerable) if row.get("unanswerable") else any(g in final.answer.lower() for g in gold)
             cited = any(any(g in c.quote.lower() for g in gold) for c in final.citations)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 
 from rag.citations import CitationStream, grounded_share, is_refusal
 from rag.context import SentenceScorer, assemble
@@ -15,7 +15,7 @@ from rag.logs import log_answer
 from rag.models.llm import LLM, Message
 from rag.prompting import Prompts, answer_messages, check_messages, condense_messages
 from rag.retrieve import Filters, Retriever
-from rag.schemas import Answer, Passage, Replace, Timings, Usage
+from rag.schemas import Answer, Delta, Event, Final, Passage, Replace, Sources, Timings, Usage, final_answer
 from rag.settings import Settings
 from rag.shapes import QuestionShape, classify, short_answer
 from rag.verdict import choose, decide
@@ -32,11 +32,14 @@ class QuestionError(ValueError):
 
 
 def validate_question(question: str, max_chars: int) -> str:
-    q = " ".join((question or "").split())
+    """The question with its white space collapsed. The limit counts the characters as given (what the API's
+    schema declares as maxLength), white space included."""
+    question = question or ""
+    if len(question) > max_chars:
+        raise QuestionError(f"the question is {len(question)} characters long; the limit is {max_chars}")
+    q = " ".join(question.split())
     if not q:
         raise QuestionError("the question is empty")
-    if len(q) > max_chars:
-        raise QuestionError(f"the question is {len(q)} characters long; the limit is {max_chars}")
     return q
 
 
@@ -107,12 +110,21 @@ class AnswerChain:
 
     def stream(self, question: str, history: list[Message] | None = None, top_k: int | None = None,
                filters: Filters | None = None, max_tokens: int | None = None,
-               temperature: float | None = None) -> Iterator[str | Replace | Answer]:
-        """Yield text deltas as the model writes, a `Replace` if the checks reject what was streamed, then one
-        final, verified `Answer`. The deltas (after any Replace) add up exactly to the final answer's text."""
-        t0 = time.perf_counter()
+               temperature: float | None = None) -> Iterator[Event]:
+        """The answer as events (rag.schemas): `Sources` once retrieval and context assembly end (again if a
+        second hop changes the passages), `Delta`s as the model writes, a `Replace` if the checks reject what
+        was streamed, then one `Final` with the verified `Answer`. The deltas (after any Replace) add up
+        exactly to the final answer's text.
+
+        The question is checked now (`QuestionError`), before the first event is asked for: a server can
+        answer 400 before it starts a stream. Nothing else runs until the first event is asked for."""
         question = validate_question(question, self.settings.max_question_chars)
-        query = self.condense(question, history or [])
+        return self._events(question, history or [], top_k, filters, max_tokens, temperature)
+
+    def _events(self, question: str, history: list[Message], top_k: int | None, filters: Filters | None,
+                max_tokens: int | None, temperature: float | None) -> Iterator[Event]:
+        t0 = time.perf_counter()
+        query = self.condense(question, history)
         shape = classify(query)
         k = top_k or self.settings.top_k
         t_r = time.perf_counter()
@@ -123,13 +135,20 @@ class AnswerChain:
         def refuse(reason: str, **more: object) -> Answer:
             timings.total_ms = _ms(t0)
             return log_answer(Answer(answer=self.prompts.refusal, answerable=False, citations=[], timings=timings,
-                          refusal_reason=reason, retrieved=passages, **base, **more), self)  # type: ignore[arg-type]
+                                     refusal_reason=reason, retrieved=passages, **base, **more),  # type: ignore[arg-type]
+                              self)
 
+        def sources() -> Sources:
+            return Sources(query=query, shape=shape.shape, retrieved=passages, context=context)
+
+        context: list[Passage] = []
         if self.evidence_too_weak(query, passages):
-            yield self.prompts.refusal
-            yield refuse("weak_retrieval")
+            yield sources()
+            yield Delta(text=self.prompts.refusal)
+            yield Final(answer=refuse("weak_retrieval"))
             return
         context = assemble(passages, query, self.context_budget(shape), self.scorer)
+        yield sources()  # before the check and generation: a client can show what is being read
         t_c, waited = time.perf_counter(), _waited(self.llm)
         p_yes = self.check(query, context, shape)
         # a bridge question: the first passages name what the answer is about, a second query finds it
@@ -140,6 +159,7 @@ class AnswerChain:
             hop_yes = self.check(query, hop_context, shape)
             if hop_yes is not None and hop_yes > p_yes:
                 passages, context, p_yes = hop, hop_context, hop_yes
+                yield sources()
         missing = missing_terms(query, [p.chunk.text for p in passages])
         if (missing and self.settings.second_hop and p_yes is not None
                 and p_yes < self.settings.missing_terms_check_max):
@@ -150,14 +170,15 @@ class AnswerChain:
             if len(still) < len(missing):
                 passages, missing = hop, still
                 context = assemble(hop, query, self.context_budget(shape, hop=True), self.scorer)
+                yield sources()
                 p_yes = self.check(query, context, shape)
         timings.queue_ms = round(_waited(self.llm) - waited, 1)  # the checks' wait for a busy model
         timings.check_ms = round(_ms(t_c) - timings.queue_ms, 1)
         if p_yes is not None and (p_yes < self.settings.check_min
                                   or (missing and p_yes < self.settings.missing_terms_check_max)):
-            yield self.prompts.refusal
-            yield refuse("check" if p_yes < self.settings.check_min else "missing_terms", check=round(p_yes, 4),
-                         context=context, missing_terms=missing)
+            yield Delta(text=self.prompts.refusal)
+            yield Final(answer=refuse("check" if p_yes < self.settings.check_min else "missing_terms",
+                                      check=round(p_yes, 4), context=context, missing_terms=missing))
             return
         t_g = time.perf_counter()
         citer = CitationStream(context, query, shape.shape)
@@ -169,33 +190,29 @@ class AnswerChain:
         else:
             deltas = self.llm.stream_chat(messages, max_tokens or self.settings.max_tokens,
                                           self.settings.temperature if temperature is None else temperature, usage)
-        refused: list[bool] = []  # decided once, from the reply's opening words
-        streamed = False
-        for out in self._cited(deltas, citer, refused):
-            if timings.first_token_ms is None:
-                timings.first_token_ms = _ms(t0)
-            streamed = True
-            yield out
+        refused = yield from self._streamed(self._cited(deltas, citer), timings, t0)
+        streamed = timings.first_token_ms is not None  # set by the first delta
         gen_wait = float(usage.pop("queue_ms", 0.0))  # the generation's wait for a busy model, not its work
         timings.queue_ms = round(timings.queue_ms + gen_wait, 1)
         timings.generate_ms = round(_ms(t_g) - gen_wait, 1)
         text, citations = citer.text, citer.citations()
         # No answer when the model declined, wrote bare markers, or no sentence of its reply is supported by
         # the passages it cites (its new words come from outside knowledge).
-        answerable = not refused[0] and bool(text and citations) and any(x.supported for x in citer.sentences)
+        answerable = not refused and bool(text and citations) and any(x.supported for x in citer.sentences)
         sentences = citer.sentences
         reason = rejected = None
         if not answerable:
-            reason = "model" if refused[0] else "unsupported"
+            reason = "model" if refused else "unsupported"
             rejected = text if reason == "unsupported" else None
             text, citations, sentences = self.prompts.refusal, [], []
-            yield Replace(text=text) if streamed else text
+            yield Replace(text=text) if streamed else Delta(text=text)
         timings.total_ms = _ms(t0)
-        yield log_answer(Answer(answer=text, answerable=answerable, citations=citations, timings=timings,
-                     usage=Usage(**usage), context=context, sentences=sentences, retrieved=passages,
-                     grounded=grounded_share(sentences), check=None if p_yes is None else round(p_yes, 4),
-                     short_answer=short_answer(shape.shape, text) if answerable else "", refusal_reason=reason,
-                     rejected=rejected, missing_terms=missing, verdict=verdict_reason, **base), self, citer.sentences)
+        yield Final(answer=log_answer(Answer(
+            answer=text, answerable=answerable, citations=citations, timings=timings, usage=Usage(**usage),
+            context=context, sentences=sentences, retrieved=passages, grounded=grounded_share(sentences),
+            check=None if p_yes is None else round(p_yes, 4),
+            short_answer=short_answer(shape.shape, text) if answerable else "", refusal_reason=reason,
+            rejected=rejected, missing_terms=missing, verdict=verdict_reason, **base), self, citer.sentences))
 
     def yes_or_no(self, query: str, context: list[Passage], shape: QuestionShape,
                   messages: list[Message]) -> tuple[str | None, str | None]:
@@ -237,31 +254,42 @@ class AnswerChain:
         return hop
 
     @staticmethod
-    def _cited(deltas: Iterator[str], citer: CitationStream, refused: list[bool]) -> Iterator[str]:
-        """The cited answer's non-empty deltas; nothing if the model declines (recorded in `refused`)."""
+    def _cited(deltas: Iterator[str], citer: CitationStream) -> Generator[str, None, bool]:
+        """The cited answer's non-empty deltas; nothing if the model declines. Returns whether it declined,
+        decided once, from the reply's opening words."""
         head = ""
+        refused: bool | None = None
         for delta in deltas:
-            if not refused:
+            if refused is None:
                 # hold the first words back until it is clear whether the model is declining to answer
                 head += delta
                 if len(head) < 40 and not _SENTENCE_END.search(head):
                     continue
-                refused.append(is_refusal(head))
+                refused = is_refusal(head)
                 delta = head
-            if not refused[0] and (out := citer.feed(delta)):
+            if not refused and (out := citer.feed(delta)):
                 yield out
-        if not refused:  # the whole reply was shorter than the hold-back
-            refused.append(is_refusal(head))
-            if not refused[0] and (out := citer.feed(head)):
+        if refused is None:  # the whole reply was shorter than the hold-back
+            refused = is_refusal(head)
+            if not refused and (out := citer.feed(head)):
                 yield out
-        if not refused[0] and (tail := citer.finish()):
+        if not refused and (tail := citer.finish()):
             yield tail
+        return refused
+
+    @staticmethod
+    def _streamed(texts: Generator[str, None, bool], timings: Timings, t0: float) -> Generator[Delta, None, bool]:
+        """`texts` as `Delta` events, the first one's time recorded; returns what `texts` returns."""
+        while True:
+            try:
+                text = next(texts)
+            except StopIteration as end:
+                return end.value
+            if timings.first_token_ms is None:
+                timings.first_token_ms = _ms(t0)
+            yield Delta(text=text)
 
     def answer(self, question: str, history: list[Message] | None = None, top_k: int | None = None,
                filters: Filters | None = None, **overrides: float | int | None) -> Answer:
-        final = None
-        for item in self.stream(question, history, top_k, filters, **overrides):  # type: ignore[arg-type]
-            if isinstance(item, Answer):
-                final = item
-        assert final is not None
-        return final
+        """The final answer alone (`final_answer` of `stream`)."""
+        return final_answer(self.stream(question, history, top_k, filters, **overrides))  # type: ignore[arg-type]

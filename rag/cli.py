@@ -91,23 +91,26 @@ def ask(question: str,
     """Answer a question from the collection, with verified citations."""
     from rag.chain import QuestionError, validate_question
     from rag.models.llm import LLMError
-    from rag.schemas import Answer, Replace
+    from rag.schemas import Answer, Delta, Final, Replace, final_answer
 
     comps = _components()
     try:
-        validate_question(question, comps.settings.max_question_chars)
+        validate_question(question, comps.settings.max_question_chars)  # before the store is seeded, models built
         comps.seed_if_empty()
+        events = comps.chain.stream(question, top_k=top_k)
         final: Answer | None = None
         with held():  # the answer's log line after the streamed text, on a line of its own
-            for item in comps.chain.stream(question, top_k=top_k):
-                if isinstance(item, Answer):
-                    final = item
-                elif isinstance(item, Replace):
-                    if not as_json:
-                        console.print("\n[dim](withdrawn: the passages do not support it)[/dim]")
-                elif not as_json:
-                    console.print(item, end="", highlight=False, markup=False)
-            if not as_json:
+            if as_json:
+                final = final_answer(events)
+            else:  # the text as the model writes it; the sources are printed with the citations, at the end
+                for event in events:
+                    match event:
+                        case Delta(text=text):
+                            console.print(text, end="", highlight=False, markup=False)
+                        case Replace():
+                            console.print("\n[dim](withdrawn: the passages do not support it)[/dim]")
+                        case Final(answer=answer):
+                            final = answer
                 console.print()
     except (QuestionError, LLMError) as exc:
         console.print(f"[red]error:[/red] {exc}")

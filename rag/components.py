@@ -185,7 +185,7 @@ class Components:
         """Drop a collection's chunks, records, BM25 index and kept uploads; the others are untouched."""
         top = self._top()
         if name == top.name:
-            raise CollectionError(f"{name!r} is the default collection and cannot be deleted", 400,
+            raise CollectionError(f"{name!r} is the default collection and cannot be deleted", 409,
                                   "default_collection")
         parts = self.collection(name)
         with top._registry_lock:

@@ -37,7 +37,7 @@ from llama_index.core.schema import NodeRelationship, NodeWithScore, QueryBundle
 from llama_index.core.vector_stores.types import FilterCondition, FilterOperator, MetadataFilters
 from pydantic import PrivateAttr
 
-from rag.schemas import Answer, Citation, Passage, Replace
+from rag.schemas import Answer, Citation, Delta, Event, Final, Passage, Replace, Sources, final_answer
 
 if TYPE_CHECKING:
     from rag.chain import AnswerChain
@@ -235,26 +235,13 @@ def to_response(answer: Answer) -> Response:
     return Response(response=answer.answer, source_nodes=cited_nodes(answer), metadata=answer_metadata(answer))
 
 
-def _events(items: Iterator[str | Replace | Answer]) -> Iterator[tuple[str, Any]]:
-    """The chain's stream as ("delta", text), ("replace", text) and one ("final", Answer) at the end: the one
-    place that knows the chain's stream contract."""
-    for item in items:
-        if isinstance(item, Answer):
-            yield "final", item
-        elif isinstance(item, Replace):
-            yield "replace", item.text
-        else:
-            yield "delta", item
-
-
-def _final(events: Iterator[tuple[str, Any]]) -> Answer:
-    answer = None
-    for kind, value in events:
-        if kind == "final":
-            answer = value
-    if answer is None:
-        raise RuntimeError("the answer chain ended without an answer")
-    return answer
+def _started(events: Iterator[Event]) -> Iterator[Event]:
+    """`events`, run up to the first one after the sources: the question's checks, retrieval, the answer check
+    and the first words, so that their errors raise in `query()`, not in the response's generator."""
+    for event in events:
+        if not isinstance(event, Sources):
+            return itertools.chain([event], events)
+    return iter(())
 
 
 def _pieces(text: str, size: int = 24) -> Iterator[str]:
@@ -355,44 +342,45 @@ class RagQueryEngine(BaseQueryEngine):
             raise NotImplementedError("this engine was built without a retriever")
         return self._retriever.retrieve(query_bundle)
 
-    def _events(self, query_bundle: QueryBundle) -> Iterator[tuple[str, Any]]:
-        return _events(self.chain.stream(query_bundle.query_str, self.history, self.top_k, self.filters))
+    def _events(self, query_bundle: QueryBundle) -> Iterator[Event]:
+        return self.chain.stream(query_bundle.query_str, self.history, self.top_k, self.filters)
 
-    def _text(self, events: Iterator[tuple[str, Any]],
+    def _text(self, events: Iterator[Event],
               resp: StreamingResponse | AsyncStreamingResponse) -> Iterator[str]:
         def fill(answer: Answer) -> None:
             resp.source_nodes = cited_nodes(answer)
             resp.metadata = answer_metadata(answer)
 
         if self.stream_mode == "verified":
-            answer = _final(events)
+            answer = final_answer(events)
             fill(answer)
             yield from _pieces(answer.answer)
             return
         streamed = False
-        for kind, value in events:
-            if kind == "final":
-                fill(value)
-            elif value:
-                yield ("\n\n" if streamed and kind == "replace" else "") + value
-                streamed = True
+        for event in events:
+            match event:
+                case Final(answer=answer):
+                    fill(answer)
+                case Delta(text=text) | Replace(text=text) if text:
+                    yield ("\n\n" if streamed and isinstance(event, Replace) else "") + text
+                    streamed = True
 
     def _query(self, query_bundle: QueryBundle) -> Response | StreamingResponse:
         events = self._events(query_bundle)
         if not self.streaming:
-            return to_response(_final(events))
-        first = next(events)  # question checks, retrieval, the answer check and the first words: errors here
+            return to_response(final_answer(events))
+        started = _started(events)
         resp = RagStreamingResponse(response_gen=iter(()))
-        resp.response_gen = self._text(itertools.chain([first], events), resp)
+        resp.response_gen = self._text(started, resp)
         return resp
 
     async def _aquery(self, query_bundle: QueryBundle) -> Response | AsyncStreamingResponse:
         events = self._events(query_bundle)
         if not self.streaming:
-            return to_response(await asyncio.to_thread(_final, events))
-        first = await asyncio.to_thread(next, events, None)
+            return to_response(await asyncio.to_thread(final_answer, events))
+        started = await asyncio.to_thread(_started, events)
         resp = RagAsyncStreamingResponse(response_gen=_no_text())
-        text = self._text(itertools.chain([first] if first else [], events), resp)
+        text = self._text(started, resp)
 
         async def pieces() -> AsyncIterator[str]:
             while (piece := await asyncio.to_thread(next, text, _END)) is not _END:

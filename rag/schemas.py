@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from pydantic import BaseModel, Field
 
 
@@ -67,10 +69,6 @@ class AnswerSentence(BaseModel):
     supported: bool
 
 
-class Replace(BaseModel):
-    """Stream event: the text streamed so far is replaced by `text` (a reply the checks rejected)."""
-
-    text: str
 
 
 class Timings(BaseModel):
@@ -147,11 +145,78 @@ class Answer(BaseModel):
     def api(self) -> dict:
         """The HTTP API's object: `rag ask --json` plus every retrieved chunk and token usage."""
         return self.public() | {
-            "retrieved": [{"chunk_id": p.chunk.id, "doc_id": p.chunk.doc_id, "title": p.chunk.title,
-                           "source": p.chunk.source, "page": p.chunk.page, "start": p.chunk.start,
-                           "end": p.chunk.end, "text": p.chunk.text, "score": p.score} for p in self.retrieved],
-            "context": [{"doc_id": p.chunk.doc_id, "source": p.chunk.source, "start": p.chunk.start,
-                         "end": p.chunk.end, "text": p.chunk.text} for p in self.context],
+            "retrieved": [retrieved_view(p) for p in self.retrieved],
+            "context": [context_view(p) for p in self.context],
             "usage": self.usage.model_dump() | {"total_tokens": self.usage.total_tokens},
             "rejected": self.rejected,
         }
+
+
+def retrieved_view(p: Passage) -> dict:
+    """A retrieved chunk as the HTTP API shows it."""
+    return {"chunk_id": p.chunk.id, "doc_id": p.chunk.doc_id, "title": p.chunk.title, "source": p.chunk.source,
+            "page": p.chunk.page, "start": p.chunk.start, "end": p.chunk.end, "text": p.chunk.text,
+            "score": p.score}
+
+
+def context_view(p: Passage) -> dict:
+    """A passage the model read, as the HTTP API shows it."""
+    return {"doc_id": p.chunk.doc_id, "source": p.chunk.source, "start": p.chunk.start, "end": p.chunk.end,
+            "text": p.chunk.text}
+
+
+# The answer chain's events (`AnswerChain.stream`), in this order: one or more `Sources` (a later one replaces
+# an earlier one), then the `Delta`s of the answer's text, at most one `Replace`, and one `Final`, always last.
+# The text a client holds (deltas appended, a Replace taking the place of everything before it) equals the
+# final answer's text.
+
+
+class Sources(BaseModel):
+    """Stream event: what retrieval found and the passages the model will read, sent as soon as retrieval and
+    context assembly end, before the check and generation. A second retrieval hop that changes the passages
+    sends a new `Sources`, which replaces this one. `context` is empty when retrieval was too weak to answer."""
+
+    query: str = Field(description="The standalone query used for retrieval.")
+    shape: str
+    retrieved: list[Passage]
+    context: list[Passage]
+
+    def api(self) -> dict:
+        """The HTTP API's `sources` event: the query, and the passages as in the final answer object."""
+        return {"query": self.query, "shape": self.shape, "retrieved": [retrieved_view(p) for p in self.retrieved],
+                "context": [context_view(p) for p in self.context]}
+
+
+class Delta(BaseModel):
+    """Stream event: more of the answer's text (append it)."""
+
+    text: str
+
+
+class Replace(BaseModel):
+    """Stream event: the text streamed so far is replaced by `text` (a reply the checks rejected: the refusal).
+    Why, and the rejected reply, are in the `Final` answer (`refusal_reason`, `rejected`)."""
+
+    text: str
+
+
+class Final(BaseModel):
+    """Stream event, always the last: the verified answer. A refusal is a final answer with `answerable`
+    false and its `refusal_reason`."""
+
+    answer: Answer
+
+
+Event = Sources | Delta | Replace | Final
+
+
+def final_answer(events: Iterable[Event]) -> Answer:
+    """The answer a stream of events ends with (`Final`), the stream consumed: for a front end that does not
+    render the text as it is written."""
+    answer = None
+    for event in events:
+        if isinstance(event, Final):
+            answer = event.answer
+    if answer is None:
+        raise RuntimeError("the answer chain ended without an answer")
+    return answer

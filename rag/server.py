@@ -14,7 +14,9 @@ from starlette.routing import Mount
 from rag import __version__
 from rag.api import answer, chat, collections, conversations, documents
 from rag.api.auth import bearer_guard
-from rag.api.errors import install_error_handlers
+from rag.api.errors import MethodNotAllowed, install_error_handlers
+from rag.api.models import Health, errors
+from rag.api.openapi import install_openapi
 from rag.components import Components, offline_environment
 from rag.logs import configure
 
@@ -28,9 +30,10 @@ def create_app(comps: Components, with_ui: bool = True) -> FastAPI:
     install_error_handlers(app)
     guard = [Depends(bearer_guard(settings.api_token))]
     for module in (answer, chat, documents, collections, conversations):
-        app.include_router(module.router(comps), dependencies=guard)
+        app.include_router(module.router(comps), dependencies=guard,
+                           responses=errors(401) if settings.api_token else None)
 
-    @app.get("/health", tags=["health"], summary="Store reachable, model loaded")
+    @app.get("/health", tags=["health"], summary="Store reachable, model loaded", response_model=Health)
     def health() -> dict:
         try:
             chunks, store_ok = comps.store.count(), True
@@ -60,6 +63,10 @@ def create_app(comps: Components, with_ui: bool = True) -> FastAPI:
         for route in app.routes:
             if isinstance(route, Mount) and hasattr(route.app, "stop_event"):
                 app.state.on_stop.append(route.app.stop_event.set)
+    install_openapi(app, settings)
+    # last, so that it sees every route: the chat page mounted at "/" would answer 404 to a method an API
+    # path does not take
+    app.add_middleware(MethodNotAllowed, routes=list(app.routes))
     return app
 
 

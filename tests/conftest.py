@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
 
 from rag.components import offline_environment
 from rag.models import testing
+from rag.schemas import Answer, Delta, Event, Final, Replace
 
 offline_environment()  # the tests are an entry point too
 
@@ -21,6 +23,30 @@ class HashEmbedder(testing.HashEmbedder):
 
     def __init__(self, dim: int = 64) -> None:
         super().__init__(dim)
+
+
+def played(events: Iterable[Event]) -> tuple[str, Answer]:
+    """The text a client holds at the end of an answer chain's events, and the final answer, with the order of
+    the events checked: one or more `Sources` before any text, `Delta`s, at most one `Replace` and only after
+    text was streamed, nothing but the `Final` after it, and one `Final`, last."""
+    events = list(events)
+    kinds = [type(e).__name__ for e in events]
+    assert kinds[0] == "Sources", kinds
+    assert kinds[-1] == "Final" and kinds.count("Final") == 1, kinds
+    first_text = next(i for i, k in enumerate(kinds) if k in ("Delta", "Replace"))
+    assert "Sources" not in kinds[first_text:], kinds
+    if "Replace" in kinds:
+        at = kinds.index("Replace")
+        assert kinds.count("Replace") == 1 and "Delta" in kinds[:at] and kinds[at + 1:] == ["Final"], kinds
+    text = ""
+    for e in events:
+        if isinstance(e, Delta):
+            text += e.text
+        elif isinstance(e, Replace):
+            text = e.text
+    final = events[-1]
+    assert isinstance(final, Final)
+    return text, final.answer
 
 
 def sse_events(text: str) -> list[tuple[str, dict]]:

@@ -1,4 +1,6 @@
-"""Schema fuzzing of the OpenAPI spec: no generated input may cause a 5xx.
+"""Schema fuzzing of the OpenAPI spec: no generated input may cause a 5xx, and every response has a status,
+content type and body the schema declares for it. (The live `schemathesis run --checks all` against `rag serve`
+is in the README's Tests section; this runs in-process, with every test.)
 
 The store is real (Chroma in a temporary folder); the embedder and LLM are fast stand-ins, because the
 target here is the API's input handling, and thousands of real generations would take hours.
@@ -8,6 +10,12 @@ from __future__ import annotations
 
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from rag.components import Components
 from rag.server import create_app
@@ -27,7 +35,10 @@ class EchoLLM:
         return None  # cannot tell: the chain answers without the check
 
 
-def test_no_generated_input_causes_a_server_error(tmp_path) -> None:
+CONFORMANCE = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+
+
+def test_no_generated_input_causes_a_server_error_or_an_undeclared_response(tmp_path) -> None:
     # Driven through hypothesis directly: schemathesis' pytest plugin does not load under pytest 9.
     from rag.settings import Settings
 
@@ -46,6 +57,7 @@ def test_no_generated_input_causes_a_server_error(tmp_path) -> None:
         def no_server_error(case) -> None:
             response = case.call()
             assert response.status_code < 500, (case.method, case.path, case.body, response.text[:500])
+            case.validate_response(response, checks=CONFORMANCE)
             if response.status_code >= 400:
                 assert "error" in response.json(), response.text[:500]
             seen.setdefault(f"{case.method.upper()} {case.operation.path}", set()).add(response.status_code)

@@ -6,8 +6,9 @@ import pytest
 
 from rag.chain import AnswerChain, QuestionError
 from rag.prompting import Prompts
-from rag.schemas import Answer, Chunk, Passage
+from rag.schemas import Chunk, Passage, Replace
 from rag.settings import PROJECT_ROOT, Settings
+from tests.conftest import played
 
 TEXT = "Putin's plane landed at Tehran's Mehrabad airport. He was welcomed by the oil minister, Javad Owji."
 
@@ -52,10 +53,8 @@ def chain(llm, retriever=None, coverage=None, **kw) -> AnswerChain:
 
 def test_streams_deltas_then_a_verified_answer() -> None:
     llm = ScriptedLLM("Javad Owji welcomed Putin [1].")
-    items = list(chain(llm).stream("Who welcomed Putin?"))
-    assert all(isinstance(i, str) for i in items[:-1]) and isinstance(items[-1], Answer)
-    ans = items[-1]
-    assert "".join(items[:-1]) == ans.answer == "Javad Owji welcomed Putin [1]."
+    text, ans = played(chain(llm).stream("Who welcomed Putin?"))
+    assert text == ans.answer == "Javad Owji welcomed Putin [1]."
     assert ans.answerable and ans.citations[0].quote == "He was welcomed by the oil minister, Javad Owji."
     assert ans.citations[0].start == 10 + TEXT.index("He was")
     assert ans.timings.total_ms >= ans.timings.generate_ms >= 0
@@ -113,9 +112,8 @@ def test_an_answer_no_passage_supports_is_no_answer() -> None:
 
 
 def test_refusal_streams_the_refusal_text_only() -> None:
-    items = list(chain(ScriptedLLM("I don't know.")).stream("What was the weather?"))
-    ans = items[-1]
-    assert "".join(items[:-1]) == ans.answer and not ans.answerable
+    text, ans = played(chain(ScriptedLLM("I don't know.")).stream("What was the weather?"))
+    assert text == ans.answer and not ans.answerable and ans.refusal_reason == "model"
 
 
 def test_passages_that_miss_what_the_question_is_about_are_refused_unasked() -> None:
@@ -157,9 +155,8 @@ def test_an_answer_from_a_sentence_unrelated_to_the_question_is_refused() -> Non
 
 
 def test_a_reply_shorter_than_the_hold_back_streams_whole() -> None:
-    items = list(chain(ScriptedLLM("Javad Owji")).stream("Who welcomed Putin?"))
-    ans = items[-1]
-    assert ans.answer == "Javad Owji [1]" and "".join(items[:-1]) == ans.answer
+    text, ans = played(chain(ScriptedLLM("Javad Owji")).stream("Who welcomed Putin?"))
+    assert ans.answer == "Javad Owji [1]" and text == ans.answer
 
 
 def test_low_check_probability_refuses_without_generating() -> None:
@@ -212,16 +209,11 @@ def test_yes_no_verdict_the_text_leaves_open_is_the_models_probability() -> None
 
 
 def test_a_rejected_streamed_reply_is_replaced_so_the_stream_ends_equal_to_the_answer() -> None:
-    from rag.schemas import Replace
-
     llm = ScriptedLLM("Sunny and warm weather all week in the capital city.", p_yes=0.9)
-    items = list(chain(llm).stream("What was the weather in Tehran?"))
-    final = items[-1]
-    assert isinstance(final, Answer) and not final.answerable and final.refusal_reason == "unsupported"
-    text = ""
-    for item in items[:-1]:
-        text = item.text if isinstance(item, Replace) else text + item
-    assert any(isinstance(i, Replace) for i in items) and text == final.answer
+    events = list(chain(llm).stream("What was the weather in Tehran?"))
+    text, final = played(events)
+    assert not final.answerable and final.refusal_reason == "unsupported"
+    assert any(isinstance(e, Replace) for e in events) and text == final.answer
 
 
 @pytest.mark.parametrize(("reply", "supported"), [

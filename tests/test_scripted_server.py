@@ -86,6 +86,9 @@ def test_rag_serve_answers_with_citations_without_a_model(tmp_path) -> None:
         health = httpx.get(base + "/health").json()
         assert health["status"] == "ok" and health["model"] == "scripted" and health["chunks"] > 0
         assert httpx.get(base + "/", timeout=30).status_code == 200  # the chat page is served too
+        # a method an API path does not take is 405, though the chat page is mounted at "/"
+        trace = httpx.request("TRACE", base + "/v1/answer", timeout=10)
+        assert trace.status_code == 405 and trace.headers["allow"] == "POST", trace.text
         r = httpx.post(base + "/v1/answer", json={"question": "Who welcomed Putin at the airport?"}, timeout=60)
         assert r.status_code == 200, r.text
         body = r.json()

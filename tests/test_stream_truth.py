@@ -53,8 +53,9 @@ def test_answer_sse_text_after_replace_equals_the_final_answer(store, reply: str
                                             "stream": True})
     assert r.status_code == 200
     events = sse_events(r.text)
+    assert events[0][0] == "sources" and events[0][1]["context"]  # the passages, before any text
     text = ""
-    for name, data in events[:-1]:
+    for name, data in events[1:-1]:
         assert name in ("delta", "replace")
         text = data["text"] if name == "replace" else text + data["text"]
     name, final = events[-1]

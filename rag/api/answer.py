@@ -10,12 +10,11 @@ from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
 from rag.api.errors import ApiError
-from rag.api.models import AnswerRequest
-from rag.chain import validate_question
+from rag.api.models import AnswerRequest, AnswerResponse, answer_stream_schema, errors
 from rag.components import Components
 from rag.conversations import ConversationNotFound
 from rag.models.llm import LLMError
-from rag.schemas import Answer, Replace
+from rag.schemas import Answer, Delta, Final, Replace, Sources, final_answer
 
 
 def sse(event: str, data: dict) -> str:
@@ -25,10 +24,12 @@ def sse(event: str, data: dict) -> str:
 def router(comps: Components) -> APIRouter:
     api = APIRouter(tags=["answer"])
 
-    @api.post("/v1/answer", summary="Answer a question with verified citations",
-              responses={400: {"description": "empty or oversized question"}})
+    @api.post("/v1/answer", summary="Answer a question with verified citations", response_model=AnswerResponse,
+              response_model_exclude_unset=True,
+              responses={200: {"description": "The answer; with `\"stream\": true`, Server-Sent Events.",
+                               "content": {"text/event-stream": {"schema": answer_stream_schema()}}},
+                         **errors(400, 404, 422, 503, _404="unknown collection or conversation")})
     def answer(req: AnswerRequest):
-        question = validate_question(req.question, comps.settings.max_question_chars)
         history = [m.model_dump() for m in req.history if m.role != "system"]
         parts = comps.collection(req.collection)
         if req.conversation:  # checked first, also when the body brings its own history
@@ -38,34 +39,38 @@ def router(comps: Components) -> APIRouter:
                 raise ApiError(404, f"no conversation with id {req.conversation!r}",
                                "conversation_not_found") from exc
             history = history or stored
-        items = parts.chain.stream(question, history=history, top_k=req.top_k, filters=req.filters)
+        # the question is checked here (400), before a stream starts; the rest runs as the events are read
+        events = parts.chain.stream(req.question, history=history, top_k=req.top_k, filters=req.filters)
 
         def saved(final: Answer) -> Answer:
             if req.conversation:
                 with contextlib.suppress(ConversationNotFound):  # deleted while this answer was being written
-                    comps.conversations.add_turn(req.conversation, question, final)
+                    comps.conversations.add_turn(req.conversation, final.question, final)
             return final
 
         if not req.stream:
-            final = saved(next(i for i in items if isinstance(i, Answer)))
-            return final.api()
+            return saved(final_answer(events)).api()
 
-        def events() -> Iterator[str]:
-            # Text deltas as the model writes; `replace` when the checks reject what was streamed (the client
-            # drops its text and shows this instead); the citations and the rest of the object once, at the end.
+        def sent() -> Iterator[str]:
+            # The passages as soon as retrieval ends; text deltas as the model writes; `replace` when the checks
+            # reject what was streamed (the client drops its text and shows this instead); the citations and
+            # the rest of the object once, at the end.
             try:
-                for item in items:
-                    if isinstance(item, Answer):
-                        yield sse("answer", saved(item).api())
-                    elif isinstance(item, Replace):
-                        yield sse("replace", {"text": item.text})
-                    else:
-                        yield sse("delta", {"text": item})
+                for event in events:
+                    match event:
+                        case Sources():
+                            yield sse("sources", event.api())
+                        case Delta(text=text):
+                            yield sse("delta", {"text": text})
+                        case Replace(text=text):
+                            yield sse("replace", {"text": text})
+                        case Final(answer=final):
+                            yield sse("answer", saved(final).api())
             except LLMError as exc:
                 yield sse("error", {"error": {"message": str(exc), "type": "server_error",
                                               "code": "llm_unavailable"}})
 
-        return StreamingResponse(events(), media_type="text/event-stream",
+        return StreamingResponse(sent(), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
     return api

@@ -11,12 +11,25 @@ from fastapi import APIRouter, File, Query, UploadFile
 from fastapi.responses import Response
 
 from rag.api.errors import ApiError
+from rag.api.models import (
+    COLLECTION_SCHEMA,
+    DocumentDeleted,
+    DocumentList,
+    IngestedList,
+    Reingested,
+    TextWindowOut,
+    errors,
+)
 from rag.components import Components
 from rag.documents import document_file, file_name, render_pdf_page, text_window
 from rag.ingest.loaders import SUPPORTED_SUFFIXES, LoadError
 from rag.ingest.pipeline import IngestInterrupted
 
-CollectionParam = Annotated[str | None, Query(max_length=200, description="default: RAG_COLLECTION")]
+CollectionParam = Annotated[str | None, Query(max_length=200, json_schema_extra=COLLECTION_SCHEMA,
+                                              description="default: RAG_COLLECTION")]
+# every route here: an invalid collection name (400), an unknown collection (404), a parameter of the wrong shape
+# (422), the store unreachable (503)
+_COMMON = (400, 404, 422, 503)
 
 
 def _iso(ts: float) -> str:
@@ -26,7 +39,8 @@ def _iso(ts: float) -> str:
 def router(comps: Components) -> APIRouter:
     api = APIRouter(tags=["documents"])
 
-    @api.get("/v1/documents", summary="Documents in the collection")
+    @api.get("/v1/documents", summary="Documents in the collection", response_model=DocumentList,
+             responses=errors(*_COMMON))
     def list_documents(collection: CollectionParam = None) -> dict:
         docs = comps.collection(collection).store.list_documents()
         return {"object": "list", "data": [
@@ -35,10 +49,10 @@ def router(comps: Components) -> APIRouter:
             for d in docs]}
 
     @api.post("/v1/documents", status_code=201, summary="Upload and ingest one or more files",
-              responses={400: {"description": "unreadable file"}, 413: {"description": "file too large"},
-                         415: {"description": "unsupported file type"},
-                         503: {"description": "the server is stopping"}})
-    def upload(files: Annotated[list[UploadFile], File(description="one or more files")],
+              response_model=IngestedList,
+              responses=errors(*_COMMON, 413, 415, _400="unreadable file, invalid collection name",
+                               _503="the server is stopping, or the store is unreachable"))
+    def upload(files: Annotated[list[UploadFile], File(min_length=1, description="one or more files")],
                collection: CollectionParam = None) -> dict:
         parts = comps.collection(collection)
         limit = int(comps.settings.max_file_mb * 1e6)
@@ -67,7 +81,10 @@ def router(comps: Components) -> APIRouter:
              "warnings": r.warnings} for r in results]}
 
     @api.post("/v1/documents/{doc_id}/reingest", summary="Read the document's file again and replace its chunks",
-              responses={404: {"description": "unknown document id"}, 400: {"description": "file gone"}})
+              response_model=Reingested,
+              responses=errors(*_COMMON, _400="the file is gone or unreadable, or an invalid collection name",
+                               _404="unknown document or collection",
+                               _503="the server is stopping, or the store is unreachable"))
     def reingest(doc_id: str, collection: CollectionParam = None) -> dict:
         parts = comps.collection(collection)
         if doc_id not in parts.store.doc_records():
@@ -80,7 +97,7 @@ def router(comps: Components) -> APIRouter:
                 "removed": r.removed, "warnings": r.warnings}
 
     @api.delete("/v1/documents/{doc_id}", summary="Remove a document and all its chunks",
-                responses={404: {"description": "unknown document id"}})
+                response_model=DocumentDeleted, responses=errors(*_COMMON, _404="unknown document or collection"))
     def delete(doc_id: str, collection: CollectionParam = None) -> dict:
         removed = comps.collection(collection).ingestor.delete_document(doc_id)
         if not removed:
@@ -88,15 +105,16 @@ def router(comps: Components) -> APIRouter:
         return {"id": doc_id, "deleted": True, "chunks_removed": removed}
 
     @api.get("/v1/documents/{doc_id}/text", summary="The document's text around a span (a citation's quote)",
-             responses={404: {"description": "unknown document id"}})
+             response_model=TextWindowOut, responses=errors(*_COMMON, _404="unknown document or collection"))
     def text(doc_id: str, start: Annotated[int, Query(ge=0)] = 0, end: Annotated[int, Query(ge=0)] = 0,
              margin: Annotated[int, Query(ge=0, le=20000)] = 1200, collection: CollectionParam = None) -> dict:
         window = text_window(comps.collection(collection).store, doc_id, start, max(start, end), margin)
         return window.dict()
 
     @api.get("/v1/documents/{doc_id}/pages/{page}.png", summary="A page of a PDF document, rendered",
-             response_class=Response, responses={200: {"content": {"image/png": {}}},
-                                                 404: {"description": "unknown document, page or no PDF"}})
+             response_class=Response,
+             responses={200: {"content": {"image/png": {"schema": {"type": "string", "format": "binary"}}}},
+                        **errors(*_COMMON, _404="unknown document, page or collection, or no PDF")})
     def page_image(doc_id: str, page: int, width: Annotated[int, Query(ge=100, le=2000)] = 900,
                    collection: CollectionParam = None) -> Response:
         path = document_file(comps.collection(collection).store, doc_id)

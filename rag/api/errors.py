@@ -7,6 +7,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute, Match, Mount
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from rag.chain import QuestionError
 from rag.components import CollectionError
@@ -27,9 +29,44 @@ def error_body(message: str, code: str, kind: str = "invalid_request_error") -> 
     return {"error": {"message": message, "type": kind, "code": code}}
 
 
-def _json(status: int, message: str, code: str, kind: str = "invalid_request_error") -> JSONResponse:
+def _json(status: int, message: str, code: str, kind: str = "invalid_request_error",
+          headers: dict[str, str] | None = None) -> JSONResponse:
     log_refused(code, message)  # a warning for a refused or unreadable file; other errors are not logged
-    return JSONResponse(error_body(message, code, kind), status_code=status)
+    return JSONResponse(error_body(message, code, kind), status_code=status, headers=headers)
+
+
+class MethodNotAllowed:
+    """405, with `Allow`, for a method that a route's path exists for but does not take (TRACE on /v1/answer).
+    FastAPI does this itself, but not when another app is mounted at "/": the mount matches every path, so
+    the chat page answered 404. The routes are asked as the router asks them (`matches`), also routers that
+    FastAPI keeps included rather than flattened."""
+
+    METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+    def __init__(self, app: ASGIApp, routes: list[BaseRoute]) -> None:
+        self.app = app
+        self.routes = [r for r in routes if not isinstance(r, Mount)]
+
+    def _match(self, scope: Scope, method: str) -> Match:
+        probe = dict(scope, method=method)
+        best = Match.NONE
+        for route in self.routes:
+            match, _ = route.matches(probe)
+            if match is Match.FULL:
+                return match
+            if match is Match.PARTIAL:
+                best = match
+        return best
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and self._match(scope, scope["method"]) is Match.PARTIAL:
+            allowed = ", ".join(m for m in self.METHODS if self._match(scope, m) is Match.FULL)
+            if allowed:
+                response = _json(405, f"{scope['method']} is not allowed here; allowed: {allowed}",
+                                 "method_not_allowed", headers={"Allow": allowed})
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -74,4 +111,4 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return _json(exc.status_code, str(exc.detail), "http_error")
+        return _json(exc.status_code, str(exc.detail), "http_error", headers=exc.headers)

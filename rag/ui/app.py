@@ -13,7 +13,7 @@ import gradio as gr
 
 from rag.components import Components
 from rag.ingest.loaders import SUPPORTED_SUFFIXES
-from rag.schemas import Answer, Replace
+from rag.schemas import Delta, Final, Replace
 from rag.ui import panels
 from rag.ui.render import render_answer
 
@@ -82,18 +82,19 @@ def build_ui(comps: Components) -> gr.Blocks:
         streamed = ""
         try:
             parts = comps.collection(collection)
-            for item in parts.chain.stream(message, history=history):
-                if isinstance(item, Answer):
-                    chat[-1] = {"role": "assistant", "content": render_answer(item, parts.name)}
-                    history = [*history, {"role": "user", "content": message},
-                               {"role": "assistant", "content": item.answer}]
-                    conv_id = panels.save_turn(comps, conv_id, parts.name, message, item)
-                    yield chat, history, "", conv_id, gr.Dropdown(choices=panels.conversation_choices(comps),
-                                                                  value=conv_id)
-                else:
-                    streamed = item.text if isinstance(item, Replace) else streamed + item
-                    chat[-1] = {"role": "assistant", "content": html.escape(streamed)}
-                    yield chat, history, "", conv_id, gr.skip()
+            for event in parts.chain.stream(message, history=history):
+                match event:
+                    case Final(answer=answer):
+                        chat[-1] = {"role": "assistant", "content": render_answer(answer, parts.name)}
+                        history = [*history, {"role": "user", "content": message},
+                                   {"role": "assistant", "content": answer.answer}]
+                        conv_id = panels.save_turn(comps, conv_id, parts.name, message, answer)
+                        yield chat, history, "", conv_id, gr.Dropdown(choices=panels.conversation_choices(comps),
+                                                                      value=conv_id)
+                    case Delta(text=text) | Replace(text=text):  # the sources are shown with the answer
+                        streamed = text if isinstance(event, Replace) else streamed + text
+                        chat[-1] = {"role": "assistant", "content": html.escape(streamed)}
+                        yield chat, history, "", conv_id, gr.skip()
         except Exception as exc:  # shown to the user; the app keeps serving
             chat[-1] = {"role": "assistant", "content": f"⚠️ {html.escape(str(exc))}"}
             yield chat, history, "", conv_id, gr.skip()

@@ -70,9 +70,13 @@ def test_answer_endpoint_streams_deltas_then_one_final_event(http) -> None:
     assert resp.headers["content-type"].startswith("text/event-stream")
     events = sse_events(resp.text)
     kinds = [k for k, _ in events]
-    assert kinds[-1] == "answer" and set(kinds[:-1]) == {"delta"}
+    first_delta = kinds.index("delta")
+    assert set(kinds[:first_delta]) == {"sources"} and kinds[-1] == "answer"
+    assert set(kinds[first_delta:-1]) == {"delta"}
     final = events[-1][1]
-    assert "".join(d["text"] for _, d in events[:-1]) == final["answer"]
+    assert "".join(d["text"] for _, d in events[first_delta:-1]) == final["answer"]
+    sources = events[first_delta - 1][1]  # the last sources event holds the passages the model read
+    assert [c["text"] for c in sources["context"]] == [c["text"] for c in final["context"]]
     assert "YPG" in final["answer"] and final["citations"]
 
 
