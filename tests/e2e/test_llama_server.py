@@ -11,7 +11,7 @@ import pytest
 
 from rag.components import Components
 from rag.models.weights import ensure_model
-from rag.schemas import Answer
+from rag.schemas import Delta, Final
 from tests.e2e.conftest import free_port, wait_http
 
 QUESTIONS = [("Which gas fields does the Gazprom agreement cover?", "North Pars"),
@@ -47,11 +47,11 @@ def test_seed_questions_through_a_llama_cpp_server(llama_server, comps, stream: 
     assert remote.llm.name == "qwen-small"
     for question, fact in QUESTIONS:
         items = list(remote.chain.stream(question))
-        ans = items[-1]
-        assert isinstance(ans, Answer)
+        assert isinstance(items[-1], Final)
+        ans = items[-1].answer
         assert ans.answerable and fact in ans.answer, (question, ans.answer, ans.refusal_reason, ans.check,
                                                         ans.rejected)
-        assert "".join(i for i in items[:-1] if isinstance(i, str)) == ans.answer
+        assert "".join(i.text for i in items[:-1] if isinstance(i, Delta)) == ans.answer
         assert ans.check is not None and 0.0 < ans.check < 1.0  # read from logprobs, not a yes/no word
         assert any(fact in c.quote for c in ans.citations)
         assert ans.usage.prompt_tokens > 0 and ans.usage.completion_tokens > 0
