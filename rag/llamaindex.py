@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import itertools
-import re
 from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -37,7 +36,7 @@ from llama_index.core.schema import NodeRelationship, NodeWithScore, QueryBundle
 from llama_index.core.vector_stores.types import FilterCondition, FilterOperator, MetadataFilters
 from pydantic import PrivateAttr
 
-from rag.schemas import Answer, Citation, Delta, Event, Final, Passage, Replace, Sources, final_answer
+from rag.schemas import Answer, Citation, Delta, Event, Final, Passage, Replace, Sources, final_answer, word_pieces
 
 if TYPE_CHECKING:
     from rag.chain import AnswerChain
@@ -244,16 +243,6 @@ def _started(events: Iterator[Event]) -> Iterator[Event]:
     return iter(())
 
 
-def _pieces(text: str, size: int = 24) -> Iterator[str]:
-    """Word-aligned pieces of a finished text (each word with the white space after it); joined, `text`."""
-    piece = ""
-    for m in re.finditer(r"\S+\s*|\s+", text):
-        piece += m.group(0)
-        if len(piece) >= size:
-            yield piece
-            piece = ""
-    if piece:
-        yield piece
 
 
 def _settle(resp: StreamingResponse | AsyncStreamingResponse) -> None:
@@ -354,7 +343,7 @@ class RagQueryEngine(BaseQueryEngine):
         if self.stream_mode == "verified":
             answer = final_answer(events)
             fill(answer)
-            yield from _pieces(answer.answer)
+            yield from word_pieces(answer.answer)
             return
         streamed = False
         for event in events:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Iterator
 
 from pydantic import BaseModel, Field
 
@@ -220,3 +221,16 @@ def final_answer(events: Iterable[Event]) -> Answer:
     if answer is None:
         raise RuntimeError("the answer chain ended without an answer")
     return answer
+
+
+def word_pieces(text: str, size: int = 24) -> Iterator[str]:
+    """A finished, verified answer in word-aligned pieces (each word with the white space after it), so a
+    streaming client still renders it progressively; joined, they are `text` exactly."""
+    piece = ""
+    for m in re.finditer(r"\S+\s*|\s+", text):
+        piece += m.group(0)
+        if len(piece) >= size:
+            yield piece
+            piece = ""
+    if piece:
+        yield piece

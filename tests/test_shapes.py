@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rag.api.chat import _pieces
 from rag.hops import bridge_names, merge, option_queries
-from rag.schemas import Chunk, Passage
+from rag.schemas import Chunk, Passage, word_pieces
 from rag.shapes import classify, short_answer
 
 
@@ -57,7 +56,7 @@ def test_short_answer(shape: str, answer: str, short: str) -> None:
 @pytest.mark.parametrize("text", ["", "a", "Yes, Curie won the Nobel Prize twice [1].", "two  spaces and a tail ",
                                   "The documents don't contain the answer to this question."])
 def test_chat_pieces_add_up_to_the_answer(text: str) -> None:
-    assert "".join(_pieces(text)) == text
+    assert "".join(word_pieces(text)) == text
 
 
 def _p(cid: str, text: str) -> Passage:

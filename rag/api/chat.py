@@ -7,7 +7,6 @@ The assistant content is the answer with its markers; citations travel in an ext
 from __future__ import annotations
 
 import json
-import re
 import time
 import uuid
 from collections.abc import Iterator
@@ -19,7 +18,7 @@ from rag.api.errors import ApiError, error_body
 from rag.api.models import ChatRequest, ModelList, RagChatCompletion, chat_stream_schema, errors
 from rag.components import Components
 from rag.models.llm import LLMError
-from rag.schemas import final_answer
+from rag.schemas import final_answer, word_pieces
 
 MODEL_PREFIX = "rag:"
 
@@ -86,7 +85,7 @@ def router(comps: Components) -> APIRouter:
             yield chunk({"role": "assistant", "content": ""})
             try:
                 final = final_answer(events)
-                for piece in _pieces(final.answer):
+                for piece in word_pieces(final.answer):
                     yield chunk({"content": piece})
                 yield chunk({}, "stop", **extra(final))
             except LLMError as exc:
@@ -98,14 +97,3 @@ def router(comps: Components) -> APIRouter:
     return api
 
 
-def _pieces(text: str, size: int = 24) -> Iterator[str]:
-    """The verified answer in word-aligned pieces (each word with the white space after it), so clients still
-    render it progressively; joined, they are `text` exactly."""
-    piece = ""
-    for m in re.finditer(r"\S+\s*|\s+", text):
-        piece += m.group(0)
-        if len(piece) >= size:
-            yield piece
-            piece = ""
-    if piece:
-        yield piece
