@@ -46,8 +46,10 @@ class Passage(BaseModel):
     bm25_score: float | None = None
 
 
-class Citation(BaseModel):
-    marker: int
+class PublicCitation(BaseModel):
+    """A citation as the API and `rag ask --json` give it."""
+
+    marker: int = Field(description="The [n] in the answer's text.")
     doc_id: str
     title: str
     source: str
@@ -56,6 +58,9 @@ class Citation(BaseModel):
     end: int
     quote: str
     score: float
+
+
+class Citation(PublicCitation):
     passage: str = Field("", description="The whole retrieved chunk the quote lies in.")
     passage_start: int = 0
 

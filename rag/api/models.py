@@ -9,7 +9,7 @@ from openai.types.chat import ChatCompletion, ChatCompletionChunk
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
 from rag.retrieve import Filters
-from rag.schemas import AnswerSentence
+from rag.schemas import AnswerSentence, PublicCitation
 
 # ---- requests
 
@@ -123,18 +123,6 @@ def links(path: str, methods: list[str], param: str, value: str) -> dict[str, An
 # ---- /v1/answer
 
 
-class CitationOut(BaseModel):
-    marker: int = Field(description="The [n] in the answer's text.")
-    doc_id: str
-    title: str
-    source: str
-    page: int | None
-    start: int = Field(description="Offset of the quote in the document's normalised text.")
-    end: int
-    quote: str
-    score: float
-
-
 class TimingsOut(BaseModel):
     retrieve_ms: float
     check_ms: float
@@ -177,7 +165,7 @@ class AnswerResponse(BaseModel):
     question: str
     answer: str = Field(description="The answer with its [n] markers, or the refusal.")
     answerable: bool
-    citations: list[CitationOut]
+    citations: list[PublicCitation]
     model: str
     timings: TimingsOut
     query: str = Field(description="The standalone query used for retrieval (rewritten follow-ups).")
@@ -234,7 +222,7 @@ class RagChatCompletion(ChatCompletion):
     """OpenAI's `ChatCompletion`, plus the answer's citations and checks as top-level fields (the `openai`
     client exposes them in `model_extra`)."""
 
-    citations: list[CitationOut] = Field(description="The answer's citations (the [n] markers in its text).")
+    citations: list[PublicCitation] = Field(description="The answer's citations (the [n] markers in its text).")
     answerable: bool
     query: str
     shape: str
@@ -245,7 +233,7 @@ class RagChatCompletionChunk(ChatCompletionChunk):
     """OpenAI's `ChatCompletionChunk`; the last one (finish_reason "stop") also carries the answer's
     citations and checks."""
 
-    citations: list[CitationOut] | None = None
+    citations: list[PublicCitation] | None = None
     answerable: bool | None = None
     query: str | None = None
     shape: str | None = None
