@@ -18,7 +18,7 @@ from rag.retrieve import Filters, Retriever
 from rag.schemas import Answer, Delta, Event, Final, Passage, Replace, Sources, Timings, Usage, final_answer
 from rag.settings import Settings
 from rag.shapes import QuestionShape, classify, short_answer
-from rag.verdict import choose, decide
+from rag.verdict import Choice, Verdict, choose, decide
 
 _SENTENCE_END = re.compile(r"[.!?\n]")
 Coverage = Callable[[str, list[str]], float]
@@ -225,8 +225,7 @@ class AnswerChain:
             c = choose(query, shape.options, context)
             if c is None:
                 return None, None
-            facts = [(c.passage, c.span)] + ([c.other] if c.other and c.other != (c.passage, c.span) else [])
-            return f"{c.option[:1].upper()}{c.option[1:]}. {self._quoted(context, facts)}", c.reason
+            return f"{c.option[:1].upper()}{c.option[1:]}. {self._quoted(context, c)}", c.reason
         if shape.shape != "yesno":
             return None, None
         v = decide(query, context, self.settings.verdict_min_overlap, self.settings.verdict_substitution_overlap)
@@ -238,11 +237,14 @@ class AnswerChain:
             if p is None:
                 return None, None
             answer, reason = ("yes" if p >= self.settings.verdict_yes_min else "no"), f"model P(yes)={p:.2f}"
-        facts = [(v.passage, v.span)] + ([v.other] if v.other and v.other != (v.passage, v.span) else [])
-        return f"{answer.capitalize()}. {self._quoted(context, facts)}", reason
+        return f"{answer.capitalize()}. {self._quoted(context, v)}", reason
 
     @staticmethod
-    def _quoted(context: list[Passage], facts: list[tuple[int, tuple[int, int]]]) -> str:
+    def _quoted(context: list[Passage], decided: Verdict | Choice) -> str:
+        """The deciding sentence (and the other side's, for a comparison of years), quoted and cited."""
+        facts = [(decided.passage, decided.span)]
+        if decided.other and decided.other != facts[0]:
+            facts.append(decided.other)
         return " ".join(f"{context[i].chunk.text[lo:hi].strip().rstrip('.')} [{i + 1}]." for i, (lo, hi) in facts)
 
     def _hop(self, passages: list[Passage], hop_query: str, k: int, filters: Filters | None,
