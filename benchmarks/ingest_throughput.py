@@ -15,7 +15,9 @@ With --small-files N: N files of one squad-dev-13 paragraph (over 40 words) each
 sentence-transformers `encode(texts, batch_size=32, normalize_embeddings=True)` of the same N texts, timed
 before and after the sync (their mean is the reference, so a change in the machine's load shows). Beside
 them: our embedder's `embed_documents` and llama-index's `HuggingFaceEmbedding` (the wrapper used before)
-on the same texts, and an in-process `Ingestor.sync` with the model already loaded. Written to
+on the same texts, and an in-process `Ingestor.sync` with the model already loaded. The whole-process sync
+runs twice: with the default `embed_precision=auto` (bfloat16 on AMX CPUs) and with float32, the plain
+reference's arithmetic. Written to
 `ingest_small_files.json`/`.md`.
 """
 
@@ -128,12 +130,17 @@ def small_files(n: int, docs: Path) -> None:
         plain_before = _timed(plain)
         env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
         env.update(RAG_PERSIST_DIR=str(Path(tmp) / "store"), RAG_COLLECTION="notes", HF_HUB_OFFLINE="1")
-        t0 = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-m", "rag.cli", "sync", str(folder)], capture_output=True,
-                              text=True, env=env)
-        sync_s = time.perf_counter() - t0
-        if proc.returncode != 0:
-            raise SystemExit(proc.stderr)
+
+        def whole_sync(store: str, **extra: str) -> float:
+            t0 = time.perf_counter()
+            proc = subprocess.run([sys.executable, "-m", "rag.cli", "sync", str(folder)], capture_output=True,
+                                  text=True, env=env | {"RAG_PERSIST_DIR": str(Path(tmp) / store)} | extra)
+            if proc.returncode != 0:
+                raise SystemExit(proc.stderr)
+            return time.perf_counter() - t0
+
+        sync_s = whole_sync("store")
+        sync_fp32_s = whole_sync("store-fp32", RAG_EMBED_PRECISION="float32")
         plain_after = _timed(plain)
         plain_s = (plain_before + plain_after) / 2
 
@@ -141,6 +148,7 @@ def small_files(n: int, docs: Path) -> None:
         emb = comps.embedder
         emb.embed_documents(["warm up the model"])
         ours_embed_s = _timed(lambda: emb.embed_documents(texts))
+        precision = "bfloat16" if emb.uses_bfloat16() else "float32"  # type: ignore[attr-defined]
         li = emb.llama_index_model()  # type: ignore[attr-defined]
         li_s = _timed(lambda: li.get_text_embedding_batch(texts))
         in_process_s = _timed(lambda: comps.ingestor.sync(folder))
@@ -152,7 +160,9 @@ def small_files(n: int, docs: Path) -> None:
     md = (f"## Ingestion of {n} small files (one squad-dev-13 paragraph each, {tokens:,} tokens, "
           f"{chunks} chunks)\n\n"
           + table(["system", "seconds", "files/s", "vs plain sentence-transformers"], [
-              row("`rag sync` (whole process: start, imports, model load, ingest, BM25)", sync_s),
+              row(f"`rag sync` (whole process: start, imports, model load, ingest, BM25), "
+                  f"embed_precision=auto ({precision})", sync_s),
+              row("`rag sync`, whole process, `RAG_EMBED_PRECISION=float32`", sync_fp32_s),
               row("`Ingestor.sync` in-process (model loaded)", in_process_s),
               row("plain sentence-transformers `encode` (batch 32, normalised)", plain_s),
               row("our embedder `embed_documents`", ours_embed_s),
@@ -160,10 +170,12 @@ def small_files(n: int, docs: Path) -> None:
           + f"\n\nPlain encoding took {plain_before:.1f} s before the sync and {plain_after:.1f} s after.")
     write("ingest_small_files", {
         "files": n, "tokens": tokens, "chunks": chunks, "rag_sync_process_s": sync_s,
+        "auto_precision": precision, "rag_sync_process_float32_s": sync_fp32_s,
         "ingestor_sync_in_process_s": in_process_s, "plain_encode_s": plain_s,
         "plain_encode_before_s": plain_before, "plain_encode_after_s": plain_after,
         "our_embedder_s": ours_embed_s, "llamaindex_wrapper_s": li_s,
-        "rag_sync_vs_plain": plain_s / sync_s, "in_process_vs_plain": plain_s / in_process_s}, md)
+        "rag_sync_vs_plain": plain_s / sync_s, "rag_sync_float32_vs_plain": plain_s / sync_fp32_s,
+        "in_process_vs_plain": plain_s / in_process_s}, md)
 
 
 if __name__ == "__main__":

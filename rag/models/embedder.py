@@ -32,9 +32,10 @@ class LocalEmbedder:
     sentence-transformers sorts them by length and pads each batch of `batch_size` little.
     """
 
-    def __init__(self, model_path: str, batch_size: int = 32) -> None:
+    def __init__(self, model_path: str, batch_size: int = 32, precision: str = "float32") -> None:
         self.path = model_path
         self.batch_size = batch_size
+        self.precision = precision  # "auto", "float32" or "bfloat16"
         self.name = os.path.basename(model_path.rstrip("/")) if model_path else "embedder"
         if self.name == "model":
             self.name = "all-MiniLM-L6-v2"
@@ -53,11 +54,27 @@ class LocalEmbedder:
                 self._model = SentenceTransformer(self.path, device="cpu")
             return self._model
 
+    def uses_bfloat16(self) -> bool:
+        """bfloat16 only where the CPU multiplies it in hardware (AMX): there it is 2.3x faster, elsewhere
+        autocast to bfloat16 can be slower than float32."""
+        if self.precision != "auto":
+            return self.precision == "bfloat16"
+        import torch
+
+        return bool(torch.cpu.get_capabilities().get("amx_bf16"))
+
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         if not texts:
             return []
-        return self.model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
-                                 show_progress_bar=False).tolist()
+        model = self.model
+        import torch  # loaded by now, with the model
+
+        # Autocast keeps LayerNorm, softmax and the pooling in float32 and runs the matrix products in
+        # bfloat16; the context is per thread, so it is entered here, on the thread that encodes.
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.uses_bfloat16()):
+            vectors = model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
+                                   show_progress_bar=False)
+        return vectors.astype("float32").tolist()
 
     def embed_query(self, text: str) -> list[float]:
         return self.embed_documents([text])[0]
@@ -93,7 +110,8 @@ class OpenAIEmbedder:
 def build_embedder(settings: Settings) -> Embedder:
     match settings.embed_backend:
         case "local":
-            return LocalEmbedder(settings.embed_model or packaged_minilm_path(), settings.embed_batch_size)
+            return LocalEmbedder(settings.embed_model or packaged_minilm_path(), settings.embed_batch_size,
+                                 settings.embed_precision)
         case "openai":
             return OpenAIEmbedder(settings.embed_model or "text-embedding-3-small", settings.openai_api_key,
                                   settings.openai_base_url)

@@ -31,9 +31,10 @@ STOP_WITHIN_S = 5.0
 
 
 def _big_upload() -> bytes:
-    """Some 30 copies of the seed article: embedding it takes several seconds, so SIGTERM lands mid-way."""
+    """Some 90 copies of the seed article: embedding it takes several seconds (bfloat16 too), so SIGTERM lands
+    mid-way."""
     text = SEED_DOC.read_text(encoding="utf-8")
-    return "\n\n".join(f"Copy {i}.\n\n" + text.replace("Putin", f"Putin-{i}") for i in range(30)).encode()
+    return "\n\n".join(f"Copy {i}.\n\n" + text.replace("Putin", f"Putin-{i}") for i in range(90)).encode()
 
 
 def test_sigterm_stops_serve_within_5_s_with_a_page_open_and_leaves_the_upload_repairable(tmp_path) -> None:
