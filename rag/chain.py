@@ -162,6 +162,7 @@ class AnswerChain:
                 yield sources()
         missing = missing_terms(query, [p.chunk.text for p in passages])
         if (missing and self.settings.second_hop and p_yes is not None
+                and shape.shape in self.settings.missing_name_hop_shapes
                 and p_yes < self.settings.missing_terms_check_max):
             # the question names something the passages never mention: search for it (the other half of a
             # comparison or bridge question); an adversarial question's made-up name is found nowhere
