@@ -71,20 +71,21 @@ class AnswerChain:
         if not passages:
             return True
         dense = [p.dense_score for p in passages if p.dense_score is not None]
-        if dense and max(dense) < self.settings.min_score:
+        if dense and max(dense) < self.settings.retrieval.min_score:
             return True
-        if self.coverage is not None and self.settings.min_coverage > 0:
-            return self.coverage(query, [p.chunk.text for p in passages]) < self.settings.min_coverage
+        if self.coverage is not None and self.settings.retrieval.min_coverage > 0:
+            return self.coverage(query, [p.chunk.text for p in passages]) < self.settings.retrieval.min_coverage
         return False
 
     def context_budget(self, shape: QuestionShape | None = None, hop: bool = False) -> int:
         room = self.settings.n_ctx - self.settings.max_tokens - 300  # system prompt, question, template
-        wanted = self.settings.context_tokens_long if (hop or (shape and shape.long)) else self.settings.context_tokens
+        policy = self.settings.answer
+        wanted = policy.context_tokens_long if (hop or (shape and shape.long)) else policy.context_tokens
         return max(32, min(wanted, room))
 
     def check(self, query: str, context: list[Passage], shape: QuestionShape) -> float | None:
         """The model's probability that these passages state the answer (None: not asked, or cannot tell)."""
-        if not self.settings.answer_check or not context:
+        if not self.settings.answer.check or not context:
             return None
         return self.llm.yes_probability(check_messages(self.prompts, query, context, shape.shape))
 
@@ -93,7 +94,8 @@ class AnswerChain:
         if not _REFERS_BACK.search(question) and len(question.split()) > 3:
             return question  # already standalone: rewriting it only risks changing what was asked
         turns = [m for m in history if m.get("role") in ("user", "assistant") and m.get("content")]
-        turns = turns[-2 * self.settings.history_turns:] if self.settings.history_turns else []
+        keep = self.settings.answer.history_turns
+        turns = turns[-2 * keep:] if keep else []
         if not turns:
             return question
         text = "".join(self.llm.stream_chat(condense_messages(self.prompts, question, turns), 64, 0.0))
@@ -103,7 +105,7 @@ class AnswerChain:
     def gather(self, query: str, shape: QuestionShape, top_k: int, filters: Filters | None) -> list[Passage]:
         """First-stage passages; a choice question also gets the best passages for each of its options."""
         passages = self.retriever.retrieve(query, top_k, filters)
-        if self.settings.second_hop and shape.shape == "comparison":
+        if self.settings.retrieval.second_hop and shape.shape == "comparison":
             per_option = [self.retriever.retrieve(q, 2, filters) for q in option_queries(query, shape.options)]
             passages = merge(passages, *per_option, limit=top_k + 2)
         return passages
@@ -124,9 +126,10 @@ class AnswerChain:
     def _events(self, question: str, history: list[Message], top_k: int | None, filters: Filters | None,
                 max_tokens: int | None, temperature: float | None) -> Iterator[Event]:
         t0 = time.perf_counter()
+        policy, second_hop = self.settings.answer, self.settings.retrieval.second_hop
         query = self.condense(question, history)
         shape = classify(query)
-        k = top_k or self.settings.top_k
+        k = top_k or self.settings.retrieval.top_k
         t_r = time.perf_counter()
         passages = self.gather(query, shape, k, filters)
         timings = Timings(retrieve_ms=_ms(t_r))
@@ -152,7 +155,7 @@ class AnswerChain:
         t_c, waited = time.perf_counter(), _waited(self.llm)
         p_yes = self.check(query, context, shape)
         # a bridge question: the first passages name what the answer is about, a second query finds it
-        if (p_yes is not None and p_yes < self.settings.check_min and self.settings.second_hop
+        if (p_yes is not None and p_yes < policy.check_min and second_hop
                 and (bq := bridge_query(query, passages)) is not None):
             hop = self._hop(passages, bq, k, filters, timings)
             hop_context = assemble(hop, query, self.context_budget(shape, hop=True), self.scorer)
@@ -161,8 +164,8 @@ class AnswerChain:
                 passages, context, p_yes = hop, hop_context, hop_yes
                 yield sources()
         missing = missing_terms(query, [p.chunk.text for p in passages])
-        if (missing and self.settings.second_hop and p_yes is not None
-                and p_yes < self.settings.missing_terms_check_max):
+        if (missing and second_hop and p_yes is not None
+                and p_yes < policy.missing_terms_check_max):
             # the question names something the passages never mention: search for it (the other half of a
             # comparison or bridge question); an adversarial question's made-up name is found nowhere
             hop = self._hop(passages, f"{' '.join(missing)} {query}", k, filters, timings)
@@ -174,10 +177,10 @@ class AnswerChain:
                 p_yes = self.check(query, context, shape)
         timings.queue_ms = round(_waited(self.llm) - waited, 1)  # the checks' wait for a busy model
         timings.check_ms = round(_ms(t_c) - timings.queue_ms, 1)
-        if p_yes is not None and (p_yes < self.settings.check_min
-                                  or (missing and p_yes < self.settings.missing_terms_check_max)):
+        if p_yes is not None and (p_yes < policy.check_min
+                                  or (missing and p_yes < policy.missing_terms_check_max)):
             yield Delta(text=self.prompts.refusal)
-            yield Final(answer=refuse("check" if p_yes < self.settings.check_min else "missing_terms",
+            yield Final(answer=refuse("check" if p_yes < policy.check_min else "missing_terms",
                                       check=round(p_yes, 4), context=context, missing_terms=missing))
             return
         t_g = time.perf_counter()
@@ -219,7 +222,8 @@ class AnswerChain:
         """A yes/no or choice answer built from the sentence that decides it: the verdict from the text where it settles
         it, otherwise the model's P(yes) on the answer prompt (one token, on the check's cached prefix), then
         that sentence quoted and cited. None when no sentence holds the question: the model writes it."""
-        if not self.settings.verdict_rules:
+        policy = self.settings.answer
+        if not policy.verdict_rules:
             return None, None
         if shape.shape == "comparison":
             c = choose(query, shape.options, context)
@@ -228,15 +232,15 @@ class AnswerChain:
             return f"{c.option[:1].upper()}{c.option[1:]}. {self._quoted(context, c)}", c.reason
         if shape.shape != "yesno":
             return None, None
-        v = decide(query, context, self.settings.verdict_min_overlap, self.settings.verdict_substitution_overlap)
-        if v is None or v.overlap < self.settings.verdict_min_overlap:
+        v = decide(query, context, policy.verdict_min_overlap, policy.verdict_substitution_overlap)
+        if v is None or v.overlap < policy.verdict_min_overlap:
             return None, None
         answer, reason = v.answer, v.reason
         if answer is None:
             p = self.llm.yes_probability(messages)
             if p is None:
                 return None, None
-            answer, reason = ("yes" if p >= self.settings.verdict_yes_min else "no"), f"model P(yes)={p:.2f}"
+            answer, reason = ("yes" if p >= policy.verdict_yes_min else "no"), f"model P(yes)={p:.2f}"
         return f"{answer.capitalize()}. {self._quoted(context, v)}", reason
 
     @staticmethod

@@ -147,7 +147,7 @@ def evaluate(
                                                  "JSON instead of running")] = None,
     max_drop: Annotated[float, typer.Option(help="Largest tolerated drop of a quality metric")] = 0.02,
     mode: Annotated[str | None, typer.Option(help="Retrieval mode(s), comma-separated: dense, bm25, hybrid "
-                                                  "or all (default: RAG_RETRIEVAL_MODE)")] = None,
+                                                  "or all (default: RAG_RETRIEVAL__MODE)")] = None,
     retrieval_only: Annotated[bool, typer.Option(help="Score retrieval only; ask the LLM nothing")] = False,
     split: Annotated[str | None, typer.Option(help="Only the gold items of this split: tune or test")] = None,
 ) -> None:
@@ -185,11 +185,11 @@ def evaluate(
             raise typer.BadParameter("the collection is empty: ingest documents or pass --docs")
         runs: dict[str, dict] = {}
         modes = ["dense", "bm25", "hybrid"] if mode == "all" else (mode.split(",") if mode else
-                                                                   [settings.retrieval_mode])
+                                                                   [settings.retrieval.mode])
         for bad in set(modes) - {"dense", "bm25", "hybrid"}:
             raise typer.BadParameter(f"unknown retrieval mode {bad!r}: choose dense, bm25, hybrid or all")
         systems = [(f"ours ({m})" if len(modes) > 1 else "ours",
-                    lambda m=m: ours(comps.with_settings(retrieval_mode=m), generate=not retrieval_only))
+                    lambda m=m: ours(comps.with_settings({"retrieval.mode": m}), generate=not retrieval_only))
                    for m in modes]
         if baseline == "llamaindex":
             from rag.eval.baseline import llamaindex_baseline
@@ -211,11 +211,9 @@ def evaluate(
                                         "docs": str(docs) if docs else None,
                                         "limit": limit, "sample": sample, "seed": seed, "system": name,
                                         "model": None if retrieval_only else comps.llm.name,
-                                        "top_k": settings.top_k, "chunk_size": settings.chunk_size,
-                                        "context_tokens": settings.context_tokens, "rerank": settings.rerank,
-                                        "check_min": settings.check_min, "answer_check": settings.answer_check,
-                                        "missing_terms_check_max": settings.missing_terms_check_max,
-                                        "second_hop": settings.second_hop}
+                                        "chunk_size": settings.chunk_size,
+                                        "retrieval": settings.retrieval.model_dump(),
+                                        "answer": settings.answer.model_dump()}
         out = out or Path("eval-results") / f"{gold[0].stem}.json"
         out.parent.mkdir(parents=True, exist_ok=True)
         first = next(iter(runs))

@@ -15,11 +15,12 @@ import os
 import re
 import shutil
 import threading
+from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rag.settings import Settings
+from rag.settings import Settings, overridden
 
 if TYPE_CHECKING:
     from rag.chain import AnswerChain
@@ -203,8 +204,8 @@ class Components:
 
     @cached_property
     def retriever(self) -> Retriever:
-        return build_retriever(self.settings.retrieval_mode, self.store, self.embedder, self.keyword_index,
-                               self.settings.rerank)
+        return build_retriever(self.settings.retrieval.mode, self.store, self.embedder, self.keyword_index,
+                               self.settings.retrieval.rerank)
 
     @cached_property
     def ingestor(self) -> Ingestor:
@@ -218,12 +219,13 @@ class Components:
         from rag.context import embedding_scorer
 
         scorer = embedding_scorer(self.embedder.embed_query, self.embedder.embed_documents)
-        coverage = self.keyword_index.coverage if self.settings.min_coverage > 0 else None
+        coverage = self.keyword_index.coverage if self.settings.retrieval.min_coverage > 0 else None
         return AnswerChain(self.settings, self.retriever, self.llm, self.prompts, scorer, coverage)
 
-    def with_settings(self, **update: object) -> Components:
-        """The same store, models and prompts with other retrieval or answering settings (eval modes)."""
-        return Components(self.settings.model_copy(update=update), root=self.root, store=self.store,
+    def with_settings(self, overrides: Mapping[str, object]) -> Components:
+        """The same store, models and prompts with other retrieval or answering settings (eval modes and
+        sweeps): `overrides` maps dotted names to values, `{"retrieval.mode": "bm25"}` (`rag.settings.overridden`)."""
+        return Components(overridden(self.settings, overrides), root=self.root, store=self.store,
                           embedder=self.embedder, llm=self.llm, prompts=self.prompts,
                           keyword_index=self.keyword_index)
 

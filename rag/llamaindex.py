@@ -101,14 +101,14 @@ class RagRetriever(BaseRetriever):
     def __init__(self, source: Components | Retriever, top_k: int | None = None,
                  filters: Filters | MetadataFilters | None = None,
                  callback_manager: CallbackManager | None = None) -> None:
-        from rag.settings import Settings
+        from rag.settings import RetrievalSettings
 
         if hasattr(source, "retriever") and hasattr(source, "settings"):  # Components
             self._inner: Retriever = source.retriever
-            default_k = source.settings.top_k
+            default_k = source.settings.retrieval.top_k
         else:
             self._inner = source  # type: ignore[assignment]
-            default_k = Settings.model_fields["top_k"].default
+            default_k = RetrievalSettings().top_k
         self.top_k = top_k or default_k
         self.filters = filters_from(filters)
         super().__init__(callback_manager=callback_manager)
@@ -438,7 +438,7 @@ def context_assembly(components: Components) -> ContextAssembly:
     from rag.context import embedding_scorer
 
     e = components.embedder
-    return ContextAssembly(budget_tokens=components.settings.context_tokens,
+    return ContextAssembly(budget_tokens=components.settings.answer.context_tokens,
                            scorer=embedding_scorer(e.embed_query, e.embed_documents))
 
 

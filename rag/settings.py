@@ -2,17 +2,81 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
+class RetrievalSettings(BaseModel):
+    """What is retrieved for a question, and when retrieval alone refuses it. `RAG_RETRIEVAL__<FIELD>`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    mode: Literal["dense", "bm25", "hybrid"] = Field(
+        "hybrid", description="dense (embeddings), bm25 (keywords) or hybrid (both, reciprocal rank fusion).")
+    rerank: bool = Field(True, description="Re-rank the first 20 candidates by their best-matching sentence.")
+    top_k: int = Field(3, ge=1, le=50, description="Chunks retrieved for an answer; their best sentences are "
+                       "kept up to answer.context_tokens.")
+    min_score: float = Field(0.05, description="Below this best dense similarity the question is refused unasked.")
+    min_coverage: float = Field(0.11, ge=0.0, le=1.0, description="Below this share of the question's idf "
+                                "weight found in the retrieved chunks, the question is refused unasked. "
+                                "Calibrated on seeds/gold.jsonl and squad-dev-13; 0 turns it off.")
+    second_hop: bool = Field(True, description="Retrieve again with the names the first passages gave when "
+                             "they do not hold the answer (bridge questions), and once per option of a "
+                             "choice question.")
+
+
+class AnswerSettings(BaseModel):
+    """How the passages become an answer, and when it is refused. `RAG_ANSWER__<FIELD>`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    context_tokens: int = Field(150, ge=32, description="Token budget of the passages in the prompt (the "
+                                "model's context caps it too). The main cost of an answer on a CPU.")
+    context_tokens_long: int = Field(250, ge=32, description="Token budget of the passages for the longer "
+                                     "answer shapes (yes/no, comparison, list, why/how, multi-part) and for a "
+                                     "second retrieval hop.")
+    check: bool = Field(True, description="Before answering, ask the model whether the passages state the "
+                        "answer (one token, on the answer prompt's cached prefix).")
+    # Chosen on the tuning splits (seeds/gold*.jsonl and benchmarks/gold/squad13-*.jsonl, split "tune"): the
+    # check alone separates answerable from adversarial questions weakly (medians 0.55 and 0.49), so it refuses
+    # only below 0.35 (no false refusal added there), and up to 0.55 when a name or number of the question is
+    # missing from every retrieved passage (adversarial refusals 0.2 -> 0.47, false refusals +4 points).
+    check_min: float = Field(0.35, ge=0.0, le=1.0, description="Below this probability that the passages state "
+                             "the answer, a second retrieval hop is tried, then the question is refused.")
+    missing_terms_check_max: float = Field(0.55, ge=0.0, le=1.0, description="A question whose names or "
+                                           "numbers the retrieved passages never mention is refused when the "
+                                           "check is below this.")
+    # Chosen on the tuning split (seeds/gold-shapes.jsonl and benchmarks/gold/squad13-twohop.jsonl, all "tune"):
+    # the 1.5B model's own first word was right on 6 of 14 and 2 of 9 yes/no questions (its P(yes) was no
+    # higher on yes questions than on no questions). With the text's verdict (rag/verdict.py) and the model's
+    # P(yes) for the rest, `rag eval` gave yes/no F1 0.857 (0 false refusals) on the seed questions and
+    # 0.533 (0.133) on the two-hop ones; comparison 0.793 (0.1) and 0.541 (0.133).
+    verdict_rules: bool = Field(True, description="Decide a yes/no question from the sentence of the passages "
+                                "that settles it (a different name, number, order or year is a no) and quote "
+                                "that sentence as the cited fact; the model decides only what the text does not.")
+    verdict_min_overlap: float = Field(0.3, ge=0.0, le=1.0, description="The deciding sentence must hold this "
+                                       "share of the question's words; below it the model writes the answer. "
+                                       "At 0.5 (tuning split), two yes questions whose deciding sentence held "
+                                       "0.38 and 0.45 went to the model, whose restated verdict grounding refused.")
+    verdict_yes_min: float = Field(0.35, ge=0.0, le=1.0, description="When the text does not settle a yes/no "
+                                   "question, the model's P(yes) at or above this is a yes. Chosen on the tuning "
+                                   "split: most questions the text leaves open are yes questions (the rules "
+                                   "catch the no's); 0.35 was right on 6 of 7 of them, 0.5 on 4.")
+    verdict_substitution_overlap: float = Field(0.55, ge=0.0, le=1.0, description="A name or number in place "
+                                                "of the question's counts as a no only in a sentence holding "
+                                                "this share of the question's words.")
+    history_turns: int = Field(3, ge=0, description="Previous exchanges used to rewrite a follow-up.")
+
+
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="RAG_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="RAG_", env_nested_delimiter="__", env_file=".env",
+                                      extra="ignore")
 
     # Store
     persist_dir: Path = Field(Path("vectorstore"), description="Embedded Chroma store directory.")
@@ -72,56 +136,10 @@ class Settings(BaseSettings):
                                     "is larger: a merge rewrites the whole index, so it comes once per that "
                                     "much change.")
 
-    # Retrieval and answering
-    retrieval_mode: Literal["dense", "bm25", "hybrid"] = Field(
-        "hybrid", description="dense (embeddings), bm25 (keywords) or hybrid (both, reciprocal rank fusion).")
-    rerank: bool = Field(True, description="Re-rank the first 20 candidates by their best-matching sentence.")
-    top_k: int = Field(3, ge=1, le=50, description="Chunks retrieved for an answer; their best sentences are "
-                       "kept up to context_tokens.")
-    context_tokens: int = Field(150, ge=32, description="Token budget of the passages in the prompt (the "
-                                "model's context caps it too). The main cost of an answer on a CPU.")
-    context_tokens_long: int = Field(250, ge=32, description="Token budget of the passages for the longer "
-                                     "answer shapes (yes/no, comparison, list, why/how, multi-part) and for a "
-                                     "second retrieval hop.")
-    answer_check: bool = Field(True, description="Before answering, ask the model whether the passages state "
-                               "the answer (one token, on the answer prompt's cached prefix).")
-    # Chosen on the tuning splits (seeds/gold*.jsonl and benchmarks/gold/squad13-*.jsonl, split "tune"): the
-    # check alone separates answerable from adversarial questions weakly (medians 0.55 and 0.49), so it refuses
-    # only below 0.35 (no false refusal added there), and up to 0.55 when a name or number of the question is
-    # missing from every retrieved passage (adversarial refusals 0.2 -> 0.47, false refusals +4 points).
-    check_min: float = Field(0.35, ge=0.0, le=1.0, description="Below this probability that the passages state "
-                             "the answer, a second retrieval hop is tried, then the question is refused.")
-    missing_terms_check_max: float = Field(0.55, ge=0.0, le=1.0, description="A question whose names or "
-                                           "numbers the retrieved passages never mention is refused when the "
-                                           "check is below this.")
-    second_hop: bool = Field(True, description="Retrieve again with the names the first passages gave when "
-                             "they do not hold the answer (bridge questions), and once per option of a "
-                             "choice question.")
-    # Chosen on the tuning split (seeds/gold-shapes.jsonl and benchmarks/gold/squad13-twohop.jsonl, all "tune"):
-    # the 1.5B model's own first word was right on 6 of 14 and 2 of 9 yes/no questions (its P(yes) was no
-    # higher on yes questions than on no questions). With the text's verdict (rag/verdict.py) and the model's
-    # P(yes) for the rest, `rag eval` gave yes/no F1 0.857 (0 false refusals) on the seed questions and
-    # 0.533 (0.133) on the two-hop ones; comparison 0.793 (0.1) and 0.541 (0.133).
-    verdict_rules: bool = Field(True, description="Decide a yes/no question from the sentence of the passages "
-                                "that settles it (a different name, number, order or year is a no) and quote "
-                                "that sentence as the cited fact; the model decides only what the text does not.")
-    verdict_min_overlap: float = Field(0.3, ge=0.0, le=1.0, description="The deciding sentence must hold this "
-                                       "share of the question's words; below it the model writes the answer. "
-                                       "At 0.5 (tuning split), two yes questions whose deciding sentence held "
-                                       "0.38 and 0.45 went to the model, whose restated verdict grounding refused.")
-    verdict_yes_min: float = Field(0.35, ge=0.0, le=1.0, description="When the text does not settle a yes/no "
-                                   "question, the model's P(yes) at or above this is a yes. Chosen on the tuning "
-                                   "split: most questions the text leaves open are yes questions (the rules "
-                                   "catch the no's); 0.35 was right on 6 of 7 of them, 0.5 on 4.")
-    verdict_substitution_overlap: float = Field(0.55, ge=0.0, le=1.0, description="A name or number in place "
-                                                "of the question's counts as a no only in a sentence holding "
-                                                "this share of the question's words.")
-    min_score: float = Field(0.05, description="Below this best dense similarity the question is refused unasked.")
-    min_coverage: float = Field(0.11, ge=0.0, le=1.0, description="Below this share of the question's idf "
-                                "weight found in the retrieved chunks, the question is refused unasked. "
-                                "Calibrated on seeds/gold.jsonl and squad-dev-13; 0 turns it off.")
+    # Retrieval and answering: the policy sections (RAG_RETRIEVAL__TOP_K, RAG_ANSWER__CHECK_MIN, ...)
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    answer: AnswerSettings = Field(default_factory=AnswerSettings)
     max_question_chars: int = Field(2000, ge=1)
-    history_turns: int = Field(3, ge=0, description="Previous exchanges used to rewrite a follow-up.")
     prompts_dir: Path = PROJECT_ROOT / "prompts"
 
     # UI / server
@@ -143,3 +161,20 @@ class Settings(BaseSettings):
         if name not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
             raise ValueError(f"{value!r} is not a log level: DEBUG, INFO, WARNING, ERROR or CRITICAL")
         return name
+
+
+def overridden(settings: Settings, overrides: Mapping[str, object]) -> Settings:
+    """A copy of `settings` with each dotted path ("answer.check_min", "retrieval.mode", "api_token") set and
+    validated as an environment string would be ("0.4" becomes a float). The environment is not read again:
+    `rag eval --set` and `Components.with_settings` vary a setting while every other stays as it was read."""
+    data = settings.model_dump()
+    for path, value in overrides.items():
+        node, (*parents, leaf) = data, path.split(".")
+        for part in parents:
+            node = node.get(part)
+            if not isinstance(node, dict):
+                break
+        if not isinstance(node, dict) or leaf not in node:
+            raise ValueError(f"unknown setting {path!r}")
+        node[leaf] = value
+    return type(settings).model_validate(data)

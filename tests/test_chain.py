@@ -7,7 +7,7 @@ import pytest
 from rag.chain import AnswerChain, QuestionError
 from rag.prompting import Prompts
 from rag.schemas import Chunk, Passage, Replace
-from rag.settings import PROJECT_ROOT, Settings
+from rag.settings import PROJECT_ROOT, AnswerSettings, RetrievalSettings, Settings, overridden
 from tests.conftest import played
 
 TEXT = "Putin's plane landed at Tehran's Mehrabad airport. He was welcomed by the oil minister, Javad Owji."
@@ -46,7 +46,12 @@ class FixedRetriever:
 
 
 def chain(llm, retriever=None, coverage=None, **kw) -> AnswerChain:
-    settings = Settings(_env_file=None, **kw)
+    """`kw`: settings by their names, in whichever section they are (min_coverage=0.25, check_min=0.0)."""
+    def path(name: str) -> str:
+        sections = {"retrieval": RetrievalSettings, "answer": AnswerSettings}
+        return next((f"{s}.{name}" for s, model in sections.items() if name in model.model_fields), name)
+
+    settings = overridden(Settings(_env_file=None), {path(name): value for name, value in kw.items()})
     return AnswerChain(settings, retriever or FixedRetriever(), llm, Prompts.load(PROJECT_ROOT / "prompts"),
                        coverage=coverage)
 

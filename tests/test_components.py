@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 from rag.components import Components, offline_environment
+from rag.settings import overridden
 from tests.conftest import ROOT, HashEmbedder
 
 
@@ -22,7 +23,7 @@ def test_parts_given_to_the_constructor_are_used_and_never_built(settings) -> No
     other = comps.collection("other", create=True)  # another collection shares the root's models
     assert other.embedder is embedder and other.llm is llm
     assert other.store is not comps.store
-    mode = comps.with_settings(retrieval_mode="bm25")  # another mode shares the store and the models
+    mode = comps.with_settings({"retrieval.mode": "bm25"})  # another mode shares the store and the models
     assert mode.llm is llm and mode.store is comps.store and mode.keyword_index is comps.keyword_index
     assert mode.retriever is not comps.retriever
 
@@ -33,7 +34,7 @@ def test_a_given_retriever_is_the_one_the_chain_asks(settings) -> None:
             return []
 
     retriever = Nothing()
-    comps = Components(settings.model_copy(update={"answer_check": False}), embedder=HashEmbedder(),
+    comps = Components(overridden(settings, {"answer.check": False}), embedder=HashEmbedder(),
                        llm=NamedLLM(), retriever=retriever)
     assert comps.retriever is retriever
     answer = comps.chain.answer("Who welcomed Putin at the airport?")

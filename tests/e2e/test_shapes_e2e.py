@@ -46,7 +46,7 @@ def test_check_probability_separates_a_stated_answer_from_a_missing_one(comps) -
     the answer than for a question about the same passages that they do not answer."""
     def p_yes(question: str) -> float:
         shape = classify(question)
-        passages = comps.retriever.retrieve(question, comps.settings.top_k)
+        passages = comps.retriever.retrieve(question, comps.settings.retrieval.top_k)
         context = assemble(passages, question, comps.chain.context_budget(shape), comps.chain.scorer)
         p = comps.llm.yes_probability(check_messages(comps.prompts, question, context, shape.shape))
         assert p is not None and 0.0 <= p <= 1.0
