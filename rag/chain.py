@@ -55,6 +55,10 @@ def _waited(llm: LLM) -> float:
 
 
 class AnswerChain:
+    """The steps in order. It reads the whole settings (the model's context, the question limit, the logs'
+    collection) and hands each step only its section: the retrieval section's context weights to the context
+    assembly, the answer section to the citation checker."""
+
     def __init__(self, settings: Settings, retriever: Retriever, llm: LLM, prompts: Prompts,
                  scorer: SentenceScorer | None = None, coverage: Coverage | None = None) -> None:
         self.settings = settings
@@ -78,8 +82,8 @@ class AnswerChain:
         return False
 
     def context_budget(self, shape: QuestionShape | None = None, hop: bool = False) -> int:
-        room = self.settings.n_ctx - self.settings.max_tokens - 300  # system prompt, question, template
         policy = self.settings.answer
+        room = self.settings.n_ctx - self.settings.max_tokens - policy.reserved_tokens  # prompt, question, template
         wanted = policy.context_tokens_long if (hop or (shape and shape.long)) else policy.context_tokens
         return max(32, min(wanted, room))
 
@@ -94,13 +98,18 @@ class AnswerChain:
         if not _REFERS_BACK.search(question) and len(question.split()) > 3:
             return question  # already standalone: rewriting it only risks changing what was asked
         turns = [m for m in history if m.get("role") in ("user", "assistant") and m.get("content")]
-        keep = self.settings.answer.history_turns
-        turns = turns[-2 * keep:] if keep else []
+        policy = self.settings.answer
+        turns = turns[-2 * policy.history_turns:] if policy.history_turns else []
         if not turns:
             return question
-        text = "".join(self.llm.stream_chat(condense_messages(self.prompts, question, turns), 64, 0.0))
+        text = "".join(self.llm.stream_chat(condense_messages(self.prompts, question, turns),
+                                            policy.condense_max_tokens, policy.condense_temperature))
         text = text.strip().strip('"').splitlines()[0].strip() if text.strip() else ""
         return text or question
+
+    def assemble_context(self, passages: list[Passage], query: str, budget: int) -> list[Passage]:
+        """The passages the model reads (rag/context.py), scored with the retrieval section's context weights."""
+        return assemble(passages, query, budget, self.scorer, self.settings.retrieval.context_weights)
 
     def gather(self, query: str, shape: QuestionShape, top_k: int, filters: Filters | None) -> list[Passage]:
         """First-stage passages; a choice question also gets the best passages for each of its options."""
@@ -150,7 +159,7 @@ class AnswerChain:
             yield Delta(text=self.prompts.refusal)
             yield Final(answer=refuse("weak_retrieval"))
             return
-        context = assemble(passages, query, self.context_budget(shape), self.scorer)
+        context = self.assemble_context(passages, query, self.context_budget(shape))
         yield sources()  # before the check and generation: a client can show what is being read
         t_c, waited = time.perf_counter(), _waited(self.llm)
         p_yes = self.check(query, context, shape)
@@ -158,7 +167,7 @@ class AnswerChain:
         if (p_yes is not None and p_yes < policy.check_min and second_hop
                 and (bq := bridge_query(query, passages)) is not None):
             hop = self._hop(passages, bq, k, filters, timings)
-            hop_context = assemble(hop, query, self.context_budget(shape, hop=True), self.scorer)
+            hop_context = self.assemble_context(hop, query, self.context_budget(shape, hop=True))
             hop_yes = self.check(query, hop_context, shape)
             if hop_yes is not None and hop_yes > p_yes:
                 passages, context, p_yes = hop, hop_context, hop_yes
@@ -172,7 +181,7 @@ class AnswerChain:
             still = missing_terms(query, [p.chunk.text for p in hop])
             if len(still) < len(missing):
                 passages, missing = hop, still
-                context = assemble(hop, query, self.context_budget(shape, hop=True), self.scorer)
+                context = self.assemble_context(hop, query, self.context_budget(shape, hop=True))
                 yield sources()
                 p_yes = self.check(query, context, shape)
         timings.queue_ms = round(_waited(self.llm) - waited, 1)  # the checks' wait for a busy model
@@ -184,7 +193,7 @@ class AnswerChain:
                                       check=round(p_yes, 4), context=context, missing_terms=missing))
             return
         t_g = time.perf_counter()
-        citer = CitationStream(context, query, shape.shape)
+        citer = CitationStream(context, query, shape.shape, policy)
         usage: dict[str, int] = {}
         messages = answer_messages(self.prompts, query, context, shape.shape)
         decided, verdict_reason = self.yes_or_no(query, context, shape, messages)
@@ -193,7 +202,7 @@ class AnswerChain:
         else:
             deltas = self.llm.stream_chat(messages, max_tokens or self.settings.max_tokens,
                                           self.settings.temperature if temperature is None else temperature, usage)
-        refused = yield from self._streamed(self._cited(deltas, citer), timings, t0)
+        refused = yield from self._streamed(self._cited(deltas, citer, policy.holdback_chars), timings, t0)
         streamed = timings.first_token_ms is not None  # set by the first delta
         gen_wait = float(usage.pop("queue_ms", 0.0))  # the generation's wait for a busy model, not its work
         timings.queue_ms = round(timings.queue_ms + gen_wait, 1)
@@ -260,16 +269,16 @@ class AnswerChain:
         return hop
 
     @staticmethod
-    def _cited(deltas: Iterator[str], citer: CitationStream) -> Generator[str, None, bool]:
+    def _cited(deltas: Iterator[str], citer: CitationStream, holdback: int) -> Generator[str, None, bool]:
         """The cited answer's non-empty deltas; nothing if the model declines. Returns whether it declined,
-        decided once, from the reply's opening words."""
+        decided once, from the reply's opening words (its first `holdback` characters or first sentence)."""
         head = ""
         refused: bool | None = None
         for delta in deltas:
             if refused is None:
                 # hold the first words back until it is clear whether the model is declining to answer
                 head += delta
-                if len(head) < 40 and not _SENTENCE_END.search(head):
+                if len(head) < holdback and not _SENTENCE_END.search(head):
                     continue
                 refused = is_refusal(head)
                 delta = head

@@ -20,7 +20,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rag.settings import Settings, overridden
+from rag.settings import RetrievalSettings, Settings, overridden
 
 if TYPE_CHECKING:
     from rag.chain import AnswerChain
@@ -51,27 +51,28 @@ def offline_environment() -> None:
         os.environ.setdefault("TIKTOKEN_CACHE_DIR", str(llama_index_static() / "tiktoken_cache"))
 
 
-def build_retriever(mode: str, store: ChunkStore, embedder: Embedder, index: KeywordIndex,
-                    rerank: bool = True) -> Retriever:
-    """The first stage the mode names, wrapped in the sentence re-ranker unless `rerank` is off. It lives
-    here, with the other wiring, so that retrieve.py (the first stages) and rerank.py (which wraps any
-    `Retriever`) need not import each other."""
+def build_retriever(settings: RetrievalSettings, store: ChunkStore, embedder: Embedder,
+                    index: KeywordIndex) -> Retriever:
+    """The first stage `settings.mode` names, wrapped in the sentence re-ranker unless `settings.rerank` is
+    off; both get the retrieval section (depth, RRF k, rerank weights). It lives here, with the other wiring,
+    so that retrieve.py (the first stages) and rerank.py (which wraps any `Retriever`) need not import each
+    other."""
     from rag.retrieve import Bm25Retriever, DenseRetriever, HybridRetriever
 
     first: Retriever
-    if mode == "dense":
+    if settings.mode == "dense":
         first = DenseRetriever(store, embedder)
-    elif mode == "bm25":
+    elif settings.mode == "bm25":
         first = Bm25Retriever(store, index)
-    elif mode == "hybrid":
-        first = HybridRetriever(store, embedder, index)
+    elif settings.mode == "hybrid":
+        first = HybridRetriever(store, embedder, index, settings)
     else:
-        raise ValueError(f"unknown retrieval mode {mode!r}: choose dense, bm25 or hybrid")
-    if not rerank:
+        raise ValueError(f"unknown retrieval mode {settings.mode!r}: choose dense, bm25 or hybrid")
+    if not settings.rerank:
         return first
     from rag.rerank import SentenceReranker
 
-    return SentenceReranker(first)
+    return SentenceReranker(first, settings)
 
 
 # A Chroma name that is also safe as a folder name; "__" is kept for the store's own side collections.
@@ -204,8 +205,7 @@ class Components:
 
     @cached_property
     def retriever(self) -> Retriever:
-        return build_retriever(self.settings.retrieval.mode, self.store, self.embedder, self.keyword_index,
-                               self.settings.retrieval.rerank)
+        return build_retriever(self.settings.retrieval, self.store, self.embedder, self.keyword_index)
 
     @cached_property
     def ingestor(self) -> Ingestor:

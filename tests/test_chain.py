@@ -6,7 +6,7 @@ import pytest
 
 from rag.chain import AnswerChain, QuestionError
 from rag.prompting import Prompts
-from rag.schemas import Chunk, Passage, Replace
+from rag.schemas import Chunk, Delta, Passage, Replace
 from rag.settings import PROJECT_ROOT, AnswerSettings, RetrievalSettings, Settings, overridden
 from tests.conftest import played
 
@@ -267,3 +267,17 @@ def test_a_missing_name_is_searched_for_before_the_question_is_refused() -> None
     ans = chain(llm, retriever).answer("Who welcomed Putin, whom Erdogan followed to Tehran?")
     assert retriever.queries[-1].startswith("Erdogan ")
     assert ans.missing_terms == [] and ans.answerable and ans.check == 0.8
+
+
+def test_the_answer_sections_hold_back_and_reserved_tokens_are_used() -> None:
+    """The opening of a reply is held back `holdback_chars` (40) to tell a refusal from an answer; the passages
+    get the model's context less max_tokens and `reserved_tokens` (300)."""
+    reply = "Javad Owji, the oil minister, welcomed Putin at the airport [1]."
+
+    def first_delta(**policy: object) -> str:
+        events = chain(ScriptedLLM(reply), **policy).stream("Who welcomed Putin?")
+        return next(e.text for e in events if isinstance(e, Delta))
+
+    assert first_delta() == reply[:40] and first_delta(holdback_chars=0) == reply[:5]
+    assert chain(ScriptedLLM()).context_budget() == 150  # the budget, under 4096 - 256 - 300
+    assert chain(ScriptedLLM(), reserved_tokens=3700).context_budget() == 4096 - 256 - 3700

@@ -56,3 +56,20 @@ def test_the_offline_environment_is_set_in_one_place(monkeypatch) -> None:
     setters = sorted(str(p.relative_to(ROOT)) for p in [*(ROOT / "rag").rglob("*.py"), ROOT / "app.py"]
                      if writes.search(p.read_text(encoding="utf-8")))
     assert setters == ["rag/components.py"]
+
+
+def test_each_part_is_built_with_its_own_section_of_the_settings(settings) -> None:
+    """The composition root hands the retrieval section to the first stage and the rerank, the answer section
+    to the chain's steps: a value set in the settings is the value the part uses."""
+    from rag.rerank import SentenceReranker
+    from rag.retrieve import HybridRetriever
+
+    tuned = overridden(settings, {"retrieval.depth": 7, "retrieval.rrf_k": 9, "retrieval.rerank_weights.rank": 0.1,
+                                  "answer.support_min": 0.9})
+    comps = Components(tuned, embedder=HashEmbedder(), llm=NamedLLM())
+    rerank = comps.retriever
+    assert isinstance(rerank, SentenceReranker) and rerank.depth == 7 and rerank.weights.rank == 0.1
+    assert isinstance(rerank.inner, HybridRetriever) and (rerank.inner.depth, rerank.inner.rrf_k) == (7, 9)
+    assert comps.chain.settings.answer.support_min == 0.9
+    plain = comps.with_settings({"retrieval.rerank": False, "retrieval.mode": "bm25"}).retriever
+    assert not isinstance(plain, SentenceReranker | HybridRetriever)
