@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -144,6 +146,52 @@ class AnswerSettings(BaseModel):
                                 "attribute_min).")
 
 
+# The flat names these settings had before the retrieval and answer sections: still read (from the environment,
+# then the env file), below the new names, each with a warning, so an existing deployment keeps its values.
+RENAMED = {
+    "retrieval_mode": "retrieval.mode", "rerank": "retrieval.rerank", "top_k": "retrieval.top_k",
+    "min_score": "retrieval.min_score", "min_coverage": "retrieval.min_coverage", "second_hop": "retrieval.second_hop",
+    "context_tokens": "answer.context_tokens", "context_tokens_long": "answer.context_tokens_long",
+    "answer_check": "answer.check", "check_min": "answer.check_min",
+    "missing_terms_check_max": "answer.missing_terms_check_max", "verdict_rules": "answer.verdict_rules",
+    "verdict_min_overlap": "answer.verdict_min_overlap", "verdict_yes_min": "answer.verdict_yes_min",
+    "verdict_substitution_overlap": "answer.verdict_substitution_overlap", "history_turns": "answer.history_turns",
+}
+
+
+def env_name(path: str) -> str:
+    """The environment variable of a dotted setting: "answer.check_min" -> RAG_ANSWER__CHECK_MIN."""
+    return "RAG_" + path.replace(".", "__").upper()
+
+
+class _RenamedVariables(PydanticBaseSettingsSource):
+    """`RAG_CHECK_MIN` read as `RAG_ANSWER__CHECK_MIN`, with a warning naming the new variable."""
+
+    def __init__(self, settings_cls: type[BaseSettings], *sources: PydanticBaseSettingsSource) -> None:
+        super().__init__(settings_cls)
+        self.sources = sources
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # unused: __call__ reads the variables itself
+
+    def __call__(self) -> dict[str, Any]:
+        found = [getattr(source, "env_vars", {}) for source in self.sources]  # the environment, then the env file
+        data: dict[str, Any] = {}
+        for old, new in RENAMED.items():
+            values = [names[f"rag_{old}"] for names in found if f"rag_{old}" in names]
+            if not values:
+                continue
+            section, field = new.split(".")
+            if any(env_name(new).lower() in names for names in found):
+                warnings.warn(f"RAG_{old.upper()} is ignored: it is now {env_name(new)}, which is set",
+                              FutureWarning, stacklevel=1)  # this line, not the caller's: one warning a process
+                continue
+            warnings.warn(f"RAG_{old.upper()} is now {env_name(new)}; the old name will stop being read",
+                          FutureWarning, stacklevel=1)
+            data.setdefault(section, {})[field] = values[0]
+        return data
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RAG_", env_nested_delimiter="__", env_file=".env",
                                       extra="ignore")
@@ -223,6 +271,15 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING, ERROR or CRITICAL, for the `rag` loggers "
                            "(WARNING keeps only ingests that skipped files and refused uploads).")
     log_json: bool = Field(False, description="One JSON object per line instead of key=value pairs.")
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+                                   env_settings: PydanticBaseSettingsSource,
+                                   dotenv_settings: PydanticBaseSettingsSource,
+                                   file_secret_settings: PydanticBaseSettingsSource,
+                                   ) -> tuple[PydanticBaseSettingsSource, ...]:
+        renamed = _RenamedVariables(settings_cls, env_settings, dotenv_settings)
+        return init_settings, env_settings, dotenv_settings, file_secret_settings, renamed
 
     @field_validator("log_level")
     @classmethod

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import pydantic
 import pytest
 
@@ -48,3 +50,21 @@ def test_overrides_are_validated_and_leave_the_rest_as_read() -> None:
             overridden(base, {bad: 1})
     with pytest.raises(pydantic.ValidationError):
         overridden(base, {"answer.check_min": "1.5"})
+
+
+def test_the_old_flat_names_are_still_read_with_a_warning(monkeypatch, tmp_path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("RAG_CHECK_MIN=0.4\nRAG_TOP_K=4\n")
+    monkeypatch.setenv("RAG_TOP_K", "5")  # the environment wins over the env file, as for the new names
+    monkeypatch.setenv("RAG_ANSWER_CHECK", "false")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        s = Settings(_env_file=env_file)
+        assert (s.answer.check_min, s.retrieval.top_k, s.answer.check) == (0.4, 5, False)
+        monkeypatch.setenv("RAG_ANSWER__CHECK_MIN", "0.3")  # the new name wins
+        assert Settings(_env_file=env_file).answer.check_min == 0.3
+    said = [str(w.message) for w in caught if w.category is FutureWarning]
+    assert "RAG_CHECK_MIN is now RAG_ANSWER__CHECK_MIN; the old name will stop being read" in said
+    assert "RAG_TOP_K is now RAG_RETRIEVAL__TOP_K; the old name will stop being read" in said
+    assert "RAG_ANSWER_CHECK is now RAG_ANSWER__CHECK; the old name will stop being read" in said
+    assert "RAG_CHECK_MIN is ignored: it is now RAG_ANSWER__CHECK_MIN, which is set" in said
