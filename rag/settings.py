@@ -62,8 +62,8 @@ class RetrievalSettings(BaseModel):
                              "they do not hold the answer (bridge questions), and once per option of a "
                              "choice question.")
     depth: int = Field(20, ge=1, description="Candidates each first-stage list gives the hybrid fusion, and the "
-                       "rerank re-scores. The rerank's gain below was measured at 20; no other depth was "
-                       "measured.")
+                       "rerank re-scores. The rerank's gain (rerank_weights) and RRF's k were measured at 20; "
+                       "no other depth was measured.")
     # Cormack et al. (2009) use 60; a smaller constant trusts the top of each list more, which measured better
     # here (squad-dev-13, 200 questions: hybrid recall@5 0.93 with 5 against 0.915 with 60).
     rrf_k: int = Field(5, ge=0, description="The k of reciprocal rank fusion: a list's rank r adds 1/(k + r).")
