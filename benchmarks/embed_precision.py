@@ -52,7 +52,8 @@ def main() -> None:
                 vectors[f"{precision}/{name}"] = np.asarray([got[i][1] for i in ids])
                 items = [i for i in load_gold(gold_path, split="tune") if not i.unanswerable]
                 for mode in ("dense", "hybrid"):
-                    retriever = build_retriever(mode, comps.store, emb, comps.keyword_index)
+                    policy = comps.settings.retrieval.model_copy(update={"mode": mode})
+                    retriever = build_retriever(policy, comps.store, emb, comps.keyword_index)
                     sums = {"hit@5": 0.0, "recall@5": 0.0, "rr": 0.0}
                     for item in items:
                         texts = [p.chunk.text for p in retriever.retrieve(item.question, 5)]

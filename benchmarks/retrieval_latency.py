@@ -46,7 +46,8 @@ def main() -> None:
             comps.embedder.embed_query("warm up")
             for mode in ("dense", "hybrid"):
                 for rerank in (False, True):
-                    r = build_retriever(mode, comps.store, comps.embedder, comps.keyword_index, rerank)
+                    policy = comps.settings.retrieval.model_copy(update={"mode": mode, "rerank": rerank})
+                    r = build_retriever(policy, comps.store, comps.embedder, comps.keyword_index)
                     r.retrieve(queries[0], 3)  # first call loads what it loads
                     lat = []
                     for q in queries:

@@ -55,6 +55,10 @@ def _waited(llm: LLM) -> float:
 
 
 class AnswerChain:
+    """The steps in order. It reads the whole settings (the model's context, the question limit, the logs'
+    collection) and hands each step only its section: the retrieval section's context weights to the context
+    assembly, the answer section to the citation checker."""
+
     def __init__(self, settings: Settings, retriever: Retriever, llm: LLM, prompts: Prompts,
                  scorer: SentenceScorer | None = None, coverage: Coverage | None = None) -> None:
         self.settings = settings
@@ -71,20 +75,21 @@ class AnswerChain:
         if not passages:
             return True
         dense = [p.dense_score for p in passages if p.dense_score is not None]
-        if dense and max(dense) < self.settings.min_score:
+        if dense and max(dense) < self.settings.retrieval.min_score:
             return True
-        if self.coverage is not None and self.settings.min_coverage > 0:
-            return self.coverage(query, [p.chunk.text for p in passages]) < self.settings.min_coverage
+        if self.coverage is not None and self.settings.retrieval.min_coverage > 0:
+            return self.coverage(query, [p.chunk.text for p in passages]) < self.settings.retrieval.min_coverage
         return False
 
     def context_budget(self, shape: QuestionShape | None = None, hop: bool = False) -> int:
-        room = self.settings.n_ctx - self.settings.max_tokens - 300  # system prompt, question, template
-        wanted = self.settings.context_tokens_long if (hop or (shape and shape.long)) else self.settings.context_tokens
+        policy = self.settings.answer
+        room = self.settings.n_ctx - self.settings.max_tokens - policy.reserved_tokens  # prompt, question, template
+        wanted = policy.context_tokens_long if (hop or (shape and shape.long)) else policy.context_tokens
         return max(32, min(wanted, room))
 
     def check(self, query: str, context: list[Passage], shape: QuestionShape) -> float | None:
         """The model's probability that these passages state the answer (None: not asked, or cannot tell)."""
-        if not self.settings.answer_check or not context:
+        if not self.settings.answer.check or not context:
             return None
         return self.llm.yes_probability(check_messages(self.prompts, query, context, shape.shape))
 
@@ -93,17 +98,23 @@ class AnswerChain:
         if not _REFERS_BACK.search(question) and len(question.split()) > 3:
             return question  # already standalone: rewriting it only risks changing what was asked
         turns = [m for m in history if m.get("role") in ("user", "assistant") and m.get("content")]
-        turns = turns[-2 * self.settings.history_turns:] if self.settings.history_turns else []
+        policy = self.settings.answer
+        turns = turns[-2 * policy.history_turns:] if policy.history_turns else []
         if not turns:
             return question
-        text = "".join(self.llm.stream_chat(condense_messages(self.prompts, question, turns), 64, 0.0))
+        text = "".join(self.llm.stream_chat(condense_messages(self.prompts, question, turns),
+                                            policy.condense_max_tokens, policy.condense_temperature))
         text = text.strip().strip('"').splitlines()[0].strip() if text.strip() else ""
         return text or question
+
+    def assemble_context(self, passages: list[Passage], query: str, budget: int) -> list[Passage]:
+        """The passages the model reads (rag/context.py), scored with the retrieval section's context weights."""
+        return assemble(passages, query, budget, self.scorer, self.settings.retrieval.context_weights)
 
     def gather(self, query: str, shape: QuestionShape, top_k: int, filters: Filters | None) -> list[Passage]:
         """First-stage passages; a choice question also gets the best passages for each of its options."""
         passages = self.retriever.retrieve(query, top_k, filters)
-        if self.settings.second_hop and shape.shape == "comparison":
+        if self.settings.retrieval.second_hop and shape.shape == "comparison":
             per_option = [self.retriever.retrieve(q, 2, filters) for q in option_queries(query, shape.options)]
             passages = merge(passages, *per_option, limit=top_k + 2)
         return passages
@@ -124,9 +135,10 @@ class AnswerChain:
     def _events(self, question: str, history: list[Message], top_k: int | None, filters: Filters | None,
                 max_tokens: int | None, temperature: float | None) -> Iterator[Event]:
         t0 = time.perf_counter()
+        policy, second_hop = self.settings.answer, self.settings.retrieval.second_hop
         query = self.condense(question, history)
         shape = classify(query)
-        k = top_k or self.settings.top_k
+        k = top_k or self.settings.retrieval.top_k
         t_r = time.perf_counter()
         passages = self.gather(query, shape, k, filters)
         timings = Timings(retrieve_ms=_ms(t_r))
@@ -147,42 +159,42 @@ class AnswerChain:
             yield Delta(text=self.prompts.refusal)
             yield Final(answer=refuse("weak_retrieval"))
             return
-        context = assemble(passages, query, self.context_budget(shape), self.scorer)
+        context = self.assemble_context(passages, query, self.context_budget(shape))
         yield sources()  # before the check and generation: a client can show what is being read
         t_c, waited = time.perf_counter(), _waited(self.llm)
         p_yes = self.check(query, context, shape)
         # a bridge question: the first passages name what the answer is about, a second query finds it
-        if (p_yes is not None and p_yes < self.settings.check_min and self.settings.second_hop
+        if (p_yes is not None and p_yes < policy.check_min and second_hop
                 and (bq := bridge_query(query, passages)) is not None):
             hop = self._hop(passages, bq, k, filters, timings)
-            hop_context = assemble(hop, query, self.context_budget(shape, hop=True), self.scorer)
+            hop_context = self.assemble_context(hop, query, self.context_budget(shape, hop=True))
             hop_yes = self.check(query, hop_context, shape)
             if hop_yes is not None and hop_yes > p_yes:
                 passages, context, p_yes = hop, hop_context, hop_yes
                 yield sources()
         missing = missing_terms(query, [p.chunk.text for p in passages])
-        if (missing and self.settings.second_hop and p_yes is not None
-                and shape.shape in self.settings.missing_name_hop_shapes
-                and p_yes < self.settings.missing_terms_check_max):
+        if (missing and second_hop and p_yes is not None and shape.shape in policy.missing_name_hop_shapes
+                and p_yes < policy.missing_terms_check_max):
             # the question names something the passages never mention: search for it (the other half of a
             # comparison or bridge question); an adversarial question's made-up name is found nowhere
             hop = self._hop(passages, f"{' '.join(missing)} {query}", k, filters, timings)
             still = missing_terms(query, [p.chunk.text for p in hop])
             if len(still) < len(missing):
                 passages, missing = hop, still
-                context = assemble(hop, query, self.context_budget(shape, hop=True), self.scorer)
+                context = self.assemble_context(hop, query, self.context_budget(shape, hop=True))
                 yield sources()
                 p_yes = self.check(query, context, shape)
         timings.queue_ms = round(_waited(self.llm) - waited, 1)  # the checks' wait for a busy model
         timings.check_ms = round(_ms(t_c) - timings.queue_ms, 1)
-        if p_yes is not None and (p_yes < self.settings.check_min
-                                  or (missing and p_yes < self.settings.missing_terms_check_max)):
+        check_min = policy.check_min_by_shape.get(shape.shape, policy.check_min)  # after the hops
+        if p_yes is not None and (p_yes < check_min
+                                  or (missing and p_yes < policy.missing_terms_check_max)):
             yield Delta(text=self.prompts.refusal)
-            yield Final(answer=refuse("check" if p_yes < self.settings.check_min else "missing_terms",
+            yield Final(answer=refuse("check" if p_yes < check_min else "missing_terms",
                                       check=round(p_yes, 4), context=context, missing_terms=missing))
             return
         t_g = time.perf_counter()
-        citer = CitationStream(context, query, shape.shape)
+        citer = CitationStream(context, query, shape.shape, policy)
         usage: dict[str, int] = {}
         messages = answer_messages(self.prompts, query, context, shape.shape)
         decided, verdict_reason = self.yes_or_no(query, context, shape, messages)
@@ -191,7 +203,7 @@ class AnswerChain:
         else:
             deltas = self.llm.stream_chat(messages, max_tokens or self.settings.max_tokens,
                                           self.settings.temperature if temperature is None else temperature, usage)
-        refused = yield from self._streamed(self._cited(deltas, citer), timings, t0)
+        refused = yield from self._streamed(self._cited(deltas, citer, policy.holdback_chars), timings, t0)
         streamed = timings.first_token_ms is not None  # set by the first delta
         gen_wait = float(usage.pop("queue_ms", 0.0))  # the generation's wait for a busy model, not its work
         timings.queue_ms = round(timings.queue_ms + gen_wait, 1)
@@ -220,7 +232,8 @@ class AnswerChain:
         """A yes/no or choice answer built from the sentence that decides it: the verdict from the text where it settles
         it, otherwise the model's P(yes) on the answer prompt (one token, on the check's cached prefix), then
         that sentence quoted and cited. None when no sentence holds the question: the model writes it."""
-        if not self.settings.verdict_rules:
+        policy = self.settings.answer
+        if not policy.verdict_rules:
             return None, None
         if shape.shape == "comparison":
             c = choose(query, shape.options, context)
@@ -229,15 +242,15 @@ class AnswerChain:
             return f"{c.option[:1].upper()}{c.option[1:]}. {self._quoted(context, c)}", c.reason
         if shape.shape != "yesno":
             return None, None
-        v = decide(query, context, self.settings.verdict_min_overlap, self.settings.verdict_substitution_overlap)
-        if v is None or v.overlap < self.settings.verdict_min_overlap:
+        v = decide(query, context, policy.verdict_min_overlap, policy.verdict_substitution_overlap)
+        if v is None or v.overlap < policy.verdict_min_overlap:
             return None, None
         answer, reason = v.answer, v.reason
         if answer is None:
             p = self.llm.yes_probability(messages)
             if p is None:
                 return None, None
-            answer, reason = ("yes" if p >= self.settings.verdict_yes_min else "no"), f"model P(yes)={p:.2f}"
+            answer, reason = ("yes" if p >= policy.verdict_yes_min else "no"), f"model P(yes)={p:.2f}"
         return f"{answer.capitalize()}. {self._quoted(context, v)}", reason
 
     @staticmethod
@@ -257,16 +270,16 @@ class AnswerChain:
         return hop
 
     @staticmethod
-    def _cited(deltas: Iterator[str], citer: CitationStream) -> Generator[str, None, bool]:
+    def _cited(deltas: Iterator[str], citer: CitationStream, holdback: int) -> Generator[str, None, bool]:
         """The cited answer's non-empty deltas; nothing if the model declines. Returns whether it declined,
-        decided once, from the reply's opening words."""
+        decided once, from the reply's opening words (its first `holdback` characters or first sentence)."""
         head = ""
         refused: bool | None = None
         for delta in deltas:
             if refused is None:
                 # hold the first words back until it is clear whether the model is declining to answer
                 head += delta
-                if len(head) < 40 and not _SENTENCE_END.search(head):
+                if len(head) < holdback and not _SENTENCE_END.search(head):
                     continue
                 refused = is_refusal(head)
                 delta = head

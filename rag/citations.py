@@ -4,6 +4,9 @@
 - a sentence without a marker is attributed to the passage that best supports it, or left uncited;
 - a marker whose passage shares almost nothing with its sentence is moved to the passage that does;
 - each citation's quote is the sentence(s) of the passage that support the answer, with exact offsets.
+
+The thresholds are the answer policy's (`AnswerSettings`: support_min, restated_support_min, attribute_min,
+miscited_max), on the share of a sentence's content words found in a passage.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from functools import lru_cache
 from rag.ingest.sentences import sentence_spans
 from rag.key_terms import missing_terms
 from rag.schemas import AnswerSentence, Citation, Passage
+from rag.settings import AnswerSettings
 
 MARKER = re.compile(r"\[\s*(\d+(?:\s*[,;]\s*\d+)*)\s*\]")
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -21,12 +25,6 @@ _REFUSAL = re.compile(
     r"\b(i\s+don[’']?t\s+know|i\s+do\s+not\s+know|(?:do|does)\s+not\s+(?:contain|mention|provide|include|say)"
     r"|no\s+information|not\s+(?:mentioned|stated|provided|specified|available)|cannot\s+(?:be\s+)?answer"
     r"|unable\s+to\s+(?:answer|determine|find))\b", re.IGNORECASE)
-
-# Attribution thresholds on the share of a sentence's content words found in a passage.
-ATTRIBUTE_MIN = 0.5
-MISCITED_MAX = 0.2
-SUPPORTED_MIN = 0.5  # a sentence whose cited passages hold less than this share of its words is flagged
-RESTATED_MIN = 0.3  # the same for a yes/no verdict that restates the question (its names must all be there)
 
 # A short English stop list: function words carry no evidence of support. (Hand-written: nltk's list
 # needs a data download, and this one also keeps negations out of the overlap score.)
@@ -123,8 +121,10 @@ class CitationStream:
     client streams add up exactly to the final answer, markers included.
     """
 
-    def __init__(self, passages: list[Passage], question: str, shape: str = "factoid") -> None:
+    def __init__(self, passages: list[Passage], question: str, shape: str = "factoid",
+                 policy: AnswerSettings | None = None) -> None:
         self.passages = passages
+        self.policy = policy or AnswerSettings()
         # a verdict ("Yes, Khamenei warned that ...") may restate the question: it is grounded on the fact it
         # states, words from the question included, not on its new words alone
         self._restates = shape in ("yesno", "comparison")
@@ -252,15 +252,16 @@ class CitationStream:
         # a terse answer ("Five times.") is read together with the question it answers
         scores = [max(support(words, ev), support(words | self._q_words, ev)) for ev in self._evidence]
         best = max(range(len(scores)), key=lambda j: scores[j]) + 1 if scores else 0
+        policy = self.policy
         valid: list[int] = []
         for m in markers:
             if not 1 <= m <= len(self.passages):
                 continue  # points at no retrieved passage
-            if scores[m - 1] <= MISCITED_MAX and scores[best - 1] >= ATTRIBUTE_MIN:
+            if scores[m - 1] <= policy.miscited_max and scores[best - 1] >= policy.attribute_min:
                 m = best  # miscited: the sentence's words are elsewhere
             if m not in valid:
                 valid.append(m)
-        if not valid and best and scores[best - 1] >= ATTRIBUTE_MIN:
+        if not valid and best and scores[best - 1] >= policy.attribute_min:
             valid = [best]
         own_words = words - self._q_words
         if valid and own_words:
@@ -270,7 +271,7 @@ class CitationStream:
             cited_ev = set().union(*(self._evidence[m - 1] for m in valid))
             own = [support(own_words, ev) for ev in self._evidence]
             j = max(range(len(own)), key=lambda i: own[i])
-            if support(own_words, cited_ev) < SUPPORTED_MIN <= own[j]:
+            if support(own_words, cited_ev) < policy.support_min <= own[j]:
                 valid = [j + 1]
         for m in valid:
             self._claims.setdefault(m, set()).update(words)
@@ -281,12 +282,12 @@ class CitationStream:
         # only mentions Tehran
         cited = set().union(*(self._evidence[m - 1] for m in valid)) if valid else set()
         claim = words - self._q_words  # an answer that only repeats the question ("Shana") answers nothing
-        needed = SUPPORTED_MIN
+        needed = policy.support_min
         if self._restates and len(claim) < 2:
             # "Yes, Khamenei suggested that ..." restates the question in its words, which the passage
             # paraphrases: grounded when the cited passages name every name and number it states and share
-            # RESTATED_MIN of its words. "Yes, Putin was welcomed by Ebrahim Raisi" fails on "Raisi".
-            claim, needed = words, RESTATED_MIN
+            # restated_support_min of its words. "Yes, Putin was welcomed by Ebrahim Raisi" fails on "Raisi".
+            claim, needed = words, policy.restated_support_min
             texts = [self.passages[m - 1].chunk.text for m in valid]
             names_found = not missing_terms(self._sentence, texts)
         else:
@@ -328,9 +329,10 @@ def grounded_share(sentences: list[AnswerSentence]) -> float | None:
     return round(sum(x.supported for x in sentences) / len(sentences), 3) if sentences else None
 
 
-def verify(answer: str, passages: list[Passage], question: str) -> tuple[str, list[Citation]]:
+def verify(answer: str, passages: list[Passage], question: str,
+           policy: AnswerSettings | None = None) -> tuple[str, list[Citation]]:
     """The whole answer at once: the answer with verified markers, and one citation per cited passage."""
-    stream = CitationStream(passages, question)
+    stream = CitationStream(passages, question, policy=policy)
     stream.feed(answer)
     stream.finish()
     return stream.text, stream.citations()

@@ -147,9 +147,12 @@ def evaluate(
                                                  "JSON instead of running")] = None,
     max_drop: Annotated[float, typer.Option(help="Largest tolerated drop of a quality metric")] = 0.02,
     mode: Annotated[str | None, typer.Option(help="Retrieval mode(s), comma-separated: dense, bm25, hybrid "
-                                                  "or all (default: RAG_RETRIEVAL_MODE)")] = None,
+                                                  "or all (default: RAG_RETRIEVAL__MODE)")] = None,
     retrieval_only: Annotated[bool, typer.Option(help="Score retrieval only; ask the LLM nothing")] = False,
     split: Annotated[str | None, typer.Option(help="Only the gold items of this split: tune or test")] = None,
+    sweep: Annotated[list[str] | None, typer.Option(
+        "--set", help="Run once per value of a retrieval or answer setting: --set answer.check_min=0.3,0.35,0.4. "
+        "Repeated, a grid of every combination; one summary row per run")] = None,
 ) -> None:
     """Score answers, retrieval, citations, refusals and cost against a gold question set."""
     import tempfile
@@ -158,8 +161,9 @@ def evaluate(
 
     from rag.eval.compare import compare
     from rag.eval.gold import default_docs_dir, load_gold
-    from rag.eval.report import headline_table, write_report
+    from rag.eval.report import headline_table, sweep_table, write_report
     from rag.eval.runner import ours, run_eval
+    from rag.eval.sweep import grid, variants
 
     if not gold:
         if not (compare_to and against):
@@ -171,6 +175,12 @@ def evaluate(
             raise typer.BadParameter(f"{', '.join(map(str, gold))} hold no questions"
                                      + (f" in split {split!r}" if split else ""))
         settings = Settings()
+        try:
+            points = grid(sweep or [], settings) if sweep else [{}]
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from exc
+        if compare_to and len(points) > 1:
+            raise typer.BadParameter("--compare gates one run: sweep with --set first, then compare the value chosen")
         tmp = tempfile.TemporaryDirectory() if docs else None
         if tmp is not None:
             settings = settings.model_copy(update={"persist_dir": Path(tmp.name), "collection": "eval"})
@@ -184,21 +194,21 @@ def evaluate(
         elif comps.store.count() == 0:
             raise typer.BadParameter("the collection is empty: ingest documents or pass --docs")
         runs: dict[str, dict] = {}
-        modes = ["dense", "bm25", "hybrid"] if mode == "all" else (mode.split(",") if mode else
-                                                                   [settings.retrieval_mode])
-        for bad in set(modes) - {"dense", "bm25", "hybrid"}:
+        modes = ["dense", "bm25", "hybrid"] if mode == "all" else (mode.split(",") if mode else None)
+        for bad in set(modes or []) - {"dense", "bm25", "hybrid"}:
             raise typer.BadParameter(f"unknown retrieval mode {bad!r}: choose dense, bm25, hybrid or all")
-        systems = [(f"ours ({m})" if len(modes) > 1 else "ours",
-                    lambda m=m: ours(comps.with_settings(retrieval_mode=m), generate=not retrieval_only))
-                   for m in modes]
+        systems = []  # (name, the values swept, the run's settings, the system)
+        for name, point, overrides in variants(points, modes):
+            parts = comps.with_settings(overrides)
+            systems.append((name, point, parts.settings, lambda p=parts: ours(p, generate=not retrieval_only)))
         if baseline == "llamaindex":
             from rag.eval.baseline import llamaindex_baseline
 
             base_docs = docs or default_docs_dir(gold[0])
-            systems.append(("llama-index", lambda: llamaindex_baseline(comps, base_docs)))
+            systems.append(("llama-index", {}, settings, lambda: llamaindex_baseline(comps, base_docs)))
         elif baseline:
             raise typer.BadParameter("--baseline takes 'llamaindex'")
-        for name, make in systems:
+        for name, point, used, make in systems:
             with Bar(console=console, transient=True) as bar:
                 task = bar.add_task(name, total=len(items))
 
@@ -211,19 +221,20 @@ def evaluate(
                                         "docs": str(docs) if docs else None,
                                         "limit": limit, "sample": sample, "seed": seed, "system": name,
                                         "model": None if retrieval_only else comps.llm.name,
-                                        "top_k": settings.top_k, "chunk_size": settings.chunk_size,
-                                        "context_tokens": settings.context_tokens, "rerank": settings.rerank,
-                                        "check_min": settings.check_min, "answer_check": settings.answer_check,
-                                        "missing_terms_check_max": settings.missing_terms_check_max,
-                                        "second_hop": settings.second_hop}
+                                        "chunk_size": settings.chunk_size, "set": point or None,
+                                        "retrieval": used.retrieval.model_dump(),
+                                        "answer": used.answer.model_dump()}
         out = out or Path("eval-results") / f"{gold[0].stem}.json"
         out.parent.mkdir(parents=True, exist_ok=True)
         first = next(iter(runs))
         new = runs[first] | ({"baselines": {k: v for k, v in runs.items() if k != first}}
                              if len(runs) > 1 else {})
+        if sweep:  # one summary per swept run, beside the runs themselves
+            new["sweep"] = [{"name": k, "set": v["config"]["set"], "summary": v["summary"]}
+                            for k, v in runs.items() if v["config"]["set"]]
         out.write_text(json.dumps(new, indent=1, ensure_ascii=False))
         md = write_report(runs, out, f"Evaluation: {', '.join(g.name for g in gold)}")
-        print(headline_table(runs))
+        print(sweep_table(runs) if sweep else headline_table(runs))
         console.print(f"results: {out} · report: {md}")
         if tmp is not None:
             tmp.cleanup()

@@ -15,11 +15,12 @@ import os
 import re
 import shutil
 import threading
+from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rag.settings import Settings
+from rag.settings import RetrievalSettings, Settings, overridden
 
 if TYPE_CHECKING:
     from rag.chain import AnswerChain
@@ -50,27 +51,28 @@ def offline_environment() -> None:
         os.environ.setdefault("TIKTOKEN_CACHE_DIR", str(llama_index_static() / "tiktoken_cache"))
 
 
-def build_retriever(mode: str, store: ChunkStore, embedder: Embedder, index: KeywordIndex,
-                    rerank: bool = True) -> Retriever:
-    """The first stage the mode names, wrapped in the sentence re-ranker unless `rerank` is off. It lives
-    here, with the other wiring, so that retrieve.py (the first stages) and rerank.py (which wraps any
-    `Retriever`) need not import each other."""
+def build_retriever(settings: RetrievalSettings, store: ChunkStore, embedder: Embedder,
+                    index: KeywordIndex) -> Retriever:
+    """The first stage `settings.mode` names, wrapped in the sentence re-ranker unless `settings.rerank` is
+    off; both get the retrieval section (depth, RRF k, rerank weights). It lives here, with the other wiring,
+    so that retrieve.py (the first stages) and rerank.py (which wraps any `Retriever`) need not import each
+    other."""
     from rag.retrieve import Bm25Retriever, DenseRetriever, HybridRetriever
 
     first: Retriever
-    if mode == "dense":
+    if settings.mode == "dense":
         first = DenseRetriever(store, embedder)
-    elif mode == "bm25":
+    elif settings.mode == "bm25":
         first = Bm25Retriever(store, index)
-    elif mode == "hybrid":
-        first = HybridRetriever(store, embedder, index)
+    elif settings.mode == "hybrid":
+        first = HybridRetriever(store, embedder, index, settings)
     else:
-        raise ValueError(f"unknown retrieval mode {mode!r}: choose dense, bm25 or hybrid")
-    if not rerank:
+        raise ValueError(f"unknown retrieval mode {settings.mode!r}: choose dense, bm25 or hybrid")
+    if not settings.rerank:
         return first
     from rag.rerank import SentenceReranker
 
-    return SentenceReranker(first)
+    return SentenceReranker(first, settings)
 
 
 # A Chroma name that is also safe as a folder name; "__" is kept for the store's own side collections.
@@ -203,8 +205,7 @@ class Components:
 
     @cached_property
     def retriever(self) -> Retriever:
-        return build_retriever(self.settings.retrieval_mode, self.store, self.embedder, self.keyword_index,
-                               self.settings.rerank)
+        return build_retriever(self.settings.retrieval, self.store, self.embedder, self.keyword_index)
 
     @cached_property
     def ingestor(self) -> Ingestor:
@@ -218,12 +219,13 @@ class Components:
         from rag.context import embedding_scorer
 
         scorer = embedding_scorer(self.embedder.embed_query, self.embedder.embed_documents)
-        coverage = self.keyword_index.coverage if self.settings.min_coverage > 0 else None
+        coverage = self.keyword_index.coverage if self.settings.retrieval.min_coverage > 0 else None
         return AnswerChain(self.settings, self.retriever, self.llm, self.prompts, scorer, coverage)
 
-    def with_settings(self, **update: object) -> Components:
-        """The same store, models and prompts with other retrieval or answering settings (eval modes)."""
-        return Components(self.settings.model_copy(update=update), root=self.root, store=self.store,
+    def with_settings(self, overrides: Mapping[str, object]) -> Components:
+        """The same store, models and prompts with other retrieval or answering settings (eval modes and
+        sweeps): `overrides` maps dotted names to values, `{"retrieval.mode": "bm25"}` (`rag.settings.overridden`)."""
+        return Components(overridden(self.settings, overrides), root=self.root, store=self.store,
                           embedder=self.embedder, llm=self.llm, prompts=self.prompts,
                           keyword_index=self.keyword_index)
 

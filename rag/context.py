@@ -5,7 +5,8 @@ passage sentence that does not bear on the question costs time and distracts a s
 1. overlapping chunks of one document are merged into one span, so no text is read twice (chunks that
    only touch stay apart: the white space between them is not stored, and offsets must stay exact);
 2. each span is split into sentences, and sentences are scored against the query (lexical overlap,
-   dense similarity when an embedder is given, and the rank of the chunk they came from);
+   dense similarity when an embedder is given, and the rank of the chunk they came from, weighted by
+   `ContextWeights`, a setting);
 3. the best sentences are kept up to a token budget, each with its preceding sentence when room is left
    (it often names what a "he" or "it" refers to);
 4. kept sentences that are adjacent become one passage, with exact document offsets, so citations
@@ -23,6 +24,7 @@ from rag.ingest.sentences import sentence_spans
 from rag.ingest.tokens import count_tokens
 from rag.retrieve import cosine
 from rag.schemas import Chunk, Passage
+from rag.settings import ContextWeights
 
 SentenceScorer = Callable[[str, list[str]], list[float]]  # (query, sentences) -> similarity per sentence
 PASSAGE_OVERHEAD_TOKENS = 6  # "[n] " and the blank line between passages
@@ -84,10 +86,11 @@ class _Sentence:
 
 
 def assemble(passages: Sequence[Passage], query: str, budget_tokens: int,
-             scorer: SentenceScorer | None = None) -> list[Passage]:
+             scorer: SentenceScorer | None = None, weights: ContextWeights | None = None) -> list[Passage]:
     """The passages the model will read: best sentences first, within `budget_tokens`."""
     if not passages:
         return []
+    w = weights or ContextWeights()
     spans = merge_spans(passages)
     sentences: list[_Sentence] = []
     for si, span in enumerate(spans):
@@ -99,7 +102,7 @@ def assemble(passages: Sequence[Passage], query: str, budget_tokens: int,
     for x, text, d in zip(sentences, texts, dense, strict=True):
         lexical = len(q_words & content_words(text)) / len(q_words) if q_words else 0.0
         prior = 1.0 / math.sqrt(1 + spans[x.span].rank)
-        x.score = lexical + d + 0.3 * prior
+        x.score = w.lexical * lexical + w.dense * d + w.rank * prior
     chosen: set[tuple[int, int]] = set()
     used = 0
     by_key = {(x.span, x.index): x for x in sentences}

@@ -34,9 +34,10 @@ from llama_index.core.postprocessor.types import BaseNodePostprocessor
 from llama_index.core.prompts.mixin import PromptMixinType
 from llama_index.core.schema import NodeRelationship, NodeWithScore, QueryBundle, RelatedNodeInfo, TextNode
 from llama_index.core.vector_stores.types import FilterCondition, FilterOperator, MetadataFilters
-from pydantic import PrivateAttr
+from pydantic import Field, PrivateAttr
 
 from rag.schemas import Answer, Citation, Delta, Event, Final, Passage, Replace, Sources, final_answer, word_pieces
+from rag.settings import AnswerSettings, ContextWeights, RerankWeights, RetrievalSettings
 
 if TYPE_CHECKING:
     from rag.chain import AnswerChain
@@ -101,14 +102,12 @@ class RagRetriever(BaseRetriever):
     def __init__(self, source: Components | Retriever, top_k: int | None = None,
                  filters: Filters | MetadataFilters | None = None,
                  callback_manager: CallbackManager | None = None) -> None:
-        from rag.settings import Settings
-
         if hasattr(source, "retriever") and hasattr(source, "settings"):  # Components
             self._inner: Retriever = source.retriever
-            default_k = source.settings.top_k
+            default_k = source.settings.retrieval.top_k
         else:
             self._inner = source  # type: ignore[assignment]
-            default_k = Settings.model_fields["top_k"].default
+            default_k = RetrievalSettings().top_k
         self.top_k = top_k or default_k
         self.filters = filters_from(filters)
         super().__init__(callback_manager=callback_manager)
@@ -159,9 +158,11 @@ def _query_of(query_bundle: QueryBundle | None) -> str:
 
 class SentenceRerank(BaseNodePostprocessor):
     """Our second stage (`rag.rerank.SentenceReranker`) over any first stage's nodes, in their order: each is
-    scored by its best-matching sentence, its rank and its dense score, and the best `top_n` are kept."""
+    scored by its best-matching sentence, its rank and its dense score (`weights`), and the best `top_n` are
+    kept."""
 
     top_n: int = 3
+    weights: RerankWeights = Field(default_factory=RerankWeights)
 
     @classmethod
     def class_name(cls) -> str:
@@ -173,17 +174,20 @@ class SentenceRerank(BaseNodePostprocessor):
 
         by_id = {n.node.node_id: n.node for n in nodes}
         passages = [node_passage(n) for n in nodes]
-        kept = SentenceReranker(_Listed(passages), depth=len(passages)).retrieve(_query_of(query_bundle), self.top_n)
+        rerank = SentenceReranker(_Listed(passages), RetrievalSettings(rerank_weights=self.weights),
+                                  depth=len(passages))
+        kept = rerank.retrieve(_query_of(query_bundle), self.top_n)
         return [NodeWithScore(node=by_id[p.chunk.id], score=p.score) for p in kept]
 
 
 class ContextAssembly(BaseNodePostprocessor):
     """Our context assembly (`rag.context.assemble`): overlapping nodes of a document merged, their sentences
-    scored against the query, the best kept within `budget_tokens`; each resulting node is a passage with
-    exact document offsets (its id is `chunk id:start-end`), the most relevant first."""
+    scored against the query (`weights`), the best kept within `budget_tokens`; each resulting node is a passage
+    with exact document offsets (its id is `chunk id:start-end`), the most relevant first."""
 
-    budget_tokens: int = 150
+    budget_tokens: int = AnswerSettings.model_fields["context_tokens"].default
     scorer: Any = None  # (query, sentences) -> similarities, e.g. rag.context.embedding_scorer; lexical without
+    weights: ContextWeights = Field(default_factory=ContextWeights)
 
     @classmethod
     def class_name(cls) -> str:
@@ -194,7 +198,7 @@ class ContextAssembly(BaseNodePostprocessor):
         from rag.context import assemble
 
         passages = assemble([node_passage(n) for n in nodes], _query_of(query_bundle), self.budget_tokens,
-                            self.scorer)
+                            self.scorer, self.weights)
         return [passage_node(p) for p in passages]
 
 
@@ -434,12 +438,14 @@ def query_engine(components: Components, streaming: bool = False, stream_mode: S
 
 
 def context_assembly(components: Components) -> ContextAssembly:
-    """The collection's context assembly (its token budget and sentence scorer) as a node postprocessor."""
+    """The collection's context assembly (its token budget, weights and sentence scorer) as a node
+    postprocessor."""
     from rag.context import embedding_scorer
 
     e = components.embedder
-    return ContextAssembly(budget_tokens=components.settings.context_tokens,
-                           scorer=embedding_scorer(e.embed_query, e.embed_documents))
+    return ContextAssembly(budget_tokens=components.settings.answer.context_tokens,
+                           scorer=embedding_scorer(e.embed_query, e.embed_documents),
+                           weights=components.settings.retrieval.context_weights)
 
 
 def llm(components: Components) -> ProjectLLM:

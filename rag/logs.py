@@ -193,7 +193,7 @@ def answer_fields(answer: Answer, chain: Chain | None = None,
     t, u = answer.timings, answer.usage
     return Fields(
         question=_clip(answer.question), query=_clip(answer.query),
-        collection=settings.collection if settings else None, mode=settings.retrieval_mode if settings else None,
+        collection=settings.collection if settings else None, mode=settings.retrieval.mode if settings else None,
         shape=answer.shape, answerable=answer.answerable, refusal_reason=answer.refusal_reason,
         verdict=answer.verdict, passages=len(answer.retrieved), top_dense=_round(max(dense) if dense else None),
         coverage=_round(coverage), check=_round(answer.check),

@@ -2,17 +2,218 @@
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
+class RelevanceWeights(BaseModel):
+    """The relevance formula the rerank and the context assembly share, one weight per term: `lexical` × the
+    share of the question's content words in a sentence + `rank` × 1/√(1 + first-stage rank) + `dense` × the
+    dense similarity to the question. Each use has its own weights, and its own defaults."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    lexical: float = Field(ge=0.0)
+    rank: float = Field(ge=0.0)
+    dense: float = Field(ge=0.0)
+
+
+class RerankWeights(RelevanceWeights):
+    """A candidate chunk's score in the rerank (rag/rerank.py): its best-matching sentence, its first-stage
+    rank and its dense similarity."""
+
+    lexical: float = Field(1.0, ge=0.0)
+    rank: float = Field(0.6, ge=0.0)
+    dense: float = Field(1.0, ge=0.0)
+
+
+class ContextWeights(RelevanceWeights):
+    """A sentence's score in the context assembly (rag/context.py): the sentence itself, the rank of the chunk
+    it came from and the sentence's own dense similarity."""
+
+    lexical: float = Field(1.0, ge=0.0)
+    rank: float = Field(0.3, ge=0.0)
+    dense: float = Field(1.0, ge=0.0)
+
+
+class RetrievalSettings(BaseModel):
+    """What is retrieved for a question, and when retrieval alone refuses it. `RAG_RETRIEVAL__<FIELD>`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    mode: Literal["dense", "bm25", "hybrid"] = Field(
+        "hybrid", description="dense (embeddings), bm25 (keywords) or hybrid (both, reciprocal rank fusion).")
+    rerank: bool = Field(True, description="Re-rank the first `depth` candidates by their best-matching sentence.")
+    top_k: int = Field(3, ge=1, le=50, description="Chunks retrieved for an answer; their best sentences are "
+                       "kept up to answer.context_tokens.")
+    min_score: float = Field(0.05, description="Below this best dense similarity the question is refused unasked.")
+    min_coverage: float = Field(0.11, ge=0.0, le=1.0, description="Below this share of the question's idf "
+                                "weight found in the retrieved chunks, the question is refused unasked. "
+                                "Calibrated on seeds/gold.jsonl and squad-dev-13; 0 turns it off.")
+    second_hop: bool = Field(True, description="Retrieve again with the names the first passages gave when "
+                             "they do not hold the answer (bridge questions), and once per option of a "
+                             "choice question.")
+    depth: int = Field(20, ge=1, description="Candidates each first-stage list gives the hybrid fusion, and the "
+                       "rerank re-scores. The rerank's gain (rerank_weights) and RRF's k were measured at 20; "
+                       "no other depth was measured.")
+    # Cormack et al. (2009) use 60; a smaller constant trusts the top of each list more, which measured better
+    # here (squad-dev-13, 200 questions: hybrid recall@5 0.93 with 5 against 0.915 with 60).
+    rrf_k: int = Field(5, ge=0, description="The k of reciprocal rank fusion: a list's rank r adds 1/(k + r).")
+    # Scoring each candidate by its best sentence (lexical), its first-stage rank and its dense similarity, with
+    # these weights, lifted hybrid evidence recall@5 on squad-dev-13 (200 questions, seed 13) from 0.915 to 0.95,
+    # at about 40 ms a question on 2 cores (rag/rerank.py). The weights were not measured one by one.
+    rerank_weights: RerankWeights = Field(default_factory=RerankWeights,
+                                          description="The rerank's weights of the relevance formula.")
+    # Set by hand with the sentence-level context assembly; no measurement of these weights is recorded
+    # (`rag eval --set retrieval.context_weights.rank=0.3,0.6` measures one).
+    context_weights: ContextWeights = Field(default_factory=ContextWeights,
+                                            description="The context assembly's weights of the relevance "
+                                            "formula: which sentences of the retrieved chunks the model reads.")
+
+
+class AnswerSettings(BaseModel):
+    """How the passages become an answer, and when it is refused. `RAG_ANSWER__<FIELD>`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    context_tokens: int = Field(150, ge=32, description="Token budget of the passages in the prompt (the "
+                                "model's context caps it too). The main cost of an answer on a CPU.")
+    context_tokens_long: int = Field(250, ge=32, description="Token budget of the passages for the longer "
+                                     "answer shapes (yes/no, comparison, list, why/how, multi-part) and for a "
+                                     "second retrieval hop.")
+    check: bool = Field(True, description="Before answering, ask the model whether the passages state the "
+                        "answer (one token, on the answer prompt's cached prefix).")
+    # Chosen on the tuning splits (seeds/gold*.jsonl and benchmarks/gold/squad13-*.jsonl, split "tune"): the
+    # check alone separates answerable from adversarial questions weakly (medians 0.55 and 0.49), so it refuses
+    # only below 0.35 (no false refusal added there), and up to 0.55 when a name or number of the question is
+    # missing from every retrieved passage (adversarial refusals 0.2 -> 0.47, false refusals +4 points).
+    check_min: float = Field(0.35, ge=0.0, le=1.0, description="Below this probability that the passages state "
+                             "the answer, a second retrieval hop is tried, then the question is refused.")
+    # Chosen on the tuning split (`rag eval`, split "tune", the check values of its rows replayed against each
+    # threshold): refusing factoid, list and why questions below 0.45 raised adversarial refusals from 0.400 to
+    # 0.550; false refusals went 0.05 -> 0.10 on squad factoid (F1 0.718 -> 0.693) and stayed as they were on
+    # the seed and two-hop sets. 0.42 gave the same false refusals and 0.500; 0.48 added false refusals on
+    # seed why (0.17 -> 0.42). Yes/no, comparison and multi-part questions lost more than they gained (two-hop
+    # comparison false refusals 0.13 -> 0.40 at 0.45), so they keep check_min.
+    check_min_by_shape: dict[str, float] = Field({"factoid": 0.45, "list": 0.45, "why": 0.45}, description=(
+        "The check's refusal threshold for these shapes, after any second hop (which check_min still "
+        "triggers); other shapes use check_min."))
+    missing_terms_check_max: float = Field(0.55, ge=0.0, le=1.0, description="A question whose names or "
+                                           "numbers the retrieved passages never mention is refused when the "
+                                           "check is below this.")
+    # Chosen on the tuning split (the hop's retrieval replayed over every "tune" question): the hop "found" a
+    # question's missing name for 7 answerable questions (5 of them yes/no or comparison) and for 6 unanswerable
+    # ones (4 factoid, 2 why): an adversarial question's made-up name or year is often somewhere else in the
+    # collection, and once found, the question was answered from the first passages anyway. With the hop kept to
+    # these shapes, `rag eval` (tune) refused 0.400 of the adversarial questions (0.352 before), with squad
+    # factoid F1 0.718 and false refusals 0.05 unchanged.
+    missing_name_hop_shapes: list[str] = Field(["yesno", "comparison", "multipart"], description="The shapes "
+                                               "whose missing names get a retrieval hop of their own (the "
+                                               "other half of a comparison); for the others a name the "
+                                               "passages never mention stays missing.")
+    # Chosen on the tuning split (seeds/gold-shapes.jsonl and benchmarks/gold/squad13-twohop.jsonl, all "tune"):
+    # the 1.5B model's own first word was right on 6 of 14 and 2 of 9 yes/no questions (its P(yes) was no
+    # higher on yes questions than on no questions). With the text's verdict (rag/verdict.py) and the model's
+    # P(yes) for the rest, `rag eval` gave yes/no F1 0.857 (0 false refusals) on the seed questions and
+    # 0.533 (0.133) on the two-hop ones; comparison 0.793 (0.1) and 0.541 (0.133).
+    verdict_rules: bool = Field(True, description="Decide a yes/no question from the sentence of the passages "
+                                "that settles it (a different name, number, order or year is a no) and quote "
+                                "that sentence as the cited fact; the model decides only what the text does not.")
+    verdict_min_overlap: float = Field(0.3, ge=0.0, le=1.0, description="The deciding sentence must hold this "
+                                       "share of the question's words; below it the model writes the answer. "
+                                       "At 0.5 (tuning split), two yes questions whose deciding sentence held "
+                                       "0.38 and 0.45 went to the model, whose restated verdict grounding refused.")
+    verdict_yes_min: float = Field(0.35, ge=0.0, le=1.0, description="When the text does not settle a yes/no "
+                                   "question, the model's P(yes) at or above this is a yes. Chosen on the tuning "
+                                   "split: most questions the text leaves open are yes questions (the rules "
+                                   "catch the no's); 0.35 was right on 6 of 7 of them, 0.5 on 4.")
+    verdict_substitution_overlap: float = Field(0.55, ge=0.0, le=1.0, description="A name or number in place "
+                                                "of the question's counts as a no only in a sentence holding "
+                                                "this share of the question's words.")
+    history_turns: int = Field(3, ge=0, description="Previous exchanges used to rewrite a follow-up.")
+    # The rewrite of a follow-up is one short question: 64 tokens hold it; at temperature 0 the same history
+    # gives the same query. Set by hand, not measured.
+    condense_max_tokens: int = Field(64, ge=1, description="Token limit of a follow-up's rewrite.")
+    condense_temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature of the rewrite.")
+    reserved_tokens: int = Field(300, ge=0, description="Tokens of the model's context kept for the system "
+                                 "prompt, the question and the template: the passages get at most n_ctx - "
+                                 "max_tokens - this. Set by hand, not measured.")
+    holdback_chars: int = Field(40, ge=0, description="The reply's opening is held back until this many "
+                                "characters (or a sentence end) have come, to tell a refusal (\"I don't know\") "
+                                "from an answer before any text is streamed. Set by hand, not measured.")
+    # Citation attribution and grounding (rag/citations.py), on the share of a sentence's content words found
+    # in a passage. Set by hand with the first citation checker; no sweep of them is recorded
+    # (`rag eval --set answer.support_min=0.4,0.5,0.6` makes one).
+    support_min: float = Field(0.5, ge=0.0, le=1.0, description="An answer sentence is supported when the "
+                               "passages it cites hold this share of its own words (those the question did not "
+                               "supply); an answer with no supported sentence is refused (unsupported).")
+    restated_support_min: float = Field(0.3, ge=0.0, le=1.0, description="The same for a yes/no or choice "
+                                        "verdict that restates the question, whose names and numbers must all "
+                                        "be in the cited passages.")
+    attribute_min: float = Field(0.5, ge=0.0, le=1.0, description="A sentence without a valid marker is cited "
+                                 "to the passage holding the largest share of its words, if at least this.")
+    miscited_max: float = Field(0.2, ge=0.0, le=1.0, description="A marker whose passage holds at most this "
+                                "share of the sentence's words is moved to the best passage (if that one holds "
+                                "attribute_min).")
+
+
+# The flat names these settings had before the retrieval and answer sections: still read (from the environment,
+# then the env file), below the new names, each with a warning, so an existing deployment keeps its values.
+RENAMED = {
+    "retrieval_mode": "retrieval.mode", "rerank": "retrieval.rerank", "top_k": "retrieval.top_k",
+    "min_score": "retrieval.min_score", "min_coverage": "retrieval.min_coverage", "second_hop": "retrieval.second_hop",
+    "context_tokens": "answer.context_tokens", "context_tokens_long": "answer.context_tokens_long",
+    "answer_check": "answer.check", "check_min": "answer.check_min",
+    "missing_terms_check_max": "answer.missing_terms_check_max", "verdict_rules": "answer.verdict_rules",
+    "verdict_min_overlap": "answer.verdict_min_overlap", "verdict_yes_min": "answer.verdict_yes_min",
+    "verdict_substitution_overlap": "answer.verdict_substitution_overlap", "history_turns": "answer.history_turns",
+}
+
+
+def env_name(path: str) -> str:
+    """The environment variable of a dotted setting: "answer.check_min" -> RAG_ANSWER__CHECK_MIN."""
+    return "RAG_" + path.replace(".", "__").upper()
+
+
+class _RenamedVariables(PydanticBaseSettingsSource):
+    """`RAG_CHECK_MIN` read as `RAG_ANSWER__CHECK_MIN`, with a warning naming the new variable."""
+
+    def __init__(self, settings_cls: type[BaseSettings], *sources: PydanticBaseSettingsSource) -> None:
+        super().__init__(settings_cls)
+        self.sources = sources
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # unused: __call__ reads the variables itself
+
+    def __call__(self) -> dict[str, Any]:
+        found = [getattr(source, "env_vars", {}) for source in self.sources]  # the environment, then the env file
+        data: dict[str, Any] = {}
+        for old, new in RENAMED.items():
+            values = [names[f"rag_{old}"] for names in found if f"rag_{old}" in names]
+            if not values:
+                continue
+            section, field = new.split(".")
+            if any(env_name(new).lower() in names for names in found):
+                warnings.warn(f"RAG_{old.upper()} is ignored: it is now {env_name(new)}, which is set",
+                              FutureWarning, stacklevel=1)  # this line, not the caller's: one warning a process
+                continue
+            warnings.warn(f"RAG_{old.upper()} is now {env_name(new)}; the old name will stop being read",
+                          FutureWarning, stacklevel=1)
+            data.setdefault(section, {})[field] = values[0]
+        return data
+
+
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="RAG_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="RAG_", env_nested_delimiter="__", env_file=".env",
+                                      extra="ignore")
 
     # Store
     persist_dir: Path = Field(Path("vectorstore"), description="Embedded Chroma store directory.")
@@ -72,64 +273,10 @@ class Settings(BaseSettings):
                                     "is larger: a merge rewrites the whole index, so it comes once per that "
                                     "much change.")
 
-    # Retrieval and answering
-    retrieval_mode: Literal["dense", "bm25", "hybrid"] = Field(
-        "hybrid", description="dense (embeddings), bm25 (keywords) or hybrid (both, reciprocal rank fusion).")
-    rerank: bool = Field(True, description="Re-rank the first 20 candidates by their best-matching sentence.")
-    top_k: int = Field(3, ge=1, le=50, description="Chunks retrieved for an answer; their best sentences are "
-                       "kept up to context_tokens.")
-    context_tokens: int = Field(150, ge=32, description="Token budget of the passages in the prompt (the "
-                                "model's context caps it too). The main cost of an answer on a CPU.")
-    context_tokens_long: int = Field(250, ge=32, description="Token budget of the passages for the longer "
-                                     "answer shapes (yes/no, comparison, list, why/how, multi-part) and for a "
-                                     "second retrieval hop.")
-    answer_check: bool = Field(True, description="Before answering, ask the model whether the passages state "
-                               "the answer (one token, on the answer prompt's cached prefix).")
-    # Chosen on the tuning splits (seeds/gold*.jsonl and benchmarks/gold/squad13-*.jsonl, split "tune"): the
-    # check alone separates answerable from adversarial questions weakly (medians 0.55 and 0.49), so it refuses
-    # only below 0.35 (no false refusal added there), and up to 0.55 when a name or number of the question is
-    # missing from every retrieved passage (adversarial refusals 0.2 -> 0.47, false refusals +4 points).
-    check_min: float = Field(0.35, ge=0.0, le=1.0, description="Below this probability that the passages state "
-                             "the answer, a second retrieval hop is tried, then the question is refused.")
-    missing_terms_check_max: float = Field(0.55, ge=0.0, le=1.0, description="A question whose names or "
-                                           "numbers the retrieved passages never mention is refused when the "
-                                           "check is below this.")
-    # Chosen on the tuning split (the hop's retrieval replayed over every "tune" question): the
-    # hop "found" a question's missing name for 7 answerable questions (5 of them yes/no or comparison) and for
-    # 6 unanswerable ones (4 factoid, 2 why): an adversarial question's made-up name or year is often somewhere
-    # else in the collection, and once found, the question was answered from the first passages anyway.
-    missing_name_hop_shapes: list[str] = Field(["yesno", "comparison", "multipart"], description="The shapes "
-                                               "whose missing names get a retrieval hop of their own (the "
-                                               "other half of a comparison); for the others a name the "
-                                               "passages never mention stays missing.")
-    second_hop: bool = Field(True, description="Retrieve again with the names the first passages gave when "
-                             "they do not hold the answer (bridge questions), and once per option of a "
-                             "choice question.")
-    # Chosen on the tuning split (seeds/gold-shapes.jsonl and benchmarks/gold/squad13-twohop.jsonl, all "tune"):
-    # the 1.5B model's own first word was right on 6 of 14 and 2 of 9 yes/no questions (its P(yes) was no
-    # higher on yes questions than on no questions). With the text's verdict (rag/verdict.py) and the model's
-    # P(yes) for the rest, `rag eval` gave yes/no F1 0.857 (0 false refusals) on the seed questions and
-    # 0.533 (0.133) on the two-hop ones; comparison 0.793 (0.1) and 0.541 (0.133).
-    verdict_rules: bool = Field(True, description="Decide a yes/no question from the sentence of the passages "
-                                "that settles it (a different name, number, order or year is a no) and quote "
-                                "that sentence as the cited fact; the model decides only what the text does not.")
-    verdict_min_overlap: float = Field(0.3, ge=0.0, le=1.0, description="The deciding sentence must hold this "
-                                       "share of the question's words; below it the model writes the answer. "
-                                       "At 0.5 (tuning split), two yes questions whose deciding sentence held "
-                                       "0.38 and 0.45 went to the model, whose restated verdict grounding refused.")
-    verdict_yes_min: float = Field(0.35, ge=0.0, le=1.0, description="When the text does not settle a yes/no "
-                                   "question, the model's P(yes) at or above this is a yes. Chosen on the tuning "
-                                   "split: most questions the text leaves open are yes questions (the rules "
-                                   "catch the no's); 0.35 was right on 6 of 7 of them, 0.5 on 4.")
-    verdict_substitution_overlap: float = Field(0.55, ge=0.0, le=1.0, description="A name or number in place "
-                                                "of the question's counts as a no only in a sentence holding "
-                                                "this share of the question's words.")
-    min_score: float = Field(0.05, description="Below this best dense similarity the question is refused unasked.")
-    min_coverage: float = Field(0.11, ge=0.0, le=1.0, description="Below this share of the question's idf "
-                                "weight found in the retrieved chunks, the question is refused unasked. "
-                                "Calibrated on seeds/gold.jsonl and squad-dev-13; 0 turns it off.")
+    # Retrieval and answering: the policy sections (RAG_RETRIEVAL__TOP_K, RAG_ANSWER__CHECK_MIN, ...)
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    answer: AnswerSettings = Field(default_factory=AnswerSettings)
     max_question_chars: int = Field(2000, ge=1)
-    history_turns: int = Field(3, ge=0, description="Previous exchanges used to rewrite a follow-up.")
     prompts_dir: Path = PROJECT_ROOT / "prompts"
 
     # UI / server
@@ -144,6 +291,15 @@ class Settings(BaseSettings):
                            "(WARNING keeps only ingests that skipped files and refused uploads).")
     log_json: bool = Field(False, description="One JSON object per line instead of key=value pairs.")
 
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+                                   env_settings: PydanticBaseSettingsSource,
+                                   dotenv_settings: PydanticBaseSettingsSource,
+                                   file_secret_settings: PydanticBaseSettingsSource,
+                                   ) -> tuple[PydanticBaseSettingsSource, ...]:
+        renamed = _RenamedVariables(settings_cls, env_settings, dotenv_settings)
+        return init_settings, env_settings, dotenv_settings, file_secret_settings, renamed
+
     @field_validator("log_level")
     @classmethod
     def _level_name(cls, value: str) -> str:
@@ -151,3 +307,20 @@ class Settings(BaseSettings):
         if name not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
             raise ValueError(f"{value!r} is not a log level: DEBUG, INFO, WARNING, ERROR or CRITICAL")
         return name
+
+
+def overridden(settings: Settings, overrides: Mapping[str, object]) -> Settings:
+    """A copy of `settings` with each dotted path ("answer.check_min", "retrieval.mode", "api_token") set and
+    validated as an environment string would be ("0.4" becomes a float). The environment is not read again:
+    `rag eval --set` and `Components.with_settings` vary a setting while every other stays as it was read."""
+    data = settings.model_dump()
+    for path, value in overrides.items():
+        node, (*parents, leaf) = data, path.split(".")
+        for part in parents:
+            node = node.get(part)
+            if not isinstance(node, dict):
+                break
+        if not isinstance(node, dict) or leaf not in node:
+            raise ValueError(f"unknown setting {path!r}")
+        node[leaf] = value
+    return type(settings).model_validate(data)

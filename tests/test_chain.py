@@ -6,8 +6,8 @@ import pytest
 
 from rag.chain import AnswerChain, QuestionError
 from rag.prompting import Prompts
-from rag.schemas import Chunk, Passage, Replace
-from rag.settings import PROJECT_ROOT, Settings
+from rag.schemas import Chunk, Delta, Passage, Replace
+from rag.settings import PROJECT_ROOT, AnswerSettings, RetrievalSettings, Settings, overridden
 from tests.conftest import played
 
 TEXT = "Putin's plane landed at Tehran's Mehrabad airport. He was welcomed by the oil minister, Javad Owji."
@@ -46,7 +46,12 @@ class FixedRetriever:
 
 
 def chain(llm, retriever=None, coverage=None, **kw) -> AnswerChain:
-    settings = Settings(_env_file=None, **kw)
+    """`kw`: settings by their names, in whichever section they are (min_coverage=0.25, check_min=0.0)."""
+    def path(name: str) -> str:
+        sections = {"retrieval": RetrievalSettings, "answer": AnswerSettings}
+        return next((f"{s}.{name}" for s, model in sections.items() if name in model.model_fields), name)
+
+    settings = overridden(Settings(_env_file=None), {path(name): value for name, value in kw.items()})
     return AnswerChain(settings, retriever or FixedRetriever(), llm, Prompts.load(PROJECT_ROOT / "prompts"),
                        coverage=coverage)
 
@@ -262,3 +267,17 @@ def test_a_missing_name_is_searched_for_before_the_question_is_refused() -> None
     ans = chain(llm, retriever).answer("Who welcomed Putin, whom Erdogan followed to Tehran?")
     assert retriever.queries[-1].startswith("Erdogan ")
     assert ans.missing_terms == [] and ans.answerable and ans.check == 0.8
+
+
+def test_the_answer_sections_hold_back_and_reserved_tokens_are_used() -> None:
+    """The opening of a reply is held back `holdback_chars` (40) to tell a refusal from an answer; the passages
+    get the model's context less max_tokens and `reserved_tokens` (300)."""
+    reply = "Javad Owji, the oil minister, welcomed Putin at the airport [1]."
+
+    def first_delta(**policy: object) -> str:
+        events = chain(ScriptedLLM(reply), **policy).stream("Who welcomed Putin?")
+        return next(e.text for e in events if isinstance(e, Delta))
+
+    assert first_delta() == reply[:40] and first_delta(holdback_chars=0) == reply[:5]
+    assert chain(ScriptedLLM()).context_budget() == 150  # the budget, under 4096 - 256 - 300
+    assert chain(ScriptedLLM(), reserved_tokens=3700).context_budget() == 4096 - 256 - 3700

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from rag.citations import CitationStream, best_quote, is_refusal, verify
 from rag.schemas import Chunk, Passage
+from rag.settings import AnswerSettings
 
 DOC = ("Putin's plane landed at Tehran's Mehrabad airport in the afternoon. This was Putin's fifth visit "
        "to Iran as president. He had previously visited the country in 2007, 2015, 2017 and 2018.\n\n"
@@ -126,3 +127,21 @@ def test_a_marker_on_a_passage_without_the_answers_words_moves_to_the_one_with_t
                   score=1.0) for i, t in enumerate(texts)]
     text, cites = verify("Recep Tayyip Erdogan [1]", ps, "Which Turkish president took part in the talks in Tehran?")
     assert text == "Recep Tayyip Erdogan [2]" and [c.marker for c in cites] == [2]
+
+
+def test_the_thresholds_are_the_answer_sections() -> None:
+    """The checker acts on the policy it is given: a stricter support_min rejects what the default accepts (3 of
+    4 own words found), and attribute_min 0 cites a sentence the default leaves uncited."""
+
+    def judged(answer: str, policy: AnswerSettings | None = None) -> CitationStream:
+        stream = CitationStream(passages(), "How many visits?", policy=policy)
+        stream.feed(answer)
+        stream.finish()
+        return stream
+
+    visit = "It was Putin's fifth visit to Iran in the summer [1]."
+    assert [s.supported for s in judged(visit).sentences] == [True]
+    assert [s.supported for s in judged(visit, AnswerSettings(support_min=0.9)).sentences] == [False]
+    weather = "The weather was sunny in Tehran."
+    assert judged(weather).text == weather
+    assert judged(weather, AnswerSettings(attribute_min=0.0)).text == "The weather was sunny in Tehran [1]."

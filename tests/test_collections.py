@@ -19,7 +19,7 @@ BETA = b"The Quintor bridge in Ostwick spans 300 metres. It was designed by arch
 @pytest.fixture
 def client(tmp_path):
     comps = Components(Settings(_env_file=None, persist_dir=tmp_path / "store", collection="main",
-                                min_coverage=0.0, answer_check=False, seeds_dir=tmp_path / "none"),
+                                retrieval={"min_coverage": 0.0}, answer={"check": False}, seeds_dir=tmp_path / "none"),
                        embedder=HashEmbedder(), llm=OneReplyLLM("It was commissioned by engineer Ilsa Brandt [1]."))
     with TestClient(create_app(comps, with_ui=False)) as c:
         c.comps = comps  # type: ignore[attr-defined]

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 from rag.components import Components, offline_environment
+from rag.settings import overridden
 from tests.conftest import ROOT, HashEmbedder
 
 
@@ -22,7 +23,7 @@ def test_parts_given_to_the_constructor_are_used_and_never_built(settings) -> No
     other = comps.collection("other", create=True)  # another collection shares the root's models
     assert other.embedder is embedder and other.llm is llm
     assert other.store is not comps.store
-    mode = comps.with_settings(retrieval_mode="bm25")  # another mode shares the store and the models
+    mode = comps.with_settings({"retrieval.mode": "bm25"})  # another mode shares the store and the models
     assert mode.llm is llm and mode.store is comps.store and mode.keyword_index is comps.keyword_index
     assert mode.retriever is not comps.retriever
 
@@ -33,7 +34,7 @@ def test_a_given_retriever_is_the_one_the_chain_asks(settings) -> None:
             return []
 
     retriever = Nothing()
-    comps = Components(settings.model_copy(update={"answer_check": False}), embedder=HashEmbedder(),
+    comps = Components(overridden(settings, {"answer.check": False}), embedder=HashEmbedder(),
                        llm=NamedLLM(), retriever=retriever)
     assert comps.retriever is retriever
     answer = comps.chain.answer("Who welcomed Putin at the airport?")
@@ -55,3 +56,20 @@ def test_the_offline_environment_is_set_in_one_place(monkeypatch) -> None:
     setters = sorted(str(p.relative_to(ROOT)) for p in [*(ROOT / "rag").rglob("*.py"), ROOT / "app.py"]
                      if writes.search(p.read_text(encoding="utf-8")))
     assert setters == ["rag/components.py"]
+
+
+def test_each_part_is_built_with_its_own_section_of_the_settings(settings) -> None:
+    """The composition root hands the retrieval section to the first stage and the rerank, the answer section
+    to the chain's steps: a value set in the settings is the value the part uses."""
+    from rag.rerank import SentenceReranker
+    from rag.retrieve import HybridRetriever
+
+    tuned = overridden(settings, {"retrieval.depth": 7, "retrieval.rrf_k": 9, "retrieval.rerank_weights.rank": 0.1,
+                                  "answer.support_min": 0.9})
+    comps = Components(tuned, embedder=HashEmbedder(), llm=NamedLLM())
+    rerank = comps.retriever
+    assert isinstance(rerank, SentenceReranker) and rerank.depth == 7 and rerank.weights.rank == 0.1
+    assert isinstance(rerank.inner, HybridRetriever) and (rerank.inner.depth, rerank.inner.rrf_k) == (7, 9)
+    assert comps.chain.settings.answer.support_min == 0.9
+    plain = comps.with_settings({"retrieval.rerank": False, "retrieval.mode": "bm25"}).retriever
+    assert not isinstance(plain, SentenceReranker | HybridRetriever)

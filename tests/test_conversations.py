@@ -58,7 +58,7 @@ def test_store_round_trip_and_export(tmp_path) -> None:
 @pytest.fixture
 def client(tmp_path):
     comps = Components(Settings(_env_file=None, persist_dir=tmp_path / "store", collection="conv",
-                                min_coverage=0.0, seeds_dir=tmp_path / "none"),
+                                retrieval={"min_coverage": 0.0}, seeds_dir=tmp_path / "none"),
                        embedder=HashEmbedder(),
                        llm=RecordingLLM("Putin's plane landed at Tehran's Mehrabad airport [1]."))
     comps.ingestor.ingest_paths([SEED_DOC])

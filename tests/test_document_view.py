@@ -26,7 +26,7 @@ PDF_PAGES = ["The Zorblat reactor produces forty megawatts of power.",
 @pytest.fixture
 def comps(tmp_path) -> Components:
     c = Components(Settings(_env_file=None, persist_dir=tmp_path / "store", collection="view", chunk_size=64,
-                            chunk_overlap=16, min_coverage=0.0, seeds_dir=tmp_path / "none"),
+                            chunk_overlap=16, retrieval={"min_coverage": 0.0}, seeds_dir=tmp_path / "none"),
                    embedder=HashEmbedder(), llm=OneReplyLLM("x"))
     return c
 

@@ -105,3 +105,11 @@ def test_compare_flags_drops_beyond_the_threshold() -> None:
     assert bad == [] and any(line.startswith("f1") for line in lines)
     _, bad = compare(old, {"f1": 0.70, "false_refusal_rate": 0.20, "total_ms_p50": 1.0}, 0.02)
     assert bad == ["f1", "false_refusal_rate"]
+
+
+def test_the_regression_gate_includes_grounded() -> None:
+    """A drop in the share of supported answer sentences fails the gate like a drop in F1."""
+    old = {"f1": 0.80, "grounded": 0.95}
+    lines, bad = compare(old, {"f1": 0.80, "grounded": 0.90}, 0.02)
+    assert bad == ["grounded"] and any(line.startswith("grounded") and "REGRESSION" in line for line in lines)
+    assert compare(old, {"f1": 0.80, "grounded": 0.94}, 0.02)[1] == []

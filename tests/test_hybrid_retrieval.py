@@ -9,6 +9,7 @@ from rag.ingest.pipeline import Ingestor
 from rag.keyword_index import KeywordIndex
 from rag.rerank import SentenceReranker
 from rag.retrieve import Bm25Retriever, Filters, HybridRetriever
+from rag.settings import RetrievalSettings
 from rag.store import ChunkStore
 from tests.conftest import SEED_DOC
 
@@ -72,12 +73,12 @@ def test_build_retriever_modes_and_rerank(settings, hash_embedder) -> None:
     store, index, ing = make(settings, hash_embedder)
     ing.ingest_paths([SEED_DOC])
     for mode in ("dense", "bm25", "hybrid"):
-        r = build_retriever(mode, store, hash_embedder, index)
+        r = build_retriever(RetrievalSettings(mode=mode), store, hash_embedder, index)
         assert isinstance(r, SentenceReranker)
         top = r.retrieve("Which gas fields does the Gazprom agreement cover?", 2)
         assert len(top) == 2 and "North Pars" in top[0].chunk.text, mode
     try:
-        build_retriever("fuzzy", store, hash_embedder, index)
+        build_retriever(RetrievalSettings().model_copy(update={"mode": "fuzzy"}), store, hash_embedder, index)
     except ValueError as exc:
         assert "dense, bm25 or hybrid" in str(exc)
     else:

@@ -66,7 +66,7 @@ def test_importing_rag_does_not_import_llama_index() -> None:
 
 def test_nodes_are_our_chunks_with_exact_offsets_and_metadata(comps) -> None:
     nodes = li.retriever(comps).retrieve(GAS)
-    ours = comps.retriever.retrieve(GAS, comps.settings.top_k)
+    ours = comps.retriever.retrieve(GAS, comps.settings.retrieval.top_k)
     assert [n.node.node_id for n in nodes] == [p.chunk.id for p in ours]
     assert [n.score for n in nodes] == [p.score for p in ours]
     assert "North Pars" in nodes[0].node.text
@@ -106,8 +106,8 @@ def test_drops_into_llama_index_retriever_query_engine(comps) -> None:
 
 def test_drops_into_query_fusion_retriever_async(comps) -> None:
     """llama-index fuses our dense and BM25 retrievers (its async path calls our `_aretrieve`)."""
-    dense = li.RagRetriever(comps.with_settings(retrieval_mode="dense", rerank=False), top_k=4)
-    bm25 = li.RagRetriever(comps.with_settings(retrieval_mode="bm25", rerank=False), top_k=4)
+    dense = li.RagRetriever(comps.with_settings({"retrieval.mode": "dense", "retrieval.rerank": False}), top_k=4)
+    bm25 = li.RagRetriever(comps.with_settings({"retrieval.mode": "bm25", "retrieval.rerank": False}), top_k=4)
     fusion = QueryFusionRetriever([dense, bm25], llm=MockLLM(), mode="reciprocal_rerank", similarity_top_k=3,
                                   num_queries=1, use_async=True)
     nodes = fusion.retrieve("What is Shana?")
@@ -206,7 +206,7 @@ def test_query_engine_from_components_uses_the_collection(comps) -> None:
 def test_rerank_and_context_assembly_as_node_postprocessors(comps) -> None:
     """Our second stage over llama-index's first: the same chunks as our reranked retriever; then our context
     assembly inside llama-index's RetrieverQueryEngine, its passages still at exact offsets."""
-    first = li.RagRetriever(comps.with_settings(rerank=False), top_k=20)
+    first = li.RagRetriever(comps.with_settings({"retrieval.rerank": False}), top_k=20)
     reranked = li.SentenceRerank(top_n=3).postprocess_nodes(first.retrieve(GAS), query_str=GAS)
     ours = li.retriever(comps).retrieve(GAS)
     assert [(n.node.node_id, n.score) for n in reranked] == [(n.node.node_id, n.score) for n in ours]

@@ -144,7 +144,7 @@ def test_a_question_is_retrieved_while_another_is_being_generated(tmp_path, monk
 
     llm, llama = fake_llm(monkeypatch)
     comps = Components(Settings(_env_file=None, persist_dir=tmp_path / "store", collection="overlap",
-                                answer_check=False, min_coverage=0.0))
+                                answer={"check": False}, retrieval={"min_coverage": 0.0}))
     comps.__dict__["embedder"] = HashEmbedder()
     comps.__dict__["llm"] = llm
     comps.ingestor.ingest_paths([SEED_DOC])

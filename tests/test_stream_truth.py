@@ -40,7 +40,8 @@ def store(tmp_path_factory):
 
 
 def _client(store, reply: str) -> TestClient:
-    comps = Components(Settings(_env_file=None, persist_dir=store, collection="truth", min_coverage=0.0),
+    comps = Components(Settings(_env_file=None, persist_dir=store, collection="truth",
+                                retrieval={"min_coverage": 0.0}),
                        embedder=HashEmbedder(), llm=OneReplyLLM(reply))
     comps.ingestor.ingest_paths([SEED_DOC])
     return TestClient(create_app(comps, with_ui=False))

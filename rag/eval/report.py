@@ -41,6 +41,27 @@ def headline_table(runs: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
+SWEEP = [("f1", "F1"), ("em", "EM"), ("grounded", "grounded"), ("citation_precision", "citation precision"),
+         ("refusal_recall", "refusal recall"), ("false_refusal_rate", "false refusals"),
+         ("recall@5", "recall@5"), ("total_ms_p50", "total p50 ms")]
+
+
+def sweep_table(runs: dict[str, dict]) -> str:
+    """One row per swept run (`rag eval --set`): the values it set, then its headline metrics."""
+    swept = [run for run in runs.values() if run.get("config", {}).get("set")]
+    paths = list(dict.fromkeys(path for run in swept for path in run["config"]["set"]))
+    modes = {run["config"]["retrieval"]["mode"] for run in swept}
+    by_mode = len(modes) > 1 and "retrieval.mode" not in paths  # --mode beside --set: one more column
+    cols = paths + (["retrieval.mode"] if by_mode else []) + [label for _, label in SWEEP]
+    lines = ["| " + " | ".join(cols) + " |", "|---" * len(cols) + "|"]
+    for run in swept:
+        values = [run["config"]["set"].get(path, "") for path in paths]
+        values += [run["config"]["retrieval"]["mode"]] if by_mode else []
+        values += [_fmt(run["summary"].get(key)) for key, _ in SWEEP]
+        lines.append("| " + " | ".join(values) + " |")
+    return "\n".join(lines)
+
+
 def shape_table(by_shape: dict[str, dict]) -> str:
     """One row per question shape: what a change to one shape does to the others."""
     cols = [("questions", "n"), ("f1", "F1"), ("false_refusal_rate", "false refusals"),
@@ -114,6 +135,8 @@ def write_report(runs: dict[str, dict], out_json: Path, title: str) -> Path:
     stem = out_json.with_suffix("")
     charts = _charts(runs, stem)
     parts = [f"# {title}", "", headline_table(runs), ""]
+    if any(run.get("config", {}).get("set") for run in runs.values()):
+        parts += ["## Sweep", "", sweep_table(runs), ""]
     parts += [f"![{p.stem}]({p.name})" for p in charts]
     for name, run in runs.items():
         parts += ["", f"## Worst questions: {name}", "", _worst(run)]

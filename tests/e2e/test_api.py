@@ -157,7 +157,7 @@ def test_eight_concurrent_questions_all_finish_correctly(http) -> None:
 def test_bearer_token_guards_v1_and_ui(comps, e2e_settings) -> None:
     from fastapi.testclient import TestClient
 
-    guarded = comps.with_settings(api_token="s3cret")  # the same store and models, other settings
+    guarded = comps.with_settings({"api_token": "s3cret"})  # the same store and models, other settings
     with TestClient(create_app(guarded)) as client:
         assert client.get("/v1/models").status_code == 401
         assert client.get("/v1/models", headers={"Authorization": "Bearer wrong"}).status_code == 401

@@ -98,7 +98,7 @@ def test_cli_rejects_an_empty_question(tmp_path) -> None:
 def test_rare_name_question_is_found_by_keywords(comps) -> None:
     # dense retrieval alone scored this 0.07 and refused it; BM25 in the hybrid mode finds "Shana"
     ans = comps.chain.answer("What is Shana?")
-    assert comps.settings.retrieval_mode == "hybrid"
+    assert comps.settings.retrieval.mode == "hybrid"
     assert ans.answerable and "news agency" in ans.answer, ans.answer
     assert any("Shana" in c.quote for c in ans.citations)
     assert ans.grounded == 1.0

@@ -49,7 +49,7 @@ def test_sigterm_stops_serve_within_5_s_with_a_page_open_and_leaves_the_upload_r
     env.update(RAG_PERSIST_DIR=str(tmp_path / "store"), RAG_COLLECTION="stop", RAG_SEEDS_DIR=str(seeds),
                RAG_LLM_BACKEND="openai", RAG_OPENAI_API_KEY="unused", RAG_OPENAI_TIMEOUT="600",
                RAG_OPENAI_BASE_URL=f"http://127.0.0.1:{silent_llm.getsockname()[1]}/v1",
-               RAG_EMBED_BATCH_SIZE="8", RAG_MIN_COVERAGE="0", HF_HUB_OFFLINE="1")
+               RAG_EMBED_BATCH_SIZE="8", RAG_RETRIEVAL__MIN_COVERAGE="0", HF_HUB_OFFLINE="1")
     server = subprocess.Popen([sys.executable, "-m", "rag.cli", "serve", "--port", str(port)], env=env, cwd=ROOT,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"

@@ -1,0 +1,70 @@
+"""The settings: the retrieval and answer sections, their environment names, and dotted overrides."""
+
+from __future__ import annotations
+
+import warnings
+
+import pydantic
+import pytest
+
+from rag.settings import Settings, overridden
+
+
+def test_the_tuned_numbers_keep_the_values_they_had_in_the_modules() -> None:
+    """Moving a number into the settings changes nothing: each default is the literal it replaced."""
+    r, a = Settings(_env_file=None).retrieval, Settings(_env_file=None).answer
+    assert (r.mode, r.rerank, r.top_k, r.min_score, r.min_coverage, r.second_hop) == (
+        "hybrid", True, 3, 0.05, 0.11, True)
+    assert (r.depth, r.rrf_k) == (20, 5)  # rerank.py and retrieve.py depth=20, retrieve.py RRF_K
+    assert r.rerank_weights.model_dump() == {"lexical": 1.0, "rank": 0.6, "dense": 1.0}  # rerank.py
+    assert r.context_weights.model_dump() == {"lexical": 1.0, "rank": 0.3, "dense": 1.0}  # context.py
+    assert (a.support_min, a.restated_support_min, a.attribute_min, a.miscited_max) == (0.5, 0.3, 0.5, 0.2)
+    assert (a.holdback_chars, a.reserved_tokens, a.condense_max_tokens, a.condense_temperature) == (40, 300, 64, 0.0)
+    assert (a.context_tokens, a.context_tokens_long, a.check, a.check_min, a.missing_terms_check_max) == (
+        150, 250, True, 0.35, 0.55)
+    assert (a.verdict_rules, a.verdict_min_overlap, a.verdict_yes_min, a.verdict_substitution_overlap,
+            a.history_turns) == (True, 0.3, 0.35, 0.55, 3)
+
+
+def test_sections_are_read_from_nested_environment_names(monkeypatch) -> None:
+    monkeypatch.setenv("RAG_ANSWER__CHECK_MIN", "0.4")
+    monkeypatch.setenv("RAG_RETRIEVAL__TOP_K", "5")
+    monkeypatch.setenv("RAG_RETRIEVAL__CONTEXT_WEIGHTS__RANK", "0.5")
+    s = Settings(_env_file=None)
+    assert (s.answer.check_min, s.retrieval.top_k) == (0.4, 5)
+    assert s.retrieval.context_weights.model_dump() == {"lexical": 1.0, "rank": 0.5, "dense": 1.0}
+    assert s.answer.support_min == 0.5 and s.retrieval.rerank_weights.rank == 0.6  # the rest as they were
+    monkeypatch.setenv("RAG_ANSWER__CHEK_MIN", "0.4")
+    with pytest.raises(pydantic.ValidationError, match="chek_min"):  # a misspelt field is not silently ignored
+        Settings(_env_file=None)
+
+
+def test_overrides_are_validated_and_leave_the_rest_as_read() -> None:
+    base = Settings(_env_file=None, api_token="t")
+    s = overridden(base, {"answer.check_min": "0.4", "retrieval.mode": "bm25", "retrieval.rerank_weights.dense": 0})
+    assert (s.answer.check_min, s.retrieval.mode, s.api_token) == (0.4, "bm25", "t")
+    assert s.retrieval.rerank_weights.dense == 0
+    assert base.answer.check_min == 0.35 and overridden(base, {}) == base
+    for bad in ("answer.nope", "nope.check_min", "answer.check_min.x"):
+        with pytest.raises(ValueError, match="unknown setting"):
+            overridden(base, {bad: 1})
+    with pytest.raises(pydantic.ValidationError):
+        overridden(base, {"answer.check_min": "1.5"})
+
+
+def test_the_old_flat_names_are_still_read_with_a_warning(monkeypatch, tmp_path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("RAG_CHECK_MIN=0.4\nRAG_TOP_K=4\n")
+    monkeypatch.setenv("RAG_TOP_K", "5")  # the environment wins over the env file, as for the new names
+    monkeypatch.setenv("RAG_ANSWER_CHECK", "false")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        s = Settings(_env_file=env_file)
+        assert (s.answer.check_min, s.retrieval.top_k, s.answer.check) == (0.4, 5, False)
+        monkeypatch.setenv("RAG_ANSWER__CHECK_MIN", "0.3")  # the new name wins
+        assert Settings(_env_file=env_file).answer.check_min == 0.3
+    said = [str(w.message) for w in caught if w.category is FutureWarning]
+    assert "RAG_CHECK_MIN is now RAG_ANSWER__CHECK_MIN; the old name will stop being read" in said
+    assert "RAG_TOP_K is now RAG_RETRIEVAL__TOP_K; the old name will stop being read" in said
+    assert "RAG_ANSWER_CHECK is now RAG_ANSWER__CHECK; the old name will stop being read" in said
+    assert "RAG_CHECK_MIN is ignored: it is now RAG_ANSWER__CHECK_MIN, which is set" in said
