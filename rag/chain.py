@@ -186,7 +186,7 @@ class AnswerChain:
                 p_yes = self.check(query, context, shape)
         timings.queue_ms = round(_waited(self.llm) - waited, 1)  # the checks' wait for a busy model
         timings.check_ms = round(_ms(t_c) - timings.queue_ms, 1)
-        check_min = policy.check_min_by_shape.get(shape.shape, policy.check_min)  # after the hops
+        check_min = max(policy.check_min, policy.check_min_by_shape.get(shape.shape, 0.0))  # after the hops
         if p_yes is not None and (p_yes < check_min
                                   or (missing and p_yes < policy.missing_terms_check_max)):
             yield Delta(text=self.prompts.refusal)

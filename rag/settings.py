@@ -104,8 +104,8 @@ class AnswerSettings(BaseModel):
     # seed why (0.17 -> 0.42). Yes/no, comparison and multi-part questions lost more than they gained (two-hop
     # comparison false refusals 0.13 -> 0.40 at 0.45), so they keep check_min.
     check_min_by_shape: dict[str, float] = Field({"factoid": 0.45, "list": 0.45, "why": 0.45}, description=(
-        "The check's refusal threshold for these shapes, after any second hop (which check_min still "
-        "triggers); other shapes use check_min."))
+        "The check's refusal threshold for these shapes when higher than check_min, after any second hop "
+        "(which check_min still triggers); other shapes use check_min."))
     missing_terms_check_max: float = Field(0.55, ge=0.0, le=1.0, description="A question whose names or "
                                            "numbers the retrieved passages never mention is refused when the "
                                            "check is below this.")

@@ -73,7 +73,8 @@ def test_a_yes_no_answer_built_without_generating_is_one_delta() -> None:
 
 def test_a_second_hop_that_changes_the_passages_sends_new_sources_before_any_text() -> None:
     llm = ScriptedLLM("Javad Owji [1]", p_yes=[0.5, 0.8])
-    events = list(chain(llm, TwoPassageRetriever()).stream("Who welcomed Putin, whom Erdogan followed to Tehran?"))
+    events = list(chain(llm, TwoPassageRetriever(), missing_name_hop_shapes=["factoid"]).stream(
+        "Who welcomed Putin, whom Erdogan followed to Tehran?"))
     _, ans = played(events)
     sources = [e for e in events if isinstance(e, Sources)]
     assert len(sources) == 2 and len(sources[1].retrieved) > len(sources[0].retrieved)

@@ -264,9 +264,31 @@ class TwoPassageRetriever:
 def test_a_missing_name_is_searched_for_before_the_question_is_refused() -> None:
     llm = ScriptedLLM("Javad Owji [1]", p_yes=[0.5, 0.8])
     retriever = TwoPassageRetriever()
-    ans = chain(llm, retriever).answer("Who welcomed Putin, whom Erdogan followed to Tehran?")
+    ans = chain(llm, retriever, missing_name_hop_shapes=["factoid"]).answer(
+        "Who welcomed Putin, whom Erdogan followed to Tehran?")
     assert retriever.queries[-1].startswith("Erdogan ")
     assert ans.missing_terms == [] and ans.answerable and ans.check == 0.8
+
+
+def test_by_default_only_yes_no_comparison_and_multipart_questions_search_for_a_missing_name() -> None:
+    """A factoid's missing name was mostly made up on the tuning questions: it stays missing, and refuses."""
+    retriever = TwoPassageRetriever()
+    ans = chain(ScriptedLLM("Javad Owji [1]", p_yes=[0.5, 0.8]), retriever).answer(
+        "Who welcomed Putin, whom Erdogan followed to Tehran?")
+    assert ans.shape == "factoid" and not any(q.startswith("Erdogan") for q in retriever.queries)
+    assert not ans.answerable and ans.refusal_reason == "missing_terms" and ans.missing_terms == ["Erdogan"]
+    retriever = TwoPassageRetriever()
+    ans = chain(ScriptedLLM("Yes, Javad Owji welcomed Putin [1].", p_yes=[0.5, 0.8]), retriever,
+                verdict_rules=False).answer("Was Putin, whom Erdogan followed to Tehran, welcomed by Javad Owji?")
+    assert ans.shape == "yesno" and retriever.queries[-1].startswith("Erdogan ") and ans.missing_terms == []
+
+
+def test_factoid_list_and_why_questions_refuse_below_their_own_check_threshold() -> None:
+    for p_yes, shape_min, answerable in ((0.4, 0.45, False), (0.4, 0.3, True), (0.5, 0.45, True)):
+        ans = chain(ScriptedLLM("Javad Owji [1]", p_yes=p_yes), check_min_by_shape={"factoid": shape_min}).answer(
+            "Who welcomed Putin?")
+        assert ans.answerable is answerable, (p_yes, shape_min)
+        assert answerable or (ans.refusal_reason == "check" and ans.check == p_yes)
 
 
 def test_the_answer_sections_hold_back_and_reserved_tokens_are_used() -> None:
