@@ -47,6 +47,8 @@ class ScriptedLLM:
       or more) with the question, copied word for word with its passage's marker ("... [2]."); on a tie the
       earlier passage wins, so with no better match it is passage [1]'s first sentence; when no sentence
       shares a word: "I don't know.";
+    - llama-index's text-QA prompt ("Context information is below. ... Query: ... Answer:") gets the same
+      sentence of its context, with no marker;
     - a follow-up to rewrite gets the question with the previous question in brackets when it has a
       pronoun ("When was it built (What is the Quintor bridge)?"), else the question as it is;
     - the check (`yes_probability`) answers `p_yes`, a fixed value a test may set (None: cannot tell).
@@ -81,14 +83,19 @@ class ScriptedLLM:
         return {w for w in _WORD.findall(text.lower()) if len(w) > 3}
 
     def answer(self, prompt: str) -> str:
-        passages, _, question = prompt.rpartition("\nQuestion:")
-        asked = self._words(question.split("Format:")[0])
+        if "\nQuestion:" not in prompt and "\nQuery:" in prompt:  # llama-index's text-QA prompt: no markers
+            context, _, question = prompt.rpartition("\nQuery:")
+            blocks = [("", line) for line in context.splitlines()]  # its metadata lines apart from the text
+        else:
+            passages, _, question = prompt.rpartition("\nQuestion:")
+            blocks = re.findall(r"^\[(\d+)\] (.+?)(?=^\[\d+\] |\Z)", passages, flags=re.S | re.M)
+        asked = self._words(question.split("Format:")[0].split("\nAnswer:")[0])
         best, best_score = "", 0
-        for number, text in re.findall(r"^\[(\d+)\] (.+?)(?=^\[\d+\] |\Z)", passages, flags=re.S | re.M):
+        for number, text in blocks:
             for sentence in re.split(r"(?<=[.!?])\s+", text.strip()):
                 score = len(asked & self._words(sentence))
                 if score > best_score:
-                    best, best_score = f"{sentence.strip().rstrip('.')} [{number}].", score
+                    best, best_score = sentence.strip().rstrip(".") + (f" [{number}]." if number else "."), score
         return best or "I don't know."
 
     @staticmethod
