@@ -140,7 +140,9 @@ def evaluate(
     sample: Annotated[int | None, typer.Option(help="A fixed random subset of N questions")] = None,
     seed: Annotated[int, typer.Option(help="Seed for --sample")] = 13,
     baseline: Annotated[str | None, typer.Option(help="Also run 'llamaindex': the plain llama-index "
-                                                      "pipeline with the same models")] = None,
+                                                      "pipeline with the same models; or 'llamaindex-synth': "
+                                                      "llama-index's response synthesiser over our "
+                                                      "retriever")] = None,
     compare_to: Annotated[Path | None, typer.Option("--compare", help="An earlier results JSON: print "
                                                     "each metric's change, exit 1 on a regression")] = None,
     against: Annotated[Path | None, typer.Option(help="With --compare and no GOLD: compare this results "
@@ -206,8 +208,16 @@ def evaluate(
 
             base_docs = docs or default_docs_dir(gold[0])
             systems.append(("llama-index", {}, settings, lambda: llamaindex_baseline(comps, base_docs)))
+        elif baseline == "llamaindex-synth":
+            from rag.eval.baseline import synthesiser_baseline
+
+            for mode_used in modes or [None]:  # one per retrieval mode, with the first run's other settings
+                parts = comps.with_settings(points[0] | ({"retrieval.mode": mode_used} if mode_used else {}))
+                named = f" ({mode_used})" if modes and len(modes) > 1 else ""
+                systems.append((f"llama-index synth{named}", {}, parts.settings,
+                                lambda p=parts: synthesiser_baseline(p)))
         elif baseline:
-            raise typer.BadParameter("--baseline takes 'llamaindex'")
+            raise typer.BadParameter("--baseline takes 'llamaindex' or 'llamaindex-synth'")
         for name, point, used, make in systems:
             with Bar(console=console, transient=True) as bar:
                 task = bar.add_task(name, total=len(items))

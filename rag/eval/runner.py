@@ -38,6 +38,7 @@ class SystemAnswer:
     rejected: str | None = None
     missing_terms: list[str] | None = None
     verdict: str | None = None
+    cites: bool = True  # False: the system neither cites nor checks its answer (a baseline): no citation scores
 
 
 def ours(comps: Components, top_k_eval: int = max(KS), generate: bool = True) -> Callable[[GoldItem], SystemAnswer]:
@@ -46,7 +47,7 @@ def ours(comps: Components, top_k_eval: int = max(KS), generate: bool = True) ->
             t0 = time.perf_counter()
             ranked = comps.retriever.retrieve(item.question, top_k_eval)
             ms = round((time.perf_counter() - t0) * 1000, 1)
-            return SystemAnswer(answer="", answerable=False, retrieved=[_row(p) for p in ranked], citations=[],
+            return SystemAnswer(answer="", answerable=False, retrieved=[passage_row(p) for p in ranked], citations=[],
                                 timings={"retrieve_ms": ms, "total_ms": ms}, usage={}, query=item.question,
                                 generated=False)
         a = comps.chain.answer(item.question)
@@ -54,7 +55,7 @@ def ours(comps: Components, top_k_eval: int = max(KS), generate: bool = True) ->
         ranked = comps.retriever.retrieve(a.query or item.question, top_k_eval)
         return SystemAnswer(
             answer=a.answer, answerable=a.answerable,
-            retrieved=[_row(p) for p in ranked],
+            retrieved=[passage_row(p) for p in ranked],
             citations=a.public()["citations"], timings=a.timings.model_dump(), usage=a.usage.model_dump(),
             query=a.query, grounded=a.grounded, shape=a.shape, short_answer=a.short_answer,
             context=[p.chunk.text for p in a.context], check=a.check, refusal_reason=a.refusal_reason,
@@ -63,7 +64,7 @@ def ours(comps: Components, top_k_eval: int = max(KS), generate: bool = True) ->
     return run
 
 
-def _row(p: Passage) -> dict[str, Any]:
+def passage_row(p: Passage) -> dict[str, Any]:
     return {"text": p.chunk.text, "source": p.chunk.source, "doc_id": p.chunk.doc_id, "start": p.chunk.start,
             "end": p.chunk.end, "score": p.score, "dense_score": p.dense_score, "bm25_score": p.bm25_score}
 
@@ -108,7 +109,7 @@ def score_row(item: GoldItem, got: SystemAnswer) -> dict[str, Any]:
             scores |= m.retrieval_metrics([r["text"] for r in got.retrieved], item.target_evidence, KS)
         if item.doc:
             scores["doc_hit@5"] = float(any(Path(r["source"]).name == item.doc for r in got.retrieved[:5]))
-        if got.answerable and item.target_evidence:
+        if got.answerable and item.target_evidence and got.cites:
             good = [m.overlaps(c["quote"], item.target_evidence) for c in got.citations]
             scores["citations"] = float(len(good))
             scores["citations_on_evidence"] = float(sum(good))
