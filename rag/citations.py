@@ -12,60 +12,22 @@ miscited_max), on the share of a sentence's content words found in a passage.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
-from rag.ingest.sentences import sentence_spans
 from rag.key_terms import missing_terms
 from rag.schemas import AnswerSentence, Citation, Passage
 from rag.settings import AnswerSettings
+from rag.text import abbreviations, content_words, overlap, sentence_spans
+
+__all__ = ["MARKER", "CitationStream", "best_quote", "content_words", "grounded_share", "is_refusal", "support",
+           "verify"]
 
 MARKER = re.compile(r"\[\s*(\d+(?:\s*[,;]\s*\d+)*)\s*\]")
-_WORD = re.compile(r"\w+", re.UNICODE)
 _REFUSAL = re.compile(
     r"\b(i\s+don[’']?t\s+know|i\s+do\s+not\s+know|(?:do|does)\s+not\s+(?:contain|mention|provide|include|say)"
     r"|no\s+information|not\s+(?:mentioned|stated|provided|specified|available)|cannot\s+(?:be\s+)?answer"
     r"|unable\s+to\s+(?:answer|determine|find))\b", re.IGNORECASE)
 
-# A short English stop list: function words carry no evidence of support. (Hand-written: nltk's list
-# needs a data download, and this one also keeps negations out of the overlap score.)
-STOPWORDS = frozenset("""
-a an the and or but if then than so of to in on at by for with from as into onto over under about
-after before between during through is are was were be been being am do does did has have had having
-it its it's this that these those there here he she they them his her their him we us our you your i
-me my not no nor which who whom whose what when where why how all any both each few more most other
-some such only own same too very can could will would shall should may might must also just s t
-said says say according yes because while whereas
-""".split())
-
-
-# "five", "fifth" and "5" are the same evidence: short answers are often just a number.
-_NUMBERS = {w: str(i) for i, ws in enumerate([
-    ("zero",), ("one", "first", "once"), ("two", "second", "twice"), ("three", "third", "thrice"),
-    ("four", "fourth"), ("five", "fifth"), ("six", "sixth"), ("seven", "seventh"), ("eight", "eighth"),
-    ("nine", "ninth"), ("ten", "tenth"), ("eleven", "eleventh"), ("twelve", "twelfth")]) for w in ws}
-
-
-@lru_cache(maxsize=1)
-def _stemmer():
-    from nltk.stem import PorterStemmer
-
-    return PorterStemmer()
-
-
-@lru_cache(maxsize=200_000)
-def _stem(word: str) -> str:
-    # Porter in pure Python is slow (tens of µs a word); words repeat, so each is stemmed once
-    return _NUMBERS.get(word) or _stemmer().stem(word)
-
-
-def content_words(text: str) -> set[str]:
-    return {_stem(w) for w in _WORD.findall(text.lower())
-            if w not in STOPWORDS and (len(w) > 1 or w.isdigit())}
-
-
-def support(claim: set[str], evidence: set[str]) -> float:
-    """Share of the claim's content words that the evidence contains."""
-    return len(claim & evidence) / len(claim) if claim else 0.0
+support = overlap  # share of the claim's content words that the evidence contains
 
 
 def is_refusal(answer: str) -> bool:
@@ -101,13 +63,6 @@ def _numbers(text: str) -> list[int]:
     return [int(n) for m in MARKER.finditer(text) for n in re.split(r"\s*[,;]\s*", m.group(1).strip())]
 
 
-def _abbreviations() -> frozenset[str]:
-    from rag.ingest.sentences import _punkt
-
-    params = getattr(_punkt(), "_params", None)
-    return frozenset(getattr(params, "abbrev_types", ()) or ())
-
-
 _SENT_END = re.compile(r"[.!?…]+[\"'”’)]*")
 _MARKER_PREFIX = re.compile(r"\[\s*(?:\d+(?:\s*[,;]\s*\d*)*)?\s*$")  # could still become a marker
 _PLAIN = re.compile(r"[^\s\[.!?…]+")
@@ -132,7 +87,7 @@ class CitationStream:
         self._sentence_words = [[content_words(p.chunk.text[a:b]) for a, b in sentence_spans(p.chunk.text)]
                                 or [self._evidence[i]] for i, p in enumerate(passages)]
         self._q_words = content_words(question)
-        self._abbrev = _abbreviations()
+        self._abbrev = abbreviations()
         self._held = ""  # raw text not yet decided on
         self._sentence = ""  # the current sentence as emitted so far
         self._markers: list[int] = []  # markers the model wrote for the current sentence
