@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import ast
 
-from rag.text import (STOPWORDS, abbreviations, content_words, overlap, sentence_spans, stem, stem_words,
-                      tokens)
+from rag.text import STOPWORDS, abbreviations, content_words, overlap, sentence_spans, stem, stem_words, tokens
 from tests.conftest import ROOT
 
 
