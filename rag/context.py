@@ -19,12 +19,11 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from rag.citations import content_words
-from rag.ingest.sentences import sentence_spans
 from rag.ingest.tokens import count_tokens
 from rag.retrieve import cosine
 from rag.schemas import Chunk, Passage
 from rag.settings import ContextWeights
+from rag.text import content_words, sentence_spans
 
 SentenceScorer = Callable[[str, list[str]], list[float]]  # (query, sentences) -> similarity per sentence
 PASSAGE_OVERHEAD_TOKENS = 6  # "[n] " and the blank line between passages

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import re
 
-from rag.citations import content_words
-from rag.ingest.sentences import sentence_spans
 from rag.schemas import Passage
+from rag.text import content_words, sentence_spans
 
 # a run of capitalised words (with inner "of", "the", "and", "de"...), or a number: the names a second hop
 # searches for

@@ -20,7 +20,6 @@ import contextlib
 import json
 import math
 import os
-import re
 import shutil
 import threading
 import time
@@ -34,24 +33,23 @@ import numpy as np
 
 from rag.bm25_segments import Segment, Snapshot
 from rag.store import ChunkStore
+from rag.text import STOPWORDS, TOKEN_PATTERN, stem_words
 
-TOKEN_PATTERN = r"(?u)\b\w+\b"  # keep one-character tokens: "5", "B" matter in questions
-FORMAT = 2  # on-disk layout; an index saved in another layout is rebuilt once
+FORMAT = 3  # on-disk layout and tokenisation (3: rag.text's stop list and stemmer); another is rebuilt once
 STALE_AFTER_S = 60.0  # unreferenced folders older than this are removed (younger ones may be another
 #                       process's, written just before it switches the pointer to them)
 
 
 @lru_cache(maxsize=1)
-def _stemmer() -> Any:
-    import Stemmer
-
-    return Stemmer.Stemmer("english")
+def _stopwords() -> list[str]:
+    return sorted(STOPWORDS)
 
 
 def tokenize(texts: list[str]) -> list[list[str]]:
+    """BM25 terms: rag.text's words, stop list and stems, so retrieval and grounding read a text alike."""
     import bm25s
 
-    return bm25s.tokenize(texts, stopwords="en", stemmer=_stemmer(), token_pattern=TOKEN_PATTERN,
+    return bm25s.tokenize(texts, stopwords=_stopwords(), stemmer=stem_words, token_pattern=TOKEN_PATTERN,
                           return_ids=False, show_progress=False)
 
 
@@ -210,11 +208,9 @@ class KeywordIndex:
         """Share of the query's idf weight that the texts contain: how much of what the question asks
         about the retrieved passages mention at all. A term found nowhere in the collection weighs most."""
         snap = self._current()
-        from rag.citations import STOPWORDS
-
-        # question words ("who", "which") are not what a question is about, and rare in documents
-        words = " ".join(w for w in re.findall(r"\w+", query) if w.lower() not in STOPWORDS)
-        q = set(tokenize([words])[0]) if words.strip() else set()
+        # question words ("who", "which") are not what a question is about, and rare in documents: the stop
+        # list drops them
+        q = set(tokenize([query])[0])
         if not q:
             return 1.0
         have = set().union(*map(set, tokenize(texts))) if texts else set()

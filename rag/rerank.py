@@ -13,11 +13,10 @@ from __future__ import annotations
 import math
 from functools import lru_cache
 
-from rag.citations import content_words
-from rag.ingest.sentences import sentence_spans
 from rag.retrieve import Filters, Retriever
 from rag.schemas import Passage
 from rag.settings import RetrievalSettings
+from rag.text import content_words, sentence_spans
 
 
 @lru_cache(maxsize=65536)

@@ -20,10 +20,9 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from rag.citations import content_words
-from rag.ingest.sentences import sentence_spans
 from rag.key_terms import key_terms
 from rag.schemas import Passage
+from rag.text import content_words, sentence_spans
 
 # a question's relation word and the words a passage would use to state the opposite
 _OPPOSITES: dict[str, frozenset[str]] = {k: frozenset(v.split()) for k, v in {

@@ -9,7 +9,7 @@ from collections import Counter
 
 from rag.citations import MARKER
 from rag.ingest.normalize import normalize_text
-from rag.ingest.sentences import sentence_spans
+from rag.text import sentence_spans
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 # SQuAD strips ASCII punctuation; Unicode punctuation (’ “ ” – …) is stripped too, so a curly apostrophe

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import Any
 
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n\s*")
 # A line break after a line without closing punctuation (a heading, a list item) also ends a unit.
@@ -11,22 +12,35 @@ _HARD_LINE = re.compile(r"(?<![.!?;:,\"'”’)\]])\n")
 
 
 @lru_cache(maxsize=1)
-def _punkt():
-    from nltk.tokenize.punkt import PunktSentenceTokenizer
-
+def punkt_parameters() -> Any:
+    """nltk's trained English Punkt parameters (knows "Dr.", "U.S.", ...), or None when the model is absent."""
     try:
         import nltk
-        from nltk.tokenize.punkt import PunktTokenizer
+        from nltk.tokenize.punkt import load_punkt_params
 
         from rag.ingest.tokens import llama_index_static
 
         cache = llama_index_static() / "nltk_cache"
-
         if str(cache) not in nltk.data.path:
             nltk.data.path.append(str(cache))
-        return PunktTokenizer("english")  # trained English model: knows "Dr.", "U.S.", ...
+        return load_punkt_params(nltk.data.find("tokenizers/punkt_tab/english/"))
     except (LookupError, ImportError, OSError):
-        return PunktSentenceTokenizer()  # untrained, still offset-exact
+        return None
+
+
+@lru_cache(maxsize=1)
+def _tokenizer() -> Any:
+    from nltk.tokenize.punkt import PunktSentenceTokenizer
+
+    params = punkt_parameters()
+    # with no trained model: untrained, still offset-exact
+    return PunktSentenceTokenizer(params) if params is not None else PunktSentenceTokenizer()
+
+
+def abbreviations() -> frozenset[str]:
+    """Lower-case abbreviations (without their full stop) after which a full stop does not end a sentence."""
+    params = punkt_parameters()
+    return frozenset(params.abbrev_types) if params is not None else frozenset()
 
 
 def _pieces(text: str, lo: int, hi: int, pattern: re.Pattern[str]):
@@ -40,7 +54,7 @@ def _pieces(text: str, lo: int, hi: int, pattern: re.Pattern[str]):
 def sentence_spans(text: str, lo: int = 0, hi: int | None = None) -> list[tuple[int, int]]:
     """Non-empty, stripped sentence spans of text[lo:hi], in order and non-overlapping."""
     hi = len(text) if hi is None else hi
-    tok = _punkt()
+    tok = _tokenizer()
     spans: list[tuple[int, int]] = []
     for ps, pe in _pieces(text, lo, hi, _PARAGRAPH_BREAK):
         for ls, le in _pieces(text, ps, pe, _HARD_LINE):

@@ -1,0 +1,58 @@
+"""rag.text: the one definition of a word that retrieval, grounding and the verdicts share."""
+
+from __future__ import annotations
+
+import ast
+
+from rag.text import STOPWORDS, abbreviations, content_words, overlap, sentence_spans, stem, stem_words, tokens
+from tests.conftest import ROOT
+
+
+def test_tokens_are_lower_case_word_runs_one_character_ones_included() -> None:
+    assert tokens("Putin's 5th visit, Plan B.") == ["putin", "s", "5th", "visit", "plan", "b"]
+
+
+def test_content_words_drop_stop_words_and_single_letters_but_keep_single_digits() -> None:
+    assert content_words("What did Putin say about the 5 talks in Tehran?") == {"putin", "5", "talk", "tehran"}
+    assert content_words("Plan B") == {"plan"}
+    assert content_words("who was it, and when?") == set()
+
+
+def test_stems_are_english_snowball_with_number_words_folded_onto_digits() -> None:
+    assert stem("visited") == stem("visits") == stem("visiting") == "visit"
+    assert stem("generously") == "generous"  # Snowball (Porter gives "gener")
+    assert stem("fifth") == stem("five") == "5"
+    assert stem_words(["talks", "twice"]) == ["talk", "2"]
+
+
+def test_negations_and_question_words_are_stop_words() -> None:
+    assert {"not", "no", "nor", "who", "what", "which", "when", "said", "according"} <= STOPWORDS
+
+
+def test_overlap_is_the_share_of_the_claim_found_in_the_evidence() -> None:
+    assert overlap({"a", "b", "c", "d"}, {"a", "b", "c", "x"}) == 0.75
+    assert overlap(set(), {"a"}) == 0.0
+
+
+def test_bm25_terms_are_the_same_words() -> None:
+    from rag.keyword_index import tokenize
+
+    text = "Who visited Tehran for the fifth time?"
+    assert set(tokenize([text])[0]) == content_words(text)
+
+
+def test_sentence_spans_and_abbreviations_come_through_a_public_api() -> None:
+    text = "Dr. Smith went to the U.S. on Monday. He left on Tuesday."
+    assert [text[s:e] for s, e in sentence_spans(text)] == [
+        "Dr. Smith went to the U.S. on Monday.", "He left on Tuesday."]
+    assert {"dr", "u.s"} <= abbreviations()
+
+
+def test_no_module_reaches_into_private_attributes_of_nltk() -> None:
+    """`_params` and friends are nltk's internals; the Punkt parameters are loaded with its public loader."""
+    for path in (ROOT / "rag").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Attribute):
+                assert node.attr != "_params", path
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                assert node.value != "_params", path
