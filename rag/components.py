@@ -38,7 +38,8 @@ def offline_environment() -> None:
     """Keep every library off the network and quiet: the models come from PyPI packages (no model hub),
     tiktoken's file from llama-index-core's wheel, and Gradio sends no analytics. Some of these are read
     when the library is imported, so each entry point calls this first: the `rag` command (`main`), the
-    server's app (`create_app`), `app.py`, and the test and benchmark packages. A program that embeds
+    server's app (`create_app`), `app.py`, `rag.llamaindex` (for llama-index programs), and the test and benchmark
+    packages. Any other program that embeds
     `rag` should call it before importing anything else. A value already in the environment wins."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # huggingface_hub and transformers read these at import
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

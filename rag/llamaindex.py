@@ -36,6 +36,7 @@ from llama_index.core.schema import NodeRelationship, NodeWithScore, QueryBundle
 from llama_index.core.vector_stores.types import FilterCondition, FilterOperator, MetadataFilters
 from pydantic import Field, PrivateAttr
 
+from rag.components import offline_environment
 from rag.schemas import Answer, Citation, Delta, Event, Final, Passage, Replace, Sources, final_answer, word_pieces
 from rag.settings import AnswerSettings, ContextWeights, RerankWeights, RetrievalSettings
 
@@ -44,6 +45,10 @@ if TYPE_CHECKING:
     from rag.components import Components
     from rag.models.llm import LLM, Message
     from rag.retrieve import Filters, Retriever
+
+# A llama-index program that embeds `rag` enters here, not through the `rag` command: keep the libraries
+# offline for it too (tiktoken reads its cache folder at the first chunking, not at import).
+offline_environment()
 
 StreamMode = Literal["verified", "live"]
 # metadata a node carries for people and programs, but that is no text to embed or to show a model

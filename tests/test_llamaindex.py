@@ -224,3 +224,19 @@ def test_rerank_and_context_assembly_as_node_postprocessors(comps) -> None:
     foreign = NodeWithScore(node=TextNode(text="Shana is the news agency of Iran's oil ministry."), score=1.0)
     [out] = li.ContextAssembly().postprocess_nodes([foreign], query_str="What is Shana?")
     assert out.node.text == foreign.node.text
+
+
+def test_a_llama_index_program_is_kept_offline_by_importing_the_adapters() -> None:
+    """The README's llama-index example never runs the `rag` command: importing rag.llamaindex must point
+    tiktoken at the file llama-index-core ships, or the first chunking tries to download it."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("TIKTOKEN_CACHE_DIR", "HF_HUB_OFFLINE")}
+    code = ("import os, rag.llamaindex, tiktoken; tiktoken.get_encoding('cl100k_base'); "
+            "print(os.environ['TIKTOKEN_CACHE_DIR']); print(os.environ['HF_HUB_OFFLINE'])")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    cache, offline = out.stdout.split()
+    assert cache.endswith("tiktoken_cache") and os.path.isdir(cache) and offline == "1"
