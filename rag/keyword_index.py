@@ -25,7 +25,6 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -33,23 +32,19 @@ import numpy as np
 
 from rag.bm25_segments import Segment, Snapshot
 from rag.store import ChunkStore
-from rag.text import STOPWORDS, TOKEN_PATTERN, stem_words
+from rag.text import RANKING_STOPWORDS, STOPWORDS, TOKEN_PATTERN, ranking_stems, tokens
 
-FORMAT = 3  # on-disk layout and tokenisation (3: rag.text's stop list and stemmer); another is rebuilt once
+FORMAT = 2  # on-disk layout; an index saved in another layout is rebuilt once
 STALE_AFTER_S = 60.0  # unreferenced folders older than this are removed (younger ones may be another
 #                       process's, written just before it switches the pointer to them)
 
 
-@lru_cache(maxsize=1)
-def _stopwords() -> list[str]:
-    return sorted(STOPWORDS)
-
-
 def tokenize(texts: list[str]) -> list[list[str]]:
-    """BM25 terms: rag.text's words, stop list and stems, so retrieval and grounding read a text alike."""
+    """BM25 terms: rag.text's ranking analyser (see RANKING_STOPWORDS for why it is not STOPWORDS)."""
     import bm25s
 
-    return bm25s.tokenize(texts, stopwords=_stopwords(), stemmer=stem_words, token_pattern=TOKEN_PATTERN,
+    return bm25s.tokenize(texts, stopwords=list(RANKING_STOPWORDS), stemmer=ranking_stems,
+                          token_pattern=TOKEN_PATTERN,
                           return_ids=False, show_progress=False)
 
 
@@ -208,9 +203,9 @@ class KeywordIndex:
         """Share of the query's idf weight that the texts contain: how much of what the question asks
         about the retrieved passages mention at all. A term found nowhere in the collection weighs most."""
         snap = self._current()
-        # question words ("who", "which") are not what a question is about, and rare in documents: the stop
-        # list drops them
-        q = set(tokenize([query])[0])
+        # question words ("who", "which") are not what a question is about, and rare in documents: the
+        # evidence stop list drops them before the ranking analyser reads the rest
+        q = set(tokenize([" ".join(w for w in tokens(query) if w not in STOPWORDS)])[0])
         if not q:
             return 1.0
         have = set().union(*map(set, tokenize(texts))) if texts else set()

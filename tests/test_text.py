@@ -34,11 +34,18 @@ def test_overlap_is_the_share_of_the_claim_found_in_the_evidence() -> None:
     assert overlap(set(), {"a"}) == 0.0
 
 
-def test_bm25_terms_are_the_same_words() -> None:
-    from rag.keyword_index import tokenize
+def test_bm25_ranks_with_its_own_list_and_coverage_reads_evidence_words() -> None:
+    """BM25 keeps the analyser its weights were tuned with (bm25s's list, plain stems); coverage drops the
+    evidence stop list first, so the refusal's coverage and grounding agree on what a term is."""
+    import bm25s.stopwords
 
+    from rag.keyword_index import tokenize
+    from rag.text import RANKING_STOPWORDS
+
+    assert set(RANKING_STOPWORDS) == set(bm25s.stopwords.STOPWORDS_EN) and set(RANKING_STOPWORDS) <= STOPWORDS
     text = "Who visited Tehran for the fifth time?"
-    assert set(tokenize([text])[0]) == content_words(text)
+    assert tokenize([text])[0] == ["who", "visit", "tehran", "fifth", "time"]
+    assert {"visit", "tehran", "5", "time"} == content_words(text)
 
 
 def test_sentence_spans_and_abbreviations_come_through_a_public_api() -> None:
