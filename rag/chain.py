@@ -13,11 +13,11 @@ from rag.hops import bridge_query, merge, option_queries
 from rag.key_terms import missing_terms
 from rag.logs import log_answer
 from rag.models.llm import LLM, Message
-from rag.prompting import Prompts, answer_messages, check_messages, condense_messages
+from rag.prompting import Prompts, answer_messages, check_messages, condense_messages, verify_messages
 from rag.retrieve import Filters, Retriever
 from rag.schemas import Answer, Delta, Event, Final, Passage, Replace, Sources, Timings, Usage, final_answer
 from rag.settings import Settings
-from rag.shapes import QuestionShape, classify, short_answer
+from rag.shapes import QuestionShape, classify, short_answer, strip_markers
 from rag.verdict import Choice, Verdict, choose, decide
 
 _SENTENCE_END = re.compile(r"[.!?\n]")
@@ -214,9 +214,17 @@ class AnswerChain:
         answerable = not refused and bool(text and citations) and any(x.supported for x in citer.sentences)
         sentences = citer.sentences
         reason = rejected = None
+        p_verify = None
+        if answerable and policy.verify:
+            t_v = time.perf_counter()
+            p_verify = self.llm.yes_probability(verify_messages(self.prompts, query, context, shape.shape,
+                                                                strip_markers(text)))
+            timings.verify_ms = _ms(t_v)
+            if p_verify is not None and p_verify < policy.verify_min_by_shape.get(shape.shape, 0.0):
+                answerable, reason, rejected = False, "verify", text
         if not answerable:
-            reason = "model" if refused else "unsupported"
-            rejected = text if reason == "unsupported" else None
+            reason = reason or ("model" if refused else "unsupported")
+            rejected = text if reason == "unsupported" else rejected
             text, citations, sentences = self.prompts.refusal, [], []
             yield Replace(text=text) if streamed else Delta(text=text)
         timings.total_ms = _ms(t0)
@@ -224,6 +232,7 @@ class AnswerChain:
             answer=text, answerable=answerable, citations=citations, timings=timings, usage=Usage(**usage),
             context=context, sentences=sentences, retrieved=passages, grounded=grounded_share(sentences),
             check=None if p_yes is None else round(p_yes, 4),
+            verify=None if p_verify is None else round(p_verify, 4),
             short_answer=short_answer(shape.shape, text) if answerable else "", refusal_reason=reason,
             rejected=rejected, missing_terms=missing, verdict=verdict_reason, **base), self, citer.sentences))
 

@@ -40,13 +40,43 @@ def key_terms(question: str) -> list[tuple[str, ...]]:
     return terms
 
 
+# A name's word is also mentioned by its plural or its demonym ("Hindus"/"Hindu", "Turkish"/"Turkey",
+# "Iranian"/"Iran"): both sides lose one of these endings and meet at a root of 4+ letters. Hand-written
+# because no installed package maps demonyms; "Austria"/"Australia" stay apart (roots "austr"/"austral").
+_ENDINGS = ("ians", "ian", "ans", "an", "ish", "ese", "ia", "ey", "es", "s", "y", "a", "n")
+_ROOT_MIN = 4
+
+
+def _roots(word: str) -> set[str]:
+    return {word} | {word[:-len(e)] for e in _ENDINGS if word.endswith(e) and len(word) - len(e) >= _ROOT_MIN}
+
+
+def _acronym_found(term: tuple[str, ...], words: list[str], text: str) -> bool:
+    """"United States" is mentioned by "US" or "U.S."; "NATO" by "North Atlantic Treaty Organization"."""
+    if len(words) >= 2:
+        dotted = r"\.?".join(w[0].upper() for w in words)
+        return re.search(rf"(?<!\w){dotted}\.?(?!\w)", text) is not None
+    word = term[0] if len(term) == 1 else ""
+    if 2 <= len(word) <= 5 and word.isupper() and word.isalpha():
+        spelled = r"\s+(?:(?:of|the|and|for)\s+)*".join(rf"{c}[a-z]+" for c in word)
+        return re.search(rf"(?<!\w){spelled}(?!\w)", text) is not None
+    return False
+
+
 def missing_terms(question: str, texts: list[str]) -> list[str]:
     """The key terms none of the texts mention: a number by itself, a name when none of its words appear
-    ("Nikola Tesla" is found where the passages say only "Tesla")."""
-    haystack = " ".join(texts).lower().replace(",", "")
+    ("Nikola Tesla" is found where the passages say only "Tesla"), in any of the forms `_roots` and
+    `_acronym_found` allow."""
+    text = " ".join(texts)
+    haystack = text.lower().replace(",", "")
+    roots = set().union(*(_roots(w) for w in set(re.findall(r"[a-z]+", haystack))))
     out = []
     for term in key_terms(question):
         words = [w.lower() for part in term for w in part.split("-") if w]
-        if words and not any(re.search(rf"(?<!\w){re.escape(w)}(?!\w)", haystack) for w in words):
+        if not words or any(re.search(rf"(?<!\w){re.escape(w)}(?!\w)", haystack) for w in words):
+            continue
+        number = term[0][0].isdigit()  # a number is found only as itself
+        if number or not (any(_roots(w) & roots for w in words if w.isalpha())
+                          or _acronym_found(term, words, text)):
             out.append(" ".join(term))
     return out

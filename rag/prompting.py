@@ -32,6 +32,7 @@ class Prompts:
     passage: PromptTemplate
     refusal: str
     check: PromptTemplate
+    verify: PromptTemplate
     shapes: dict[str, str]  # the answer format asked for, per question shape (prompts/shapes/*.txt)
 
     @classmethod
@@ -49,7 +50,8 @@ class Prompts:
             raise FileNotFoundError(f"prompt template missing: {Path(folder) / 'shapes' / 'factoid.txt'}")
         return cls(system=read("system.txt"), answer=PromptTemplate(read("answer.txt")),
                    condense=PromptTemplate(read("condense.txt")), passage=PromptTemplate(read("passage.txt")),
-                   refusal=read("refusal.txt"), check=PromptTemplate(read("check.txt")), shapes=shapes)
+                   refusal=read("refusal.txt"), check=PromptTemplate(read("check.txt")),
+                   verify=PromptTemplate(read("verify.txt")), shapes=shapes)
 
 
 def render_passages(prompts: Prompts, passages: list[Passage]) -> str:
@@ -72,6 +74,16 @@ def check_messages(prompts: Prompts, question: str, passages: list[Passage], sha
     the check's own few tokens again when the answer follows."""
     messages = answer_messages(prompts, question, passages, shape)
     messages[1]["content"] += "\n\n" + prompts.check.format(question=question)
+    return messages
+
+
+def verify_messages(prompts: Prompts, question: str, passages: list[Passage], shape: str,
+                    answer: str) -> list[Message]:
+    """The answer prompt with the answer given and the question whether the passages state it, appended to the
+    user's turn: llama.cpp reads only these few tokens again. The check before the answer asks about the
+    question alone; this one sees the answer, so a reply about something near the question can be told apart."""
+    messages = answer_messages(prompts, question, passages, shape)
+    messages[1]["content"] += "\n\n" + prompts.verify.format(answer=answer, question=question)
     return messages
 
 

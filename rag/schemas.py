@@ -83,6 +83,7 @@ class Timings(BaseModel):
 
     retrieve_ms: float = 0.0
     check_ms: float = 0.0
+    verify_ms: float = 0.0
     queue_ms: float = 0.0
     generate_ms: float = 0.0
     total_ms: float = 0.0
@@ -118,8 +119,10 @@ class Answer(BaseModel):
                               "facts that support it; empty for a refusal.")
     check: float | None = Field(None, description="The model's probability that the passages state the answer, "
                                 "asked before it answers; None when not asked.")
+    verify: float | None = Field(None, description="The model's probability that the passages state this answer "
+                                 "to the question, asked after it answers; None when not asked.")
     refusal_reason: str | None = Field(None, description="Why the question was refused: weak_retrieval, "
-                                       "check, model or unsupported.")
+                                       "check, missing_terms, model, unsupported or verify.")
     missing_terms: list[str] = Field(default_factory=list, description="Names and numbers of the question "
                                      "that no retrieved passage mentions.")
     rejected: str | None = Field(None, description="The model's reply that the support check rejected, kept "
@@ -141,6 +144,7 @@ class Answer(BaseModel):
             "shape": self.shape,
             "short_answer": self.short_answer,
             "check": self.check,
+            "verify": self.verify,
             "refusal_reason": self.refusal_reason,
             "verdict": self.verdict,
             "missing_terms": self.missing_terms,

@@ -106,6 +106,11 @@ class AnswerSettings(BaseModel):
     check_min_by_shape: dict[str, float] = Field({"factoid": 0.45, "list": 0.45, "why": 0.45}, description=(
         "The check's refusal threshold for these shapes when higher than check_min, after any second hop "
         "(which check_min still triggers); other shapes use check_min."))
+    verify: bool = Field(True, description="After the answer, ask the model whether the passages state this "
+                         "answer to the question (a few tokens on the answer prompt's cached prefix); the answer "
+                         "is refused below verify_min_by_shape.")
+    verify_min_by_shape: dict[str, float] = Field({}, description="The verification's refusal threshold per "
+                                                  "question shape; a shape not named is never refused by it.")
     missing_terms_check_max: float = Field(0.55, ge=0.0, le=1.0, description="A question whose names or "
                                            "numbers the retrieved passages never mention is refused when the "
                                            "check is below this.")

@@ -104,9 +104,14 @@ _VERDICT = re.compile(r"^\W*(yes|no)\b", re.IGNORECASE)
 _CHOICE_END = re.compile(r",|;|:|\.(?:\s|$)|\s(?:because|since|as|while|whereas|who|which|than|with)\s", re.IGNORECASE)
 
 
+def strip_markers(answer: str) -> str:
+    """The answer's text without its [n] markers."""
+    return _MARKERS.sub("", answer).strip()
+
+
 def short_answer(shape: str, answer: str) -> str:
     """The verdict or chosen option alone: what a yes/no or choice question is scored on."""
-    text = _MARKERS.sub("", answer).strip()
+    text = strip_markers(answer)
     if shape in ("yesno", "comparison") and (m := _VERDICT.match(text)):
         return m.group(1).lower()
     if shape == "comparison":

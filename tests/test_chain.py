@@ -16,13 +16,18 @@ TEXT = "Putin's plane landed at Tehran's Mehrabad airport. He was welcomed by th
 class ScriptedLLM:
     name = "scripted"
 
-    def __init__(self, *replies: str, p_yes: float | list[float] | None = None) -> None:
+    def __init__(self, *replies: str, p_yes: float | list[float] | None = None,
+                 p_verify: float | None = None) -> None:
         self.replies = list(replies)
         self.calls: list[list[dict]] = []
         self.checks: list[list[dict]] = []
-        self.p_yes = p_yes
+        self.verifies: list[list[dict]] = []
+        self.p_yes, self.p_verify = p_yes, p_verify
 
     def yes_probability(self, messages):
+        if "Proposed answer:" in messages[-1]["content"]:  # the verification after the answer
+            self.verifies.append(messages)
+            return self.p_verify
         self.checks.append(messages)
         return self.p_yes.pop(0) if isinstance(self.p_yes, list) else self.p_yes
 
@@ -303,3 +308,27 @@ def test_the_answer_sections_hold_back_and_reserved_tokens_are_used() -> None:
     assert first_delta() == reply[:40] and first_delta(holdback_chars=0) == reply[:5]
     assert chain(ScriptedLLM()).context_budget() == 150  # the budget, under 4096 - 256 - 300
     assert chain(ScriptedLLM(), reserved_tokens=3700).context_budget() == 4096 - 256 - 3700
+
+
+def test_an_answer_the_verification_doubts_is_replaced_by_the_refusal() -> None:
+    """After the answer, the model reads it back against the passages (the answer prompt's prefix, so only the
+    proposed answer and the question are new tokens); below the shape's threshold the stream is replaced."""
+    llm = ScriptedLLM("Javad Owji [1]", p_yes=0.9, p_verify=0.2)
+    events = list(chain(llm, verify_min_by_shape={"factoid": 0.3}).stream("Who welcomed Putin?"))
+    text, final = played(events)
+    assert not final.answerable and final.refusal_reason == "verify" and final.verify == 0.2
+    assert final.rejected == "Javad Owji [1]" and any(isinstance(e, Replace) for e in events)
+    assert text == final.answer == chain(llm).prompts.refusal
+    asked = llm.verifies[0][1]["content"]
+    assert asked.startswith(llm.calls[0][1]["content"]) and "Proposed answer: Javad Owji\n" in asked
+
+
+def test_the_verification_refuses_only_the_shapes_it_has_a_threshold_for() -> None:
+    for p_verify, mins, answerable in ((0.2, {}, True), (0.2, {"why": 0.3}, True), (0.4, {"factoid": 0.3}, True),
+                                       (0.2, {"factoid": 0.3}, False)):
+        ans = chain(ScriptedLLM("Javad Owji [1]", p_yes=0.9, p_verify=p_verify),
+                    verify_min_by_shape=mins).answer("Who welcomed Putin?")
+        assert ans.answerable is answerable and ans.verify == p_verify, (p_verify, mins)
+    off = ScriptedLLM("Javad Owji [1]", p_yes=0.9, p_verify=0.2)
+    assert chain(off, verify=False, verify_min_by_shape={"factoid": 0.3}).answer("Who welcomed Putin?").answerable
+    assert off.verifies == []

@@ -126,6 +126,8 @@ def links(path: str, methods: list[str], param: str, value: str) -> dict[str, An
 class TimingsOut(BaseModel):
     retrieve_ms: float
     check_ms: float
+    verify_ms: float = Field(0.0, description="The check after the answer (the model reads the answer and says "
+                             "whether the passages state it).")
     queue_ms: float = Field(description="Time waiting for the model's single worker (other requests).")
     generate_ms: float
     total_ms: float
@@ -172,8 +174,9 @@ class AnswerResponse(BaseModel):
     shape: str = Field(description="factoid, yesno, comparison, list, why or multipart.")
     short_answer: str
     check: float | None
-    refusal_reason: str | None = Field(description="weak_retrieval, check, missing_terms, model or "
-                                       "unsupported; null when answered.")
+    verify: float | None = None
+    refusal_reason: str | None = Field(description="weak_retrieval, check, missing_terms, model, "
+                                       "unsupported or verify; null when answered.")
     verdict: str | None
     missing_terms: list[str]
     grounded: float | None

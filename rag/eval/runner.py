@@ -34,6 +34,7 @@ class SystemAnswer:
     short_answer: str | None = None  # the verdict or option alone, for yes/no and choice answers
     context: list[str] | None = None  # the passages the model read
     check: float | None = None
+    verify: float | None = None
     refusal_reason: str | None = None
     rejected: str | None = None
     missing_terms: list[str] | None = None
@@ -58,7 +59,7 @@ def ours(comps: Components, top_k_eval: int = max(KS), generate: bool = True) ->
             retrieved=[passage_row(p) for p in ranked],
             citations=a.public()["citations"], timings=a.timings.model_dump(), usage=a.usage.model_dump(),
             query=a.query, grounded=a.grounded, shape=a.shape, short_answer=a.short_answer,
-            context=[p.chunk.text for p in a.context], check=a.check, refusal_reason=a.refusal_reason,
+            context=[p.chunk.text for p in a.context], check=a.check, verify=a.verify, refusal_reason=a.refusal_reason,
             rejected=a.rejected, missing_terms=a.missing_terms, verdict=a.verdict)
 
     return run
@@ -78,7 +79,7 @@ def score_row(item: GoldItem, got: SystemAnswer) -> dict[str, Any]:
         "timings": got.timings, "usage": got.usage, "query": got.query, "grounded": got.grounded,
         "shape": item.shape or got.shape or "factoid", "answer_shape": got.shape,
         "short_answer": got.short_answer,
-        "check": got.check, "refusal_reason": got.refusal_reason, "rejected": got.rejected,
+        "check": got.check, "verify": got.verify, "refusal_reason": got.refusal_reason, "rejected": got.rejected,
         "missing_terms": got.missing_terms, "verdict": got.verdict,
         "split": item.split,
     }

@@ -63,7 +63,8 @@ _REASONS = {"weak_retrieval": "nothing relevant was retrieved",
             "check": "the passages do not state the answer",
             "missing_terms": "the passages never mention a name or number the question asks about",
             "model": "the model found no answer in the passages",
-            "unsupported": "the reply was not supported by the passages"}
+            "unsupported": "the reply was not supported by the passages",
+            "verify": "read back against the passages, the reply did not answer the question"}
 
 
 def render_answer(a: Answer, collection: str = "") -> str:
