@@ -1,6 +1,7 @@
 """Per-shape tables from `rag eval` results, split by tune/test: the figures the answer-shapes work reports.
 
     python -m benchmarks.shape_tables eval-results/after-seeds.json eval-results/after-squad.json
+    python -m benchmarks.shape_tables after-squad.json --verify-min factoid=0.3   # replay a threshold
 
 Rows are grouped by question set (seed factoid, seed shapes, squad factoid, two-hop, adversarial) and shape.
 """
@@ -28,7 +29,7 @@ def group(row: dict) -> str:
     return "squad factoid"
 
 
-def table(rows: list[dict], threshold: float | None = None) -> str:
+def table(rows: list[dict], threshold: float | None = None, verify_min: dict[str, float] | None = None) -> str:
     out = ["| set / shape | n | F1 | false refusals | refusal recall | context recall | total p50 ms | "
            "first token p50 ms |", "|---|---|---|---|---|---|---|---|"]
     groups: dict[str, list[dict]] = {}
@@ -37,6 +38,10 @@ def table(rows: list[dict], threshold: float | None = None) -> str:
 
     def refused(r: dict) -> bool:
         if threshold is not None and r.get("check") is not None and r["check"] < threshold:
+            return True
+        # the verification after the answer, replayed: the chain refuses by the shape it classified
+        t = (verify_min or {}).get(r.get("answer_shape") or r.get("shape") or "factoid")
+        if t is not None and not r["scores"].get("refused") and r.get("verify") is not None and r["verify"] < t:
             return True
         return bool(r["scores"].get("refused"))
 
@@ -62,13 +67,17 @@ def main() -> None:
     ap.add_argument("results", type=Path, nargs="+")
     ap.add_argument("--threshold", type=float, default=None,
                     help="Refuse where the stored check probability is below this (sweeps check_min offline)")
+    ap.add_argument("--verify-min", action="append", default=[], metavar="SHAPE=P",
+                    help="Refuse an answered question of this shape whose stored verification is below P "
+                         "(replays answer.verify_min_by_shape offline); repeat per shape")
     args = ap.parse_args()
+    verify_min = {k: float(v) for k, v in (x.split("=", 1) for x in args.verify_min)}
     rows = [r for p in args.results for r in json.loads(p.read_text())["rows"]]
     for split in ("tune", "test", None):
         part = [r for r in rows if r.get("split") == split]
         if part:
             print(f"\n### split: {split or 'none (seed factoid set, used for earlier calibration)'}\n")
-            print(table(part, args.threshold))
+            print(table(part, args.threshold, verify_min))
 
 
 if __name__ == "__main__":
