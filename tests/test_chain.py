@@ -314,7 +314,7 @@ def test_an_answer_the_verification_doubts_is_replaced_by_the_refusal() -> None:
     """After the answer, the model reads it back against the passages (the answer prompt's prefix, so only the
     proposed answer and the question are new tokens); below the shape's threshold the stream is replaced."""
     llm = ScriptedLLM("Javad Owji [1]", p_yes=0.9, p_verify=0.2)
-    events = list(chain(llm, verify_min_by_shape={"factoid": 0.3}).stream("Who welcomed Putin?"))
+    events = list(chain(llm, verify=True, verify_min_by_shape={"factoid": 0.3}).stream("Who welcomed Putin?"))
     text, final = played(events)
     assert not final.answerable and final.refusal_reason == "verify" and final.verify == 0.2
     assert final.rejected == "Javad Owji [1]" and any(isinstance(e, Replace) for e in events)
@@ -324,10 +324,12 @@ def test_an_answer_the_verification_doubts_is_replaced_by_the_refusal() -> None:
 
 
 def test_the_verification_refuses_only_the_shapes_it_has_a_threshold_for() -> None:
+    default = chain(ScriptedLLM("Javad Owji [1]", p_yes=0.9, p_verify=0.0)).answer("Who welcomed Putin?")
+    assert default.answerable and default.verify is None  # off by default (it did not pay its time on tune)
     for p_verify, mins, answerable in ((0.2, {}, True), (0.2, {"why": 0.3}, True), (0.4, {"factoid": 0.3}, True),
                                        (0.2, {"factoid": 0.3}, False)):
         ans = chain(ScriptedLLM("Javad Owji [1]", p_yes=0.9, p_verify=p_verify),
-                    verify_min_by_shape=mins).answer("Who welcomed Putin?")
+                    verify=True, verify_min_by_shape=mins).answer("Who welcomed Putin?")
         assert ans.answerable is answerable and ans.verify == p_verify, (p_verify, mins)
     off = ScriptedLLM("Javad Owji [1]", p_yes=0.9, p_verify=0.2)
     assert chain(off, verify=False, verify_min_by_shape={"factoid": 0.3}).answer("Who welcomed Putin?").answerable
