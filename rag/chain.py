@@ -216,10 +216,12 @@ class AnswerChain:
         reason = rejected = None
         p_verify = None
         if answerable and policy.verify:
-            t_v = time.perf_counter()
+            t_v, waited = time.perf_counter(), _waited(self.llm)
             p_verify = self.llm.yes_probability(verify_messages(self.prompts, query, context, shape.shape,
                                                                 strip_markers(text)))
-            timings.verify_ms = _ms(t_v)
+            verify_wait = _waited(self.llm) - waited  # another request's turn on the model, not this work
+            timings.queue_ms = round(timings.queue_ms + verify_wait, 1)
+            timings.verify_ms = round(_ms(t_v) - verify_wait, 1)
             if p_verify is not None and p_verify < policy.verify_min_by_shape.get(shape.shape, 0.0):
                 answerable, reason, rejected = False, "verify", text
         if not answerable:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 _NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*(?![\w])")
-_WORD = re.compile(r"[A-Za-z][A-Za-z&'’.-]*")
+_WORD = re.compile(r"[^\W\d_](?:[^\W\d_]|[&'’.-])*")  # letters of any script: "Temüjin" is one word
 # capitalised words that are not names: question and auxiliary words, imperatives, lead-ins
 _NOT_NAMES = frozenset("""
 what who whom whose when where which why how whether is are was were am do does did has have had can could
@@ -41,23 +41,55 @@ def key_terms(question: str) -> list[tuple[str, ...]]:
 
 
 # A name's word is also mentioned by its plural or its demonym ("Hindus"/"Hindu", "Turkish"/"Turkey",
-# "Iranian"/"Iran"): both sides lose one of these endings and meet at a root of 4+ letters. Hand-written
-# because no installed package maps demonyms; "Austria"/"Australia" stay apart (roots "austr"/"austral").
-_ENDINGS = ("ians", "ian", "ans", "an", "ish", "ese", "ia", "ey", "es", "s", "y", "a", "n")
+# "Iranian"/"Iran", "Chinese"/"China"): one side is a root of 4+ letters with a place ending, the other the
+# same root with a demonym or plural ending. Hand-written because no installed package maps demonyms. Pairs
+# that only add "a" or "ia" stay apart, because an adversarial question swaps exactly such neighbours:
+# "Niger"/"Nigeria", "Victor"/"Victoria", "Paul"/"Paula", "Austria"/"Australia".
+_PLACE_ENDINGS = ("", "a", "y", "ey", "ain", "en", "e")
+_DEMONYM_ENDINGS = ("n", "an", "ian", "i", "ish", "ese", "s", "es")
 _ROOT_MIN = 4
 
 
-def _roots(word: str) -> set[str]:
-    return {word} | {word[:-len(e)] for e in _ENDINGS if word.endswith(e) and len(word) - len(e) >= _ROOT_MIN}
+def _forms(word: str) -> set[tuple[str, str]]:
+    """(root, ending) readings of a word; the whole word is the root with ending ""."""
+    ends = {*_PLACE_ENDINGS, *_DEMONYM_ENDINGS}
+    return {(word[:len(word) - len(e)], e) for e in ends
+            if word.endswith(e) and len(word) - len(e) >= _ROOT_MIN}
+
+
+def _same_name(a: str, b: str) -> bool:
+    """Whether two words are one name as place and demonym, or as singular and plural."""
+    for root, end in _forms(a):
+        for other_root, other_end in _forms(b):
+            if root != other_root:
+                continue
+            pair = {end, other_end}
+            if (end in _PLACE_ENDINGS and other_end in _DEMONYM_ENDINGS
+                    or other_end in _PLACE_ENDINGS and end in _DEMONYM_ENDINGS or pair == {"y", ""}):
+                return True  # "y"/"": "Germany"/"German"
+    return False
+
+
+# Two-letter acronyms are read only from this list, spelled out only as these names: "IS" is usually a word,
+# "J.S." someone else's initials, "Upper Nile" not the UN.
+_TWO_LETTER_ACRONYMS = {"US": "united states", "UK": "united kingdom", "UN": "united nations",
+                        "EU": "european union"}
 
 
 def _acronym_found(term: tuple[str, ...], words: list[str], text: str) -> bool:
     """"United States" is mentioned by "US" or "U.S."; "NATO" by "North Atlantic Treaty Organization"."""
     if len(words) >= 2:
-        dotted = r"\.?".join(w[0].upper() for w in words)
-        return re.search(rf"(?<!\w){dotted}\.?(?!\w)", text) is not None
+        initials = "".join(w[0].upper() for w in words)
+        if not initials.isalpha():
+            return False
+        if len(initials) == 2 and initials not in _TWO_LETTER_ACRONYMS:
+            return False  # "John Smith" is not "J.S."
+        dotted = r"\.".join(initials) + r"\."
+        return re.search(rf"(?<!\w)(?:{dotted}|{initials})(?!\w)", text) is not None
     word = term[0] if len(term) == 1 else ""
-    if 2 <= len(word) <= 5 and word.isupper() and word.isalpha():
+    if word in _TWO_LETTER_ACRONYMS:
+        return re.search(rf"(?<!\w){_TWO_LETTER_ACRONYMS[word]}(?!\w)", text.lower()) is not None
+    if 3 <= len(word) <= 5 and word.isupper() and word.isalpha():
         spelled = r"\s+(?:(?:of|the|and|for)\s+)*".join(rf"{c}[a-z]+" for c in word)
         return re.search(rf"(?<!\w){spelled}(?!\w)", text) is not None
     return False
@@ -65,18 +97,22 @@ def _acronym_found(term: tuple[str, ...], words: list[str], text: str) -> bool:
 
 def missing_terms(question: str, texts: list[str]) -> list[str]:
     """The key terms none of the texts mention: a number by itself, a name when none of its words appear
-    ("Nikola Tesla" is found where the passages say only "Tesla"), in any of the forms `_roots` and
+    ("Nikola Tesla" is found where the passages say only "Tesla"), in any of the forms `_same_name` and
     `_acronym_found` allow."""
     text = " ".join(texts)
     haystack = text.lower().replace(",", "")
-    roots = set().union(*(_roots(w) for w in set(re.findall(r"[a-z]+", haystack))))
+    passage_words: set[str] | None = None  # built only when a term is not found as itself
     out = []
     for term in key_terms(question):
         words = [w.lower() for part in term for w in part.split("-") if w]
         if not words or any(re.search(rf"(?<!\w){re.escape(w)}(?!\w)", haystack) for w in words):
             continue
-        number = term[0][0].isdigit()  # a number is found only as itself
-        if number or not (any(_roots(w) & roots for w in words if w.isalpha())
-                          or _acronym_found(term, words, text)):
+        if term[0][0].isdigit():  # a number is found only as itself
+            out.append(" ".join(term))
+            continue
+        if passage_words is None:
+            passage_words = {w for w in re.findall(r"\w+", haystack) if w.isalpha()}
+        if not (any(_same_name(w, p) for w in words if w.isalpha() for p in passage_words if p[:3] == w[:3])
+                or _acronym_found(term, words, text)):
             out.append(" ".join(term))
     return out

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from rag.models.llm import Message
 from rag.schemas import Passage
+from rag.settings import PROJECT_ROOT
 
 _FIELD = re.compile(r"\{([^{}]+)\}")
 
@@ -37,8 +38,10 @@ class Prompts:
 
     @classmethod
     def load(cls, folder: Path) -> Prompts:
-        def read(name: str) -> str:
+        def read(name: str, optional: bool = False) -> str:
             path = Path(folder) / name
+            if optional and not path.exists():  # a prompts folder made before this template existed
+                path = PROJECT_ROOT / "prompts" / name
             try:
                 return path.read_text(encoding="utf-8").strip()
             except OSError as exc:
@@ -51,7 +54,7 @@ class Prompts:
         return cls(system=read("system.txt"), answer=PromptTemplate(read("answer.txt")),
                    condense=PromptTemplate(read("condense.txt")), passage=PromptTemplate(read("passage.txt")),
                    refusal=read("refusal.txt"), check=PromptTemplate(read("check.txt")),
-                   verify=PromptTemplate(read("verify.txt")), shapes=shapes)
+                   verify=PromptTemplate(read("verify.txt", optional=True)), shapes=shapes)
 
 
 def render_passages(prompts: Prompts, passages: list[Passage]) -> str:

@@ -334,3 +334,12 @@ def test_the_verification_refuses_only_the_shapes_it_has_a_threshold_for() -> No
     off = ScriptedLLM("Javad Owji [1]", p_yes=0.9, p_verify=0.2)
     assert chain(off, verify=False, verify_min_by_shape={"factoid": 0.3}).answer("Who welcomed Putin?").answerable
     assert off.verifies == []
+
+
+def test_a_prompts_folder_made_before_the_verification_still_loads(tmp_path) -> None:
+    import shutil
+
+    folder = tmp_path / "prompts"
+    shutil.copytree(PROJECT_ROOT / "prompts", folder)
+    (folder / "verify.txt").unlink()
+    assert "Proposed answer: {answer}" in Prompts.load(folder).verify.template

@@ -99,3 +99,24 @@ def test_a_name_is_found_as_its_plural_demonym_or_acronym() -> None:
         == ["Austria"]
     assert missing_terms("What did India do in 1991?", ["Indiana did it in 1990."]) == ["1991", "India"]
     assert missing_terms("What did the United States allege?", ["Users alleged it."]) == ["United States"]
+    assert missing_terms("What did the US allege?", ["The United States alleged it."]) == []
+    assert missing_terms("Who chaired it under Temüjin?", ["Temüjin chaired it."]) == []  # any script's letters
+
+
+@pytest.mark.parametrize(("question", "passage"), [
+    ("Who governs Niger?", "Nigeria is a federal republic."),
+    ("When did Romania join?", "The Roman Empire fell."),
+    ("What did Victor write?", "Queen Victoria reigned."),
+    ("What did Paula do?", "Paul did it."),
+    ("Where is Indiana?", "The Indian Ocean is wide."),
+    ("Where is Malta?", "The malt was sold."),
+    ("Who is Ian Smith?", "THIS IS A HEADLINE."),
+    ("Who is John Smith?", "J.S. Bach wrote it."),
+    ("What did the UN do?", "The Upper Nile flooded."),
+    ("What did Tesla build?", "The tesla3 model was built."),
+])
+def test_a_neighbouring_name_is_not_the_name(question: str, passage: str) -> None:
+    """Adversarial questions swap a name for its neighbour; neither demonyms nor acronyms may join them."""
+    from rag.key_terms import missing_terms
+
+    assert missing_terms(question, [passage]) != []
