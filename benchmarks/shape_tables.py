@@ -29,6 +29,17 @@ def group(row: dict) -> str:
     return "squad factoid"
 
 
+def answer_shape(row: dict) -> str:
+    """The shape the chain classified (what its per-shape thresholds act on), else the gold set's."""
+    return row.get("answer_shape") or row.get("shape") or "factoid"
+
+
+def refused_by_verify(row: dict, threshold: float | None) -> bool:
+    """Whether a verification threshold, replayed on the stored probability, refuses an answered row."""
+    return (threshold is not None and not row["scores"].get("refused") and row.get("verify") is not None
+            and row["verify"] < threshold)
+
+
 def table(rows: list[dict], threshold: float | None = None, verify_min: dict[str, float] | None = None) -> str:
     out = ["| set / shape | n | F1 | false refusals | refusal recall | context recall | total p50 ms | "
            "first token p50 ms |", "|---|---|---|---|---|---|---|---|"]
@@ -39,9 +50,7 @@ def table(rows: list[dict], threshold: float | None = None, verify_min: dict[str
     def refused(r: dict) -> bool:
         if threshold is not None and r.get("check") is not None and r["check"] < threshold:
             return True
-        # the verification after the answer, replayed: the chain refuses by the shape it classified
-        t = (verify_min or {}).get(r.get("answer_shape") or r.get("shape") or "factoid")
-        if t is not None and not r["scores"].get("refused") and r.get("verify") is not None and r["verify"] < t:
+        if refused_by_verify(r, (verify_min or {}).get(answer_shape(r))):
             return True
         return bool(r["scores"].get("refused"))
 

@@ -14,13 +14,15 @@ import argparse
 import json
 from pathlib import Path
 
+from benchmarks.shape_tables import answer_shape, refused_by_verify
+
 THRESHOLDS = [round(0.05 * i, 2) for i in range(1, 15)]  # 0.05 .. 0.7
 
 
 def refused_share(rows: list[dict], t: float) -> float:
     if not rows:
         return 0.0
-    out = [bool(r["scores"].get("refused")) or (r.get("verify") is not None and r["verify"] < t) for r in rows]
+    out = [bool(r["scores"].get("refused")) or refused_by_verify(r, t) for r in rows]
     return sum(out) / len(out)
 
 
@@ -30,12 +32,12 @@ def main() -> None:
     ap.add_argument("--max-false", type=float, default=0.05)
     args = ap.parse_args()
     rows = [r for p in args.results for r in json.loads(p.read_text())["rows"] if r.get("split") == "tune"]
-    shapes = sorted({r.get("answer_shape") or r.get("shape") or "factoid" for r in rows})
+    shapes = sorted({answer_shape(r) for r in rows})
     chosen: dict[str, float] = {}
     print("| shape | n answerable | n unanswerable | threshold | false refusals | unanswerable refused |")
     print("|---|---|---|---|---|---|")
     for shape in shapes:
-        mine = [r for r in rows if (r.get("answer_shape") or r.get("shape") or "factoid") == shape]
+        mine = [r for r in rows if answer_shape(r) == shape]
         ans = [r for r in mine if not r["unanswerable"]]
         una = [r for r in mine if r["unanswerable"]]
         base_f, base_u = refused_share(ans, 0.0), refused_share(una, 0.0)

@@ -47,13 +47,13 @@ def key_terms(question: str) -> list[tuple[str, ...]]:
 # "Niger"/"Nigeria", "Victor"/"Victoria", "Paul"/"Paula", "Austria"/"Australia".
 _PLACE_ENDINGS = ("", "a", "y", "ey", "ain", "en", "e")
 _DEMONYM_ENDINGS = ("n", "an", "ian", "i", "ish", "ese", "s", "es")
+_ENDINGS = frozenset({*_PLACE_ENDINGS, *_DEMONYM_ENDINGS})
 _ROOT_MIN = 4
 
 
 def _forms(word: str) -> set[tuple[str, str]]:
     """(root, ending) readings of a word; the whole word is the root with ending ""."""
-    ends = {*_PLACE_ENDINGS, *_DEMONYM_ENDINGS}
-    return {(word[:len(word) - len(e)], e) for e in ends
+    return {(word[:len(word) - len(e)], e) for e in _ENDINGS
             if word.endswith(e) and len(word) - len(e) >= _ROOT_MIN}
 
 

@@ -75,9 +75,7 @@ def answer_messages(prompts: Prompts, question: str, passages: list[Passage], sh
 def check_messages(prompts: Prompts, question: str, passages: list[Passage], shape: str = "factoid") -> list[Message]:
     """The answer prompt with the check appended to the user's turn: the same prefix, so llama.cpp reads only
     the check's own few tokens again when the answer follows."""
-    messages = answer_messages(prompts, question, passages, shape)
-    messages[1]["content"] += "\n\n" + prompts.check.format(question=question)
-    return messages
+    return _with_question(answer_messages(prompts, question, passages, shape), prompts.check.format(question=question))
 
 
 def verify_messages(prompts: Prompts, question: str, passages: list[Passage], shape: str,
@@ -85,8 +83,13 @@ def verify_messages(prompts: Prompts, question: str, passages: list[Passage], sh
     """The answer prompt with the answer given and the question whether the passages state it, appended to the
     user's turn: llama.cpp reads only these few tokens again. The check before the answer asks about the
     question alone; this one sees the answer, so a reply about something near the question can be told apart."""
-    messages = answer_messages(prompts, question, passages, shape)
-    messages[1]["content"] += "\n\n" + prompts.verify.format(answer=answer, question=question)
+    return _with_question(answer_messages(prompts, question, passages, shape),
+                          prompts.verify.format(answer=answer, question=question))
+
+
+def _with_question(messages: list[Message], asked: str) -> list[Message]:
+    """A yes/no question appended to the answer prompt's user turn, after its shared prefix."""
+    messages[1]["content"] += "\n\n" + asked
     return messages
 
 

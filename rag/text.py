@@ -2,8 +2,10 @@
 the verdicts, the citation checker and the eval's evidence units.
 
 - a word is a run of `\\w` characters (`WORD`), compared in lower case;
-- one stop list (`STOPWORDS`): function words carry no evidence, and negations stay out of overlap scores;
-- one stemmer (`stem`): PyStemmer's English Snowball, with number words folded onto digits;
+- the evidence stop list (`STOPWORDS`): function words carry no evidence, and negations stay out of overlap
+  scores; BM25's ranking alone keeps bm25s's shorter list (`RANKING_STOPWORDS`, see there why);
+- one stemmer (`stem`): PyStemmer's English Snowball, with number words folded onto digits (BM25's
+  `ranking_stems` leaves them unfolded);
 - sentence spans and the abbreviations that do not end a sentence, through `rag.ingest.sentences`.
 
 The eval's EM/F1 keep SQuAD's own normalisation (`rag.eval.metrics`): that is the benchmark's definition.
@@ -18,7 +20,7 @@ from typing import Any
 from rag.ingest.sentences import abbreviations, sentence_spans
 
 __all__ = ["RANKING_STOPWORDS", "STOPWORDS", "TOKEN_PATTERN", "WORD", "abbreviations", "content_words", "overlap",
-           "ranking_stems", "sentence_spans", "stem", "stem_words", "tokens"]
+           "ranking_stems", "sentence_spans", "stem", "tokens"]
 
 TOKEN_PATTERN = r"\w+"  # one-character tokens are kept: "5", "B" matter in questions
 WORD = re.compile(TOKEN_PATTERN, re.UNICODE)
@@ -67,11 +69,6 @@ def stem(word: str) -> str:
 def ranking_stems(words: list[str]) -> list[str]:
     """BM25's stems (the shape bm25s's `stemmer=` takes): Snowball without number folding."""
     return _snowball().stemWords(words)
-
-
-def stem_words(words: list[str]) -> list[str]:
-    """`stem` over a list (the shape bm25s's `stemmer=` takes)."""
-    return [stem(w) for w in words]
 
 
 def tokens(text: str) -> list[str]:
