@@ -89,10 +89,12 @@ def _acronym_found(term: tuple[str, ...], words: list[str], text: str) -> bool:
     word = term[0] if len(term) == 1 else ""
     if word in _TWO_LETTER_ACRONYMS:
         return re.search(rf"(?<!\w){_TWO_LETTER_ACRONYMS[word]}(?!\w)", text.lower()) is not None
-    if 3 <= len(word) <= 5 and word.isupper() and word.isalpha():
-        spelled = r"\s+(?:(?:of|the|and|for)\s+)*".join(rf"{c}[a-z]+" for c in word)
-        return re.search(rf"(?<!\w){spelled}(?!\w)", text) is not None
-    return False
+    if re.fullmatch(r"[A-Z](?:&[A-Z])+", word):  # "V&A": "Victoria and Albert"
+        word = word.replace("&", "")
+    elif not (3 <= len(word) <= 5 and word.isupper() and word.isalpha()):
+        return False
+    spelled = r"\s+(?:(?:of|the|and|for)\s+)*".join(rf"{c}[a-z]+" for c in word)
+    return re.search(rf"(?<!\w){spelled}(?!\w)", text) is not None
 
 
 def missing_terms(question: str, texts: list[str]) -> list[str]:

@@ -101,6 +101,22 @@ def test_a_name_is_found_as_its_plural_demonym_or_acronym() -> None:
     assert missing_terms("What did the United States allege?", ["Users alleged it."]) == ["United States"]
     assert missing_terms("What did the US allege?", ["The United States alleged it."]) == []
     assert missing_terms("Who chaired it under Temüjin?", ["Temüjin chaired it."]) == []  # any script's letters
+    assert missing_terms("Who gave works to the V&A?", ["Victoria and Albert Museum\nRodin gave works."]) == []
+    assert missing_terms("Who gave works to the V&A?", ["Rodin gave works to the museum."]) == ["V&A"]
+
+
+def test_a_passage_is_read_with_its_documents_title() -> None:
+    """The V&A's article says "the museum"; the title names it."""
+    from rag.chain import _read
+    from rag.key_terms import missing_terms
+    from rag.schemas import Chunk, Passage
+
+    text = "These were given to the museum by the sculptor in 1914."
+    chunk = Chunk(id="c", doc_id="d", source="v.txt", title="Victoria and Albert Museum", start=0, end=len(text),
+                  text=text)
+    assert missing_terms("Who donated Rodin's works to the V&A?", _read([Passage(chunk=chunk, score=1.0)])) \
+        == ["Rodin"]
+    assert missing_terms("Who donated works to the V&A?", [text]) == ["V&A"]
 
 
 @pytest.mark.parametrize(("question", "passage"), [
