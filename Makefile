@@ -3,10 +3,10 @@ PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-LLAMA_VERSION := 0.3.36
-# llama-cpp-python compiles llama.cpp; the build is chosen by what this CPU has, never -march=native (a native
-# build on a CPU that advertises AMX crashed at the first token in this VM). avx512: AVX-512 with VNNI, VBMI and
-# BF16 reads a prompt 1.4x faster than avx2 on this 2-core Xeon (benchmarks/llm_token_cost.py).
+LLAMA_VERSION := $(shell sed -n 's/.*"llama-cpp-python==\([0-9.]*\)".*/\1/p' pyproject.toml | head -1)
+# llama-cpp-python compiles llama.cpp; the build is chosen by what this CPU has, never -march=native: this Xeon
+# advertises AMX, but an AMX build dies with an illegal instruction at the first token in this VM. avx512:
+# AVX-512 with VNNI, VBMI and BF16 reads a prompt 1.4x faster than avx2 here (benchmarks/llm_token_cost.py).
 LLAMA_AVX512_FLAGS := avx512f avx512bw avx512dq avx512vl avx512vbmi avx512_vnni avx512_bf16 avx_vnni
 LLAMA_VARIANT ?= $(shell for f in $(LLAMA_AVX512_FLAGS); do grep -q -w $$f /proc/cpuinfo 2>/dev/null || { echo avx2; exit; }; done; echo avx512)
 LLAMA_CMAKE_avx2 := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
@@ -15,7 +15,7 @@ LLAMA_CMAKE_avx512 := $(LLAMA_CMAKE_avx2) -DGGML_AVX512=ON -DGGML_AVX512_VBMI=ON
 LLAMA_CMAKE_ARGS ?= $(LLAMA_CMAKE_$(LLAMA_VARIANT))
 # The wheel is kept per build (variant and cmake arguments), not in pip's cache, which keys a wheel by its
 # source only and would hand an AVX-512 build to the next machine without AVX-512.
-LLAMA_WHEELS ?= $(HOME)/.cache/rag-chat/wheels/llama-cpp-python-$(LLAMA_VERSION)-$(LLAMA_VARIANT)-$(shell echo '$(LLAMA_CMAKE_ARGS)' | md5sum | cut -c1-8)
+LLAMA_WHEELS ?= $(HOME)/.cache/rag-chat/wheels/llama-cpp-python-$(LLAMA_VERSION)-$(LLAMA_VARIANT)-$(shell echo '$(LLAMA_CMAKE_ARGS)' | cksum | cut -d' ' -f1)
 
 .PHONY: install run test test-fast lint clean-store bench ocr
 
@@ -24,12 +24,16 @@ $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# llama-cpp-python compiles from source the first time (5-10 min on 2 cores) into $(LLAMA_WHEELS).
-	ls $(LLAMA_WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl >/dev/null 2>&1 || \
+	# Built beside the folder and moved in whole, so an interrupted build leaves no half-written wheel.
+	ls $(LLAMA_WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl >/dev/null 2>&1 || { rm -rf $(LLAMA_WHEELS).tmp && \
 		CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(BIN)/python -m pip wheel \
-		--quiet --no-deps --no-cache-dir -w $(LLAMA_WHEELS) llama-cpp-python==$(LLAMA_VERSION)
+		--quiet --no-deps --no-cache-dir -w $(LLAMA_WHEELS).tmp llama-cpp-python==$(LLAMA_VERSION) && \
+		rm -rf $(LLAMA_WHEELS) && mv $(LLAMA_WHEELS).tmp $(LLAMA_WHEELS); }
 	# --force-reinstall: a venv made before a change of build gets this build too
 	$(BIN)/python -m pip install --quiet --no-deps --force-reinstall $(LLAMA_WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl
-	$(BIN)/python -m pip install --quiet --find-links $(LLAMA_WHEELS) -e ".[dev,small,server]"
+	# --only-binary: never a fresh build of llama-cpp-python here (without CMAKE_ARGS it would be -march=native)
+	$(BIN)/python -m pip install --quiet --find-links $(LLAMA_WHEELS) --only-binary=llama-cpp-python \
+		-e ".[dev,small,server]"
 	touch $(STAMP)
 
 install: $(STAMP)

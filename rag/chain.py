@@ -10,7 +10,7 @@ from collections.abc import Callable, Generator, Iterator
 from rag.citations import CitationStream, grounded_share, is_refusal
 from rag.context import SentenceScorer, assemble
 from rag.hops import bridge_query, merge, option_queries
-from rag.key_terms import missing_terms
+from rag.key_terms import missing_from
 from rag.logs import log_answer
 from rag.models.llm import LLM, Message
 from rag.prompting import Prompts, answer_messages, check_messages, condense_messages, verify_messages
@@ -45,12 +45,6 @@ def validate_question(question: str, max_chars: int) -> str:
 
 def _ms(t0: float) -> float:
     return round((time.perf_counter() - t0) * 1000, 1)
-
-
-def _read(passages: list[Passage]) -> list[str]:
-    """A passage with its document's title, for the key-term check: the Victoria and Albert Museum's article
-    says "the museum" where a question says "the V&A"."""
-    return [f"{p.chunk.title}\n{p.chunk.text}" if p.chunk.title else p.chunk.text for p in passages]
 
 
 def _waited(llm: LLM) -> float:
@@ -178,13 +172,13 @@ class AnswerChain:
             if hop_yes is not None and hop_yes > p_yes:
                 passages, context, p_yes = hop, hop_context, hop_yes
                 yield sources()
-        missing = missing_terms(query, _read(passages))
+        missing = missing_from(query, passages)
         if (missing and second_hop and p_yes is not None and shape.shape in policy.missing_name_hop_shapes
                 and p_yes < policy.missing_terms_check_max):
             # the question names something the passages never mention: search for it (the other half of a
             # comparison or bridge question); an adversarial question's made-up name is found nowhere
             hop = self._hop(passages, f"{' '.join(missing)} {query}", k, filters, timings)
-            still = missing_terms(query, _read(hop))
+            still = missing_from(query, hop)
             if len(still) < len(missing):
                 passages, missing = hop, still
                 context = self.assemble_context(hop, query, self.context_budget(shape, hop=True))

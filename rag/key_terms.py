@@ -10,6 +10,11 @@ retrieved passage is strong evidence, and cheap to find. Measured on the tuning 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rag.schemas import Passage
 
 _NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*(?![\w])")
 _WORD = re.compile(r"[^\W\d_](?:[^\W\d_]|[&'’.-])*")  # letters of any script: "Temüjin" is one word
@@ -89,18 +94,21 @@ def _acronym_found(term: tuple[str, ...], words: list[str], text: str) -> bool:
     word = term[0] if len(term) == 1 else ""
     if word in _TWO_LETTER_ACRONYMS:
         return re.search(rf"(?<!\w){_TWO_LETTER_ACRONYMS[word]}(?!\w)", text.lower()) is not None
-    if re.fullmatch(r"[A-Z](?:&[A-Z])+", word):  # "V&A": "Victoria and Albert"
-        word = word.replace("&", "")
-    elif not (3 <= len(word) <= 5 and word.isupper() and word.isalpha()):
+    if re.fullmatch(r"[A-Z](?:&[A-Z])+", word):  # "V&A" is "Victoria and Albert", not "Vladimir Antonov"
+        spelled = r"\s+(?:and|&)\s+".join(rf"{c}[a-z]+" for c in word.split("&"))
+    elif 3 <= len(word) <= 5 and word.isupper() and word.isalpha():
+        spelled = r"\s+(?:(?:of|the|and|for)\s+)*".join(rf"{c}[a-z]+" for c in word)
+    else:
         return False
-    spelled = r"\s+(?:(?:of|the|and|for)\s+)*".join(rf"{c}[a-z]+" for c in word)
     return re.search(rf"(?<!\w){spelled}(?!\w)", text) is not None
 
 
-def missing_terms(question: str, texts: list[str]) -> list[str]:
+def missing_terms(question: str, texts: list[str], titles: Sequence[str] = ()) -> list[str]:
     """The key terms none of the texts mention: a number by itself, a name when none of its words appear
     ("Nikola Tesla" is found where the passages say only "Tesla"), in any of the forms `_same_name` and
-    `_acronym_found` allow."""
+    `_acronym_found` allow. An acronym may also be spelled out in the titles of the texts' documents: the
+    Victoria and Albert Museum's article says "the museum" where a question says "the V&A". Only an acronym:
+    a news headline names everyone in the story, and a name from it is no evidence about a passage."""
     text = " ".join(texts)
     haystack = text.lower().replace(",", "")
     passage_words: set[str] | None = None  # built only when a term is not found as itself
@@ -115,6 +123,11 @@ def missing_terms(question: str, texts: list[str]) -> list[str]:
         if passage_words is None:
             passage_words = {w for w in re.findall(r"\w+", haystack) if w.isalpha()}
         if not (any(_same_name(w, p) for w in words if w.isalpha() for p in passage_words if p[:3] == w[:3])
-                or _acronym_found(term, words, text)):
+                or any(_acronym_found(term, words, t) for t in (text, *titles))):
             out.append(" ".join(term))
     return out
+
+
+def missing_from(question: str, passages: Sequence[Passage]) -> list[str]:
+    """`missing_terms` of retrieved passages, their documents' titles read for acronyms."""
+    return missing_terms(question, [p.chunk.text for p in passages], [p.chunk.title for p in passages])

@@ -105,18 +105,20 @@ def test_a_name_is_found_as_its_plural_demonym_or_acronym() -> None:
     assert missing_terms("Who gave works to the V&A?", ["Rodin gave works to the museum."]) == ["V&A"]
 
 
-def test_a_passage_is_read_with_its_documents_title() -> None:
-    """The V&A's article says "the museum"; the title names it."""
-    from rag.chain import _read
-    from rag.key_terms import missing_terms
+def test_an_acronym_is_found_in_its_documents_title_and_nothing_else_is() -> None:
+    """The V&A's article says "the museum"; its title names it. A headline's names are no evidence."""
+    from rag.key_terms import missing_from
     from rag.schemas import Chunk, Passage
 
-    text = "These were given to the museum by the sculptor in 1914."
-    chunk = Chunk(id="c", doc_id="d", source="v.txt", title="Victoria and Albert Museum", start=0, end=len(text),
-                  text=text)
-    assert missing_terms("Who donated Rodin's works to the V&A?", _read([Passage(chunk=chunk, score=1.0)])) \
-        == ["Rodin"]
-    assert missing_terms("Who donated works to the V&A?", [text]) == ["V&A"]
+    def passage(title: str, text: str) -> Passage:
+        return Passage(chunk=Chunk(id="c", doc_id="d", source="s.txt", title=title, start=0, end=len(text),
+                                   text=text), score=1.0)
+
+    museum = passage("Victoria and Albert Museum", "These were given to the museum by the sculptor in 1914.")
+    assert missing_from("Who donated Rodin's works to the V&A?", [museum]) == ["Rodin"]
+    assert missing_from("Who donated works to the V&A?", [passage("", museum.chunk.text)]) == ["V&A"]
+    news = passage("Putin Meets Khamenei in Tehran", "Raisi hosted the talks.")
+    assert missing_from("Did Khamenei host the talks?", [news]) == ["Khamenei"]
 
 
 @pytest.mark.parametrize(("question", "passage"), [
@@ -130,6 +132,8 @@ def test_a_passage_is_read_with_its_documents_title() -> None:
     ("Who is John Smith?", "J.S. Bach wrote it."),
     ("What did the UN do?", "The Upper Nile flooded."),
     ("What did Tesla build?", "The tesla3 model was built."),
+    ("Who founded H&M?", "He met Hassan Mahdavi."),
+    ("What did S&P rate?", "The president. So Putin flew."),
 ])
 def test_a_neighbouring_name_is_not_the_name(question: str, passage: str) -> None:
     """Adversarial questions swap a name for its neighbour; neither demonyms nor acronyms may join them."""

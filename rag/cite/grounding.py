@@ -11,7 +11,7 @@ name and number it states. The passage sentence holding the claim must also be a
 from __future__ import annotations
 
 from rag.cite.evidence import PassageWords
-from rag.key_terms import missing_terms
+from rag.key_terms import missing_from
 from rag.schemas import Passage
 from rag.settings import AnswerSettings
 from rag.text import overlap
@@ -33,7 +33,7 @@ class Grounding:
         if self.restates and len(claim) < 2:
             # "Yes, Putin was welcomed by Ebrahim Raisi" fails on "Raisi"
             claim, needed = words, self.policy.restated_support_min
-            names_found = not missing_terms(sentence, [self.passages[m - 1].chunk.text for m in cited])
+            names_found = not missing_from(sentence, [self.passages[m - 1] for m in cited])
         else:
             names_found = True
         backed = round(overlap(claim, self.evidence.cited(cited)), 3) if cited and claim and names_found else 0.0
