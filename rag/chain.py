@@ -194,7 +194,7 @@ class AnswerChain:
                                       check=round(p_yes, 4), context=context, missing_terms=missing))
             return
         t_g = time.perf_counter()
-        citer = CitationStream(context, query, shape.shape, policy)
+        citer = CitationStream(context, query, shape.shape, policy, policy.max_sentences_by_shape.get(shape.shape))
         usage: dict[str, int] = {}
         messages = answer_messages(self.prompts, query, context, shape.shape)
         decided, verdict_reason = self.yes_or_no(query, context, shape, messages)
@@ -296,6 +296,11 @@ class AnswerChain:
                 delta = head
             if not refused and (out := citer.feed(delta)):
                 yield out
+            if citer.full:  # the shape's sentences are written: stop the model rather than drop its words
+                close = getattr(deltas, "close", None)
+                if close is not None:
+                    close()
+                break
         if refused is None:  # the whole reply was shorter than the hold-back
             refused = is_refusal(head)
             if not refused and (out := citer.feed(head)):

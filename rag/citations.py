@@ -48,8 +48,9 @@ class CitationStream:
     """
 
     def __init__(self, passages: list[Passage], question: str, shape: str = "factoid",
-                 policy: AnswerSettings | None = None) -> None:
+                 policy: AnswerSettings | None = None, max_sentences: int | None = None) -> None:
         self.passages = passages
+        self.max_sentences = max_sentences  # the answer ends with this many sentences; later text is dropped
         self.policy = policy or AnswerSettings()
         evidence = PassageWords.of(passages)
         self._q_words = content_words(question)
@@ -73,8 +74,18 @@ class CitationStream:
     def finish(self) -> str:
         return self._write(self._lexer.finish())
 
+    @property
+    def full(self) -> bool:
+        """The answer has its `max_sentences`: the caller may stop the model."""
+        return self.max_sentences is not None and len(self.sentences) >= self.max_sentences
+
     def _write(self, tokens: list[Token]) -> str:
-        out = "".join(t if isinstance(t, str) else self._close(t.sentence) + t.run for t in tokens)
+        parts = []
+        for t in tokens:
+            if self.full:
+                break
+            parts.append(t if isinstance(t, str) else self._close(t.sentence) + t.run)
+        out = "".join(parts)
         self._out.append(out)
         return out
 

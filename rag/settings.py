@@ -112,6 +112,13 @@ class AnswerSettings(BaseModel):
     # no threshold raised adversarial refusals without raising false refusals more (0.40: 0.544 -> 0.649
     # refused, false refusals 0.113 -> 0.258). The sweep's rule kept only list 0.3 (one question of six), and the
     # verification cost 0.6 s per answer (verify_ms p50), so it is not worth its time by default.
+    # Chosen on the tuning split (seed why/how questions, their answers replayed): the model's second sentence
+    # was beside the question ("Khamenei added that Iran was not pleased ..." to "How did Khamenei justify
+    # ...?"); the first sentence alone scored F1 0.697 against 0.648 for the whole answer (0.711 against 0.662
+    # at the earlier build), and stopping there saves the second sentence's tokens (about 70 ms each). Multi-part
+    # answers lost (0.617 -> 0.505), so they are not capped.
+    max_sentences_by_shape: dict[str, int] = Field({"why": 1}, description="The answer of these shapes ends "
+                                                   "after this many sentences (the model is stopped there).")
     verify: bool = Field(False, description="After the answer, ask the model whether the passages state this "
                          "answer to the question (a few tokens on the answer prompt's cached prefix); the answer "
                          "is refused below verify_min_by_shape.")

@@ -343,3 +343,26 @@ def test_a_prompts_folder_made_before_the_verification_still_loads(tmp_path) -> 
     shutil.copytree(PROJECT_ROOT / "prompts", folder)
     (folder / "verify.txt").unlink()
     assert "Proposed answer: {answer}" in Prompts.load(folder).verify.template
+
+
+def test_an_explanation_ends_after_its_sentence_and_the_model_is_stopped() -> None:
+    """`max_sentences_by_shape` (why: 1): the second sentence is neither streamed nor kept, and the model's
+    stream is closed there rather than read to its end."""
+    read: list[str] = []
+
+    class Stopped(ScriptedLLM):
+        def stream_chat(self, messages, max_tokens, temperature, usage=None):
+            for piece in super().stream_chat(messages, max_tokens, temperature, usage):
+                read.append(piece)
+                yield piece
+
+    reply = ("He was welcomed by the oil minister, Javad Owji [1]. Putin's plane landed at Tehran's Mehrabad "
+             "airport [1]. The plane landed at Mehrabad [1].")
+    events = list(chain(Stopped(reply, p_yes=0.9)).stream("Why was Putin welcomed by the oil minister?"))
+    final = events[-1].answer
+    assert final.shape == "why" and final.answer == "He was welcomed by the oil minister, Javad Owji [1]."
+    assert "".join(e.text for e in events if isinstance(e, Delta)) == final.answer
+    assert "".join(read).startswith(final.answer[:-5]) and len("".join(read)) < 70  # stopped early
+    whole = chain(ScriptedLLM(reply, p_yes=0.9), max_sentences_by_shape={}).answer(
+        "Why was Putin welcomed by the oil minister?")
+    assert whole.answer.count("[1]") == 3
