@@ -297,7 +297,7 @@ def test_factoid_list_and_why_questions_refuse_below_their_own_check_threshold()
 
 
 def test_the_answer_sections_hold_back_and_reserved_tokens_are_used() -> None:
-    """The opening of a reply is held back `holdback_chars` (40) to tell a refusal from an answer; the passages
+    """The opening of a reply is held back `holdback_chars` (13) to tell a refusal from an answer; the passages
     get the model's context less max_tokens and `reserved_tokens` (300)."""
     reply = "Javad Owji, the oil minister, welcomed Putin at the airport [1]."
 
@@ -305,7 +305,18 @@ def test_the_answer_sections_hold_back_and_reserved_tokens_are_used() -> None:
         events = chain(ScriptedLLM(reply), **policy).stream("Who welcomed Putin?")
         return next(e.text for e in events if isinstance(e, Delta))
 
-    assert first_delta() == reply[:40] and first_delta(holdback_chars=0) == reply[:5]
+    assert first_delta() == reply[:15] and first_delta(holdback_chars=0) == reply[:5]
+    assert first_delta(holdback_chars=40) == reply[:40]
+
+
+def test_a_refusal_in_the_models_own_words_is_streamed_then_replaced() -> None:
+    """Past the hold-back the reply streams; grounding rejects it and a `replace` ends the stream with the
+    refusal, so the streamed text and the final answer agree."""
+    events = list(chain(ScriptedLLM("The documents do not say who welcomed him.", p_yes=0.9)).stream(
+        "Who welcomed Putin?"))
+    final = events[-1].answer
+    assert not final.answerable and any(isinstance(e, Delta) for e in events)
+    assert isinstance(events[-2], Replace) and events[-2].text == final.answer
     assert chain(ScriptedLLM()).context_budget() == 150  # the budget, under 4096 - 256 - 300
     assert chain(ScriptedLLM(), reserved_tokens=3700).context_budget() == 4096 - 256 - 3700
 

@@ -19,7 +19,7 @@ def test_the_tuned_numbers_keep_the_values_they_had_in_the_modules() -> None:
     assert r.rerank_weights.model_dump() == {"lexical": 1.0, "rank": 0.6, "dense": 1.0}  # rerank.py
     assert r.context_weights.model_dump() == {"lexical": 1.0, "rank": 0.3, "dense": 1.0}  # context.py
     assert (a.support_min, a.restated_support_min, a.attribute_min, a.miscited_max) == (0.5, 0.3, 0.5, 0.2)
-    assert (a.holdback_chars, a.reserved_tokens, a.condense_max_tokens, a.condense_temperature) == (40, 300, 64, 0.0)
+    assert (a.holdback_chars, a.reserved_tokens, a.condense_max_tokens, a.condense_temperature) == (13, 300, 64, 0.0)
     assert (a.context_tokens, a.context_tokens_long, a.check, a.check_min, a.missing_terms_check_max) == (
         150, 250, True, 0.35, 0.55)
     assert (a.verdict_rules, a.verdict_min_overlap, a.verdict_yes_min, a.verdict_substitution_overlap,
