@@ -2,7 +2,8 @@
 PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+# named for the llama.cpp build, so a venv reused on a CPU of the other variant is installed again
+STAMP = $(VENV)/.installed-$(LLAMA_VARIANT)
 LLAMA_VERSION := $(shell sed -n 's/.*"llama-cpp-python==\([0-9.]*\)".*/\1/p' pyproject.toml | head -1)
 # llama-cpp-python compiles llama.cpp; the build is chosen by what this CPU has, never -march=native: this Xeon
 # advertises AMX, but an AMX build dies with an illegal instruction at the first token in this VM. avx512:
