@@ -130,4 +130,5 @@ def missing_terms(question: str, texts: list[str], titles: Sequence[str] = ()) -
 
 def missing_from(question: str, passages: Sequence[Passage]) -> list[str]:
     """`missing_terms` of retrieved passages, their documents' titles read for acronyms."""
-    return missing_terms(question, [p.chunk.text for p in passages], [p.chunk.title for p in passages])
+    titles = dict.fromkeys(p.chunk.title for p in passages if p.chunk.title)  # passages often share one
+    return missing_terms(question, [p.chunk.text for p in passages], list(titles))

@@ -106,12 +106,6 @@ class AnswerSettings(BaseModel):
     check_min_by_shape: dict[str, float] = Field({"factoid": 0.45, "list": 0.45, "why": 0.45}, description=(
         "The check's refusal threshold for these shapes when higher than check_min, after any second hop "
         "(which check_min still triggers); other shapes use check_min."))
-    # Off by default, measured on the tuning split (`rag eval` split "tune", seeds and squad13 sets, run with
-    # verify on and no threshold, then `python -m benchmarks.verify_sweep`): among answers the check let through,
-    # the verification told answerable from unanswerable factoid questions with AUC 0.61 (the check: 0.59), and
-    # no threshold raised adversarial refusals without raising false refusals more (0.40: 0.544 -> 0.649
-    # refused, false refusals 0.113 -> 0.258). The sweep's rule kept only list 0.3 (one question of six), and the
-    # verification cost 0.6 s per answer (verify_ms p50), so it is not worth its time by default.
     # Chosen on the tuning split (seed why/how questions, their answers replayed): the model's second sentence
     # was beside the question ("Khamenei added that Iran was not pleased ..." to "How did Khamenei justify
     # ...?"); the first sentence alone scored F1 0.697 against 0.648 for the whole answer (0.711 against 0.662
@@ -119,6 +113,12 @@ class AnswerSettings(BaseModel):
     # answers lost (0.617 -> 0.505), so they are not capped.
     max_sentences_by_shape: dict[str, int] = Field({"why": 1}, description="The answer of these shapes ends "
                                                    "after this many sentences (the model is stopped there).")
+    # Off by default, measured on the tuning split (`rag eval` split "tune", seeds and squad13 sets, run with
+    # verify on and no threshold, then `python -m benchmarks.verify_sweep`): among answers the check let through,
+    # the verification told answerable from unanswerable factoid questions with AUC 0.61 (the check: 0.59), and
+    # no threshold raised adversarial refusals without raising false refusals more (0.40: 0.544 -> 0.649
+    # refused, false refusals 0.113 -> 0.258). The sweep's rule kept only list 0.3 (one question of six), and the
+    # verification cost 0.6 s per answer (verify_ms p50), so it is not worth its time by default.
     verify: bool = Field(False, description="After the answer, ask the model whether the passages state this "
                          "answer to the question (a few tokens on the answer prompt's cached prefix); the answer "
                          "is refused below verify_min_by_shape.")

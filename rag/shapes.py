@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from rag.cite.lexer import MARKER
+
 Shape = Literal["factoid", "yesno", "comparison", "list", "why", "multipart"]
 SHAPES: tuple[Shape, ...] = ("factoid", "yesno", "comparison", "list", "why", "multipart")
 
@@ -99,7 +101,7 @@ def classify(question: str) -> QuestionShape:
     return QuestionShape("factoid")
 
 
-_MARKERS = re.compile(r"\s*\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\]")
+_MARKERS = re.compile(r"\s*" + MARKER.pattern)  # a marker with the space before it
 _VERDICT = re.compile(r"^\W*(yes|no)\b", re.IGNORECASE)
 _CHOICE_END = re.compile(r",|;|:|\.(?:\s|$)|\s(?:because|since|as|while|whereas|who|which|than|with)\s", re.IGNORECASE)
 
