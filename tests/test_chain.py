@@ -377,3 +377,18 @@ def test_an_explanation_ends_after_its_sentence_and_the_model_is_stopped() -> No
     whole = chain(ScriptedLLM(reply, p_yes=0.9), max_sentences_by_shape={}).answer(
         "Why was Putin welcomed by the oil minister?")
     assert whole.answer.count("[1]") == 3
+
+
+def test_an_unsupported_opening_does_not_use_up_the_explanations_sentence() -> None:
+    """The cap counts supported sentences: an opening that only frames the answer is kept, the sentence that
+    answers follows, and the model is stopped after it. Three unsupported sentences end the answer (refused)."""
+    opening = "There were two quite distinct considerations behind this choice [1]. "
+    reply = (opening + "He was welcomed by the oil minister, Javad Owji [1]. Putin's plane landed at Tehran's "
+             "Mehrabad airport [1].")
+    ans = chain(ScriptedLLM(reply, p_yes=0.9)).answer("Why was Putin welcomed by the oil minister?")
+    assert ans.answerable and [x.supported for x in ans.sentences] == [False, True]
+    assert ans.answer.endswith("Javad Owji [1].") and "Mehrabad" not in ans.answer
+    rambling = ScriptedLLM(opening * 3 + "He was welcomed by the oil minister, Javad Owji [1].", p_yes=0.9)
+    refused = chain(rambling).answer("Why was Putin welcomed by the oil minister?")
+    assert not refused.answerable and refused.refusal_reason == "unsupported"
+    assert refused.rejected is not None and "Javad Owji" not in refused.rejected
