@@ -22,6 +22,8 @@ def group(row: dict) -> str:
         return "adversarial (unanswerable)"
     if rid.startswith(("hop-", "ho-hop-")):
         return f"two-hop {row.get('shape') or 'factoid'}"
+    if rid.startswith("sq-"):  # squad13-why and squad13-shapes: one paragraph each
+        return f"squad {row.get('shape')}"
     if rid.startswith(("shape-", "ho-")):
         return f"seed {row.get('shape')}" + (" (unanswerable)" if row["unanswerable"] else "")
     if rid.startswith("seed-"):

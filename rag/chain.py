@@ -85,6 +85,9 @@ class AnswerChain:
         policy = self.settings.answer
         room = self.settings.n_ctx - self.settings.max_tokens - policy.reserved_tokens  # prompt, question, template
         wanted = policy.context_tokens_long if (hop or (shape and shape.long)) else policy.context_tokens
+        if shape is not None and shape.shape in policy.context_tokens_by_shape:
+            by_shape = policy.context_tokens_by_shape[shape.shape]
+            wanted = max(wanted, by_shape) if hop else by_shape
         return max(32, min(wanted, room))
 
     def check(self, query: str, context: list[Passage], shape: QuestionShape) -> float | None:

@@ -89,6 +89,9 @@ class AnswerSettings(BaseModel):
     context_tokens_long: int = Field(250, ge=32, description="Token budget of the passages for the longer "
                                      "answer shapes (yes/no, comparison, list, why/how, multi-part) and for a "
                                      "second retrieval hop.")
+    context_tokens_by_shape: dict[str, int] = Field({}, description="The passages' token budget for these "
+                                                    "question shapes, in place of context_tokens or "
+                                                    "context_tokens_long (a second hop keeps the larger).")
     check: bool = Field(True, description="Before answering, ask the model whether the passages state the "
                         "answer (one token, on the answer prompt's cached prefix).")
     # Chosen on the tuning splits (seeds/gold*.jsonl and benchmarks/gold/squad13-*.jsonl, split "tune"): the

@@ -321,6 +321,16 @@ def test_a_refusal_in_the_models_own_words_is_streamed_then_replaced() -> None:
     assert chain(ScriptedLLM(), reserved_tokens=3700).context_budget() == 4096 - 256 - 3700
 
 
+def test_a_shape_can_have_its_own_context_budget() -> None:
+    from rag.shapes import classify
+
+    c = chain(ScriptedLLM(), context_tokens_by_shape={"why": 320})
+    why, factoid = classify("Why did Putin go to Tehran?"), classify("Who welcomed Putin?")
+    assert why.shape == "why" and c.context_budget(why) == 320 and c.context_budget(why, hop=True) == 320
+    assert c.context_budget(factoid) == 150 and c.context_budget(factoid, hop=True) == 250
+    assert chain(ScriptedLLM(), context_tokens_by_shape={"why": 100}).context_budget(why, hop=True) == 250
+
+
 def test_an_answer_the_verification_doubts_is_replaced_by_the_refusal() -> None:
     """After the answer, the model reads it back against the passages (the answer prompt's prefix, so only the
     proposed answer and the question are new tokens); below the shape's threshold the stream is replaced."""
