@@ -10,7 +10,7 @@ from collections.abc import Callable, Generator, Iterator
 from rag.citations import CitationStream, grounded_share, is_refusal
 from rag.context import SentenceScorer, assemble
 from rag.hops import bridge_query, merge, option_queries
-from rag.key_terms import missing_from
+from rag.key_terms import missing_from, unchosen_options
 from rag.logs import log_answer
 from rag.models.llm import LLM, Message
 from rag.prompting import Prompts, answer_messages, check_messages, condense_messages, verify_messages
@@ -187,6 +187,8 @@ class AnswerChain:
                 context = self.assemble_context(hop, query, self.context_budget(shape, hop=True))
                 yield sources()
                 p_yes = self.check(query, context, shape)
+        if shape.shape == "comparison" and (wrong := unchosen_options(missing, shape.options)):
+            missing = [t for t in missing if t not in wrong]  # the option the passages never name
         timings.queue_ms = round(_waited(self.llm) - waited, 1)  # the checks' wait for a busy model
         timings.check_ms = round(_ms(t_c) - timings.queue_ms, 1)
         check_min = max(policy.check_min, policy.check_min_by_shape.get(shape.shape, 0.0))  # after the hops

@@ -132,3 +132,16 @@ def missing_from(question: str, passages: Sequence[Passage]) -> list[str]:
     """`missing_terms` of retrieved passages, their documents' titles read for acronyms."""
     titles = dict.fromkeys(p.chunk.title for p in passages if p.chunk.title)  # passages often share one
     return missing_terms(question, [p.chunk.text for p in passages], list(titles))
+
+
+def unchosen_options(missing: Sequence[str], options: Sequence[str]) -> list[str]:
+    """The missing terms that only name an option of a choice question whose other option the passages do
+    name: "Richard Leakey or Donald Johanson?" over passages that say Leakey found it. The option the text
+    does not mention is the wrong one, not a sign that the passages miss what is asked."""
+    def names(term: str, option: str) -> bool:
+        return re.search(rf"(?<!\w){re.escape(term.lower())}(?!\w)", option.lower()) is not None
+
+    found = [o for o in options if not any(names(t, o) for t in missing)]
+    if not found or len(found) == len(options):
+        return []
+    return [t for t in missing if any(names(t, o) for o in options if o not in found)]

@@ -247,6 +247,19 @@ def test_a_question_whose_name_no_passage_mentions_is_refused_when_the_check_is_
     assert sure.answerable and sure.missing_terms == ["Erdogan"]  # a confident check overrides
 
 
+def test_the_option_of_a_choice_question_no_passage_names_is_not_a_missing_name() -> None:
+    """"Javad Owji or Erdogan?" over passages naming only Owji: Erdogan is the wrong option, not a sign that
+    the passages miss what is asked. When neither option is named, the question is still refused."""
+    ans = chain(ScriptedLLM("Javad Owji [1]", p_yes=0.5), second_hop=False).answer(
+        "Who welcomed Putin at Tehran's airport, Javad Owji or Erdogan?")
+    assert ans.shape == "comparison" and ans.answerable and ans.missing_terms == []
+    assert ans.short_answer.lower().startswith("javad owji")
+    neither = chain(ScriptedLLM("Javad Owji [1]", p_yes=0.5), second_hop=False).answer(
+        "Who welcomed Putin at Tehran's airport, Erdogan or Lukashenko?")
+    assert not neither.answerable and neither.refusal_reason == "missing_terms"
+    assert neither.missing_terms == ["Erdogan", "Lukashenko"]
+
+
 def test_a_verdict_that_paraphrases_the_passage_is_grounded_when_its_names_are_there() -> None:
     ans = chain(ScriptedLLM("Yes, Putin's aircraft touched down at Mehrabad [1].", p_yes=0.9)).answer(
         "Did Putin's aircraft touch down at Mehrabad?")

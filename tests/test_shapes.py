@@ -140,3 +140,14 @@ def test_a_neighbouring_name_is_not_the_name(question: str, passage: str) -> Non
     from rag.key_terms import missing_terms
 
     assert missing_terms(question, [passage]) != []
+
+
+def test_only_an_option_whose_alternative_is_named_is_excused_from_the_missing_names() -> None:
+    from rag.key_terms import unchosen_options
+
+    options = ("by Richard Leakey", "by Donald Johanson")
+    assert unchosen_options(["Donald Johanson"], options) == ["Donald Johanson"]
+    assert unchosen_options(["Donald Johanson", "Richard Leakey"], options) == []  # neither is named
+    assert unchosen_options(["1984", "Donald Johanson"], options) == ["Donald Johanson"]  # not the year
+    assert unchosen_options(["Johan"], options) == []  # a whole word of the option, not a part of one
+    assert unchosen_options(["Leakey"], ()) == []
