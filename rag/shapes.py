@@ -22,7 +22,8 @@ _AUX = (r"is|are|was|were|am|do|does|did|has|have|had|can|could|will|would|shoul
 _WH = r"who|whom|whose|what|when|where|which|why|how"
 # "According to the article, ..." and similar lead-ins say nothing about the shape
 _LEAD_IN = re.compile(rf"^(?:according to [^,]+,|in the (?:article|text|document|passage)s?,|based on [^,]+,|"
-                      rf"(?:before|after|since|during|in|at|on|by|of|for|from|following|when|while) [^,]{{2,60}},"
+                      rf"(?:before|after|since|during|in|at|on|by|of|for|from|following|when|while|even though|"
+                      rf"though|although|despite|unlike|as|if|once|given|with|without) [^,]{{2,60}},"
                       rf"(?=\s*(?:{_AUX}|{_WH})\b))\s*", re.IGNORECASE)
 _YESNO = re.compile(rf"^(?:{_AUX})\b", re.IGNORECASE)
 _CHOICE = re.compile(r"\b(?:\w[\w.'-]*)(?:\s+\w[\w.'-]*){0,5}\s*,?\s+or\s+(?:the\s+)?\w", re.IGNORECASE)
@@ -32,8 +33,9 @@ _COMPARE_WORDS = re.compile(
     r"\bwhich of\b|\bcompare\b|\bdifference between\b", re.IGNORECASE)
 _WHY = re.compile(
     r"^(?:why\b|how(?!\s+(?:many|much|long|old|far|often|big|large|tall|few|early|late|soon|high|deep|wide)\b)\b|"
-    r"describe\b|explain\b|summari[sz]e\b|in what ways?\b|what (?:was|were|is|are) the (?:main )?(?:reasons?|"
-    r"purposes?|causes?|effects?|impacts?|significance|role|consequences?|goals?|aims?|results?|outcomes?)\b|"
+    r"describe\b|explain\b|summari[sz]e\b|in what ways?\b|what (?:was|were|is|are) the (?:\w+ )?(?:reasons?|"
+    r"purposes?|causes?|effects?|impacts?|significance|role|consequences?|goals?|aims?|results?|outcomes?|"
+    r"advantages?|disadvantages?|benefits?|drawbacks?)\b|what role (?:did|does|do|has|have|had)\b|"
     r"what (?:happened|did \w+(?: \w+)? (?:say|said|tell|argue|warn|claim|explain))\b|for what reasons?\b)",
     re.IGNORECASE)
 _LIST = re.compile(

@@ -25,6 +25,12 @@ from rag.shapes import classify, short_answer
     ("Why did Khamenei want to stop using the dollar?", "why"),
     ("How did Khamenei justify Russia's actions in Ukraine?", "why"),
     ("Describe the energy agreement.", "why"),
+    ("What role did Raisi play in the talks?", "why"),
+    ("What was the original purpose of the summit?", "why"),
+    ("What is the advantage of the Astana format?", "why"),
+    ("What was the first country Putin visited?", "factoid"),
+    ("Even though he had been there four times, did Putin land at Mehrabad?", "yesno"),
+    ("Although Turkey backs the rebels, was Erdogan in Tehran?", "yesno"),
     ("Who welcomed Putin, and how many times had he visited Iran?", "multipart"),
     ("When were the agreements signed, and with whom did they sign them?", "multipart"),
 ])
