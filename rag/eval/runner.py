@@ -39,6 +39,7 @@ class SystemAnswer:
     rejected: str | None = None
     missing_terms: list[str] | None = None
     verdict: str | None = None
+    sentences: list[dict[str, Any]] | None = None  # the answer's sentences: text, support, supported, citations
     cites: bool = True  # False: the system neither cites nor checks its answer (a baseline): no citation scores
 
 
@@ -60,7 +61,8 @@ def ours(comps: Components, top_k_eval: int = max(KS), generate: bool = True) ->
             citations=a.public()["citations"], timings=a.timings.model_dump(), usage=a.usage.model_dump(),
             query=a.query, grounded=a.grounded, shape=a.shape, short_answer=a.short_answer,
             context=[p.chunk.text for p in a.context], check=a.check, verify=a.verify, refusal_reason=a.refusal_reason,
-            rejected=a.rejected, missing_terms=a.missing_terms, verdict=a.verdict)
+            rejected=a.rejected, missing_terms=a.missing_terms, verdict=a.verdict,
+            sentences=[x.model_dump() for x in a.sentences])
 
     return run
 
@@ -81,6 +83,8 @@ def score_row(item: GoldItem, got: SystemAnswer) -> dict[str, Any]:
         "short_answer": got.short_answer,
         "check": got.check, "verify": got.verify, "refusal_reason": got.refusal_reason, "rejected": got.rejected,
         "missing_terms": got.missing_terms, "verdict": got.verdict,
+        # what a threshold or a sentence cap can be replayed on without running the model again
+        "context": got.context, "sentences": got.sentences,
         "split": item.split,
     }
     scores: dict[str, float] = {}
