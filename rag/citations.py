@@ -37,9 +37,9 @@ def is_refusal(answer: str) -> bool:
     return bool(_REFUSAL.search(first)) or not answer.strip()
 
 
-# Set by hand, not measured: an explanation may open with this many unsupported sentences before the one that
-# answers; the issue asks for 1-3 sentences.
-MAX_UNSUPPORTED = 2
+# A capped answer has at most this many sentences, supported or not (an explanation is 1-3 sentences): an
+# opening that only frames the answer may come before the sentences that answer. Set by hand, not measured.
+MAX_CAPPED_SENTENCES = 3
 
 
 class CitationStream:
@@ -55,8 +55,8 @@ class CitationStream:
     def __init__(self, passages: list[Passage], question: str, shape: str = "factoid",
                  policy: AnswerSettings | None = None, max_sentences: int | None = None) -> None:
         self.passages = passages
-        # the answer ends with this many supported sentences (or max_sentences + MAX_UNSUPPORTED sentences in
-        # all); later text is dropped
+        # the answer ends with this many supported sentences (or MAX_CAPPED_SENTENCES in all); later text is
+        # dropped
         self.max_sentences = max_sentences
         self.policy = policy or AnswerSettings()
         evidence = PassageWords.of(passages)
@@ -83,14 +83,15 @@ class CitationStream:
 
     @property
     def full(self) -> bool:
-        """The answer has its `max_sentences` supported sentences, or as many unsupported ones besides as the
-        cap allows: the caller may stop the model. Only supported sentences count, because an opening that
-        only names what is asked about ("He treated them differently on Syria and on grain") is unsupported,
-        and stopping there would refuse an answer whose next sentence holds it."""
+        """The answer has its `max_sentences` supported sentences, or MAX_CAPPED_SENTENCES in all: the caller
+        may stop the model. Only supported sentences count, because an opening that only names what is asked
+        about ("He treated them differently on Syria and on grain") is unsupported, and stopping there would
+        refuse an answer whose next sentence holds it."""
         if self.max_sentences is None:
             return False
         supported = sum(x.supported for x in self.sentences)
-        return supported >= self.max_sentences or len(self.sentences) >= self.max_sentences + MAX_UNSUPPORTED
+        return (supported >= self.max_sentences
+                or len(self.sentences) >= max(self.max_sentences, MAX_CAPPED_SENTENCES))
 
     def _write(self, tokens: list[Token]) -> str:
         parts = []

@@ -380,8 +380,8 @@ def test_a_prompts_folder_made_before_the_verification_still_loads(tmp_path) -> 
 
 
 def test_an_explanation_ends_after_its_sentence_and_the_model_is_stopped() -> None:
-    """`max_sentences_by_shape` (why: 1): the second sentence is neither streamed nor kept, and the model's
-    stream is closed there rather than read to its end."""
+    """`max_sentences_by_shape` (why: 1 here): the second sentence is neither streamed nor kept, and the
+    model's stream is closed there rather than read to its end. By default (why: 2), two sentences."""
     read: list[str] = []
 
     class Stopped(ScriptedLLM):
@@ -392,7 +392,8 @@ def test_an_explanation_ends_after_its_sentence_and_the_model_is_stopped() -> No
 
     reply = ("He was welcomed by the oil minister, Javad Owji [1]. Putin's plane landed at Tehran's Mehrabad "
              "airport [1]. The plane landed at Mehrabad [1].")
-    events = list(chain(Stopped(reply, p_yes=0.9)).stream("Why was Putin welcomed by the oil minister?"))
+    events = list(chain(Stopped(reply, p_yes=0.9), max_sentences_by_shape={"why": 1}).stream(
+        "Why was Putin welcomed by the oil minister?"))
     final = events[-1].answer
     assert final.shape == "why" and final.answer == "He was welcomed by the oil minister, Javad Owji [1]."
     assert "".join(e.text for e in events if isinstance(e, Delta)) == final.answer
@@ -400,6 +401,8 @@ def test_an_explanation_ends_after_its_sentence_and_the_model_is_stopped() -> No
     whole = chain(ScriptedLLM(reply, p_yes=0.9), max_sentences_by_shape={}).answer(
         "Why was Putin welcomed by the oil minister?")
     assert whole.answer.count("[1]") == 3
+    two = chain(ScriptedLLM(reply, p_yes=0.9)).answer("Why was Putin welcomed by the oil minister?")
+    assert two.answer.count("[1]") == 2 and two.answer.endswith("Mehrabad airport [1].")
 
 
 def test_an_unsupported_opening_does_not_use_up_the_explanations_sentence() -> None:
@@ -408,10 +411,11 @@ def test_an_unsupported_opening_does_not_use_up_the_explanations_sentence() -> N
     opening = "There were two quite distinct considerations behind this choice [1]. "
     reply = (opening + "He was welcomed by the oil minister, Javad Owji [1]. Putin's plane landed at Tehran's "
              "Mehrabad airport [1].")
-    ans = chain(ScriptedLLM(reply, p_yes=0.9)).answer("Why was Putin welcomed by the oil minister?")
+    ans = chain(ScriptedLLM(reply, p_yes=0.9), max_sentences_by_shape={"why": 1}).answer(
+        "Why was Putin welcomed by the oil minister?")
     assert ans.answerable and [x.supported for x in ans.sentences] == [False, True]
     assert ans.answer.endswith("Javad Owji [1].") and "Mehrabad" not in ans.answer
     rambling = ScriptedLLM(opening * 3 + "He was welcomed by the oil minister, Javad Owji [1].", p_yes=0.9)
-    refused = chain(rambling).answer("Why was Putin welcomed by the oil minister?")
+    refused = chain(rambling, max_sentences_by_shape={"why": 1}).answer("Why was Putin welcomed by the oil minister?")
     assert not refused.answerable and refused.refusal_reason == "unsupported"
     assert refused.rejected is not None and "Javad Owji" not in refused.rejected
