@@ -20,6 +20,7 @@ PASSAGES = ps(
     "invasion of Ukraine, Finland and Sweden applied to join the alliance in May.",
     "Tesla moved to Budapest in 1881. In 1882, Tesla began working for the Continental Edison Company in "
     "France.",
+    "In 1507, he was ordained to the priesthood, and in 1508, von Staupitz sent for Luther to teach theology.",
 )
 
 
@@ -31,6 +32,7 @@ PASSAGES = ps(
      "1882 before 1881"),
     ("Did Tesla move to Budapest before he began working for the Continental Edison Company?", "yes",
      "1881 before 1882"),
+    ("Was Luther ordained to the priesthood in 1508?", "no", "1508 / 1507"),
 ])
 def test_the_text_decides(question: str, answer: str, reason: str | None) -> None:
     v = decide(question, PASSAGES)
@@ -72,3 +74,11 @@ def test_a_choice_by_the_years_the_passages_give() -> None:
 
 def test_no_choice_when_neither_option_is_in_the_passages() -> None:
     assert choose("Who arrived first, Erdogan or Assad?", ("Erdogan", "Assad"), PASSAGES) is None
+
+
+def test_a_year_in_the_clause_that_holds_the_question_is_not_a_no() -> None:
+    """The clause holding the question gives its year: nothing else is stated, the model decides."""
+    v = decide("Was Luther ordained to the priesthood in 1507?", PASSAGES)
+    assert v is not None and v.answer is None, v
+    v = decide("Did von Staupitz send for Luther to teach theology in 1508?", PASSAGES)
+    assert v is not None and v.answer is None, v
