@@ -133,7 +133,10 @@ def decide(question: str, passages: list[Passage], min_overlap: float = 0.3,
         if word in q_words and word not in s_words and (said := sorted(opposite & s_words - q_words)):
             return verdict("no", f"{word} / {said[0]}")
     s_names = _names(sentence)
-    q_numbers = set(re.findall(r"\d+", low_q)) | (q_words & _ORDINALS)
+    # a number that is part of a name ("Super Bowl 50", "Apollo 11") says which thing is meant, not a fact
+    # about it: a sentence about that thing may not repeat it
+    q_numbers = set(re.findall(r"\d+", _NAME_NUMBER.sub(r"\1", question)))
+    q_numbers |= q_words & _ORDINALS
     s_numbers = set(re.findall(r"\d+", low_s)) | (s_words & _ORDINALS)
     missing_names = [t for t in key_terms(question) if t[0][:1].isupper()
                      and not any(w.lower() in s_words or w.lower() in s_names for part in t for w in part.split("-"))]
@@ -152,6 +155,7 @@ def decide(question: str, passages: list[Passage], min_overlap: float = 0.3,
     return verdict(None, "the sentence states nothing else in the question's place")
 
 
+_NAME_NUMBER = re.compile(r"(?<=\w )([A-Z][\w'-]*) \d+\b")  # the 50 of "Super Bowl 50", not of "In 1508"
 _CLAUSES = re.compile(r",\s+(?:and|but|while|whereas)\s+|;\s*", re.IGNORECASE)
 
 

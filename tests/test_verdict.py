@@ -82,3 +82,12 @@ def test_a_year_in_the_clause_that_holds_the_question_is_not_a_no() -> None:
     assert v is not None and v.answer is None, v
     v = decide("Did von Staupitz send for Luther to teach theology in 1508?", PASSAGES)
     assert v is not None and v.answer is None, v
+
+
+def test_a_number_that_is_part_of_a_name_is_not_a_fact_the_sentence_must_repeat() -> None:
+    """"in Super Bowl 50" names the game; "24-10" in the sentence about it is no other number in its place."""
+    game = ps("The Broncos were the designated home team. The Broncos beat the Panthers 24-10 in that Super Bowl.")
+    v = decide("Did the Broncos beat the Panthers in Super Bowl 50?", game)
+    assert v is not None and v.answer is None, v
+    v = decide("Did the Broncos beat the Panthers 24-12?", game)
+    assert v is not None and v.answer == "no", v
