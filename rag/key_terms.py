@@ -137,11 +137,13 @@ def missing_from(question: str, passages: Sequence[Passage]) -> list[str]:
 def unchosen_options(missing: Sequence[str], options: Sequence[str]) -> list[str]:
     """The missing terms that only name an option of a choice question whose other option the passages do
     name: "Richard Leakey or Donald Johanson?" over passages that say Leakey found it. The option the text
-    does not mention is the wrong one, not a sign that the passages miss what is asked."""
+    does not mention is the wrong one, not a sign that the passages miss what is asked. Only names: a number
+    inside an "option" is more often a misread question ("used Welsh primarily or exclusively in 1998/99?")
+    than a choice of years, and a year the passages never give stays missing."""
     def names(term: str, option: str) -> bool:
         return re.search(rf"(?<!\w){re.escape(term.lower())}(?!\w)", option.lower()) is not None
 
     found = [o for o in options if not any(names(t, o) for t in missing)]
     if not found or len(found) == len(options):
         return []
-    return [t for t in missing if any(names(t, o) for o in options if o not in found)]
+    return [t for t in missing if not t[:1].isdigit() and any(names(t, o) for o in options if o not in found)]

@@ -157,3 +157,4 @@ def test_only_an_option_whose_alternative_is_named_is_excused_from_the_missing_n
     assert unchosen_options(["1984", "Donald Johanson"], options) == ["Donald Johanson"]  # not the year
     assert unchosen_options(["Johan"], options) == []  # a whole word of the option, not a part of one
     assert unchosen_options(["Leakey"], ()) == []
+    assert unchosen_options(["1998", "99"], ("used Welsh primarily", "exclusively in 1998/99")) == []
