@@ -143,7 +143,15 @@ def unchosen_options(missing: Sequence[str], options: Sequence[str]) -> list[str
     def names(term: str, option: str) -> bool:
         return re.search(rf"(?<!\w){re.escape(term.lower())}(?!\w)", option.lower()) is not None
 
+    def is_option(term: str, option: str) -> bool:
+        """The option is the name itself ("by Donald Johanson"), not a misread phrase around it ("Lenny Henry
+        win" in "Did Lenny Henry win or lose the match?"), whose name is what the question is about."""
+        return _OPTION_LEAD.sub("", option).strip(" ,.;:").lower() == term.lower()
+
     found = [o for o in options if not any(names(t, o) for t in missing)]
     if not found or len(found) == len(options):
         return []
-    return [t for t in missing if not t[:1].isdigit() and any(names(t, o) for o in options if o not in found)]
+    return [t for t in missing if not t[:1].isdigit() and any(is_option(t, o) for o in options if o not in found)]
+
+
+_OPTION_LEAD = re.compile(r"^(?:(?:by|in|at|on|to|from|for|with|of|the|a|an)\s+)+", re.IGNORECASE)

@@ -158,3 +158,7 @@ def test_only_an_option_whose_alternative_is_named_is_excused_from_the_missing_n
     assert unchosen_options(["Johan"], options) == []  # a whole word of the option, not a part of one
     assert unchosen_options(["Leakey"], ()) == []
     assert unchosen_options(["1998", "99"], ("used Welsh primarily", "exclusively in 1998/99")) == []
+    # a misread "choice" whose other side names nothing: the made-up name stays missing
+    for question, name in (("Did Lenny Henry win or lose the match?", "Lenny Henry"),
+                           ("Did Gandalf fight or flee the Balrog?", "Gandalf")):
+        assert unchosen_options([name], classify(question).options) == [], question
