@@ -5,7 +5,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.fields import FieldInfo
@@ -89,9 +89,9 @@ class AnswerSettings(BaseModel):
     context_tokens_long: int = Field(250, ge=32, description="Token budget of the passages for the longer "
                                      "answer shapes (yes/no, comparison, list, why/how, multi-part) and for a "
                                      "second retrieval hop.")
-    context_tokens_by_shape: dict[str, int] = Field({}, description="The passages' token budget for these "
-                                                    "question shapes, in place of context_tokens or "
-                                                    "context_tokens_long (a second hop keeps the larger).")
+    context_tokens_by_shape: dict[str, Annotated[int, Field(ge=32)]] = Field(
+        {}, description="The passages' token budget for these question shapes, in place of context_tokens or "
+        "context_tokens_long (a second hop keeps the larger).")
     check: bool = Field(True, description="Before answering, ask the model whether the passages state the "
                         "answer (one token, on the answer prompt's cached prefix).")
     # Chosen on the tuning splits (seeds/gold*.jsonl and benchmarks/gold/squad13-*.jsonl, split "tune"): the
@@ -116,9 +116,9 @@ class AnswerSettings(BaseModel):
     # answer 0.467. Over both sets, two supported sentences (0.513) were within 0.01 of no cap (0.516) and above
     # one (0.503); the cap keeps an explanation to the 1-3 sentences asked for and stops the model there.
     # Multi-part answers lost at one sentence (0.617 -> 0.505), so they are not capped.
-    max_sentences_by_shape: dict[str, int] = Field({"why": 2}, description="The answer of these shapes ends "
-                                                   "after this many supported sentences, or 3 sentences in "
-                                                   "all (the model is stopped there).")
+    max_sentences_by_shape: dict[str, Annotated[int, Field(ge=1)]] = Field(
+        {"why": 2}, description="The answer of these shapes ends after this many supported sentences, or 3 "
+        "sentences in all (the model is stopped there).")
     # Off by default, measured on the tuning split (`rag eval` split "tune", seeds and squad13 sets, run with
     # verify on and no threshold, then `python -m benchmarks.verify_sweep`): among answers the check let through,
     # the verification told answerable from unanswerable factoid questions with AUC 0.61 (the check: 0.59), and

@@ -33,7 +33,8 @@ _COMPARE_WORDS = re.compile(
     r"\bwhich of\b|\bcompare\b|\bdifference between\b", re.IGNORECASE)
 _WHY = re.compile(
     r"^(?:why\b|how(?!\s+(?:many|much|long|old|far|often|big|large|tall|few|early|late|soon|high|deep|wide)\b)\b|"
-    r"describe\b|explain\b|summari[sz]e\b|in what ways?\b|what (?:was|were|is|are) the (?:\w+ )?(?:reasons?|"
+    r"describe\b|explain\b|summari[sz]e\b|in what ways?\b|"
+    r"what (?:was|were|is|are) the (?:(?:main|primary|chief|key|principal|original) )?(?:reasons?|"
     r"purposes?|causes?|effects?|impacts?|significance|role|consequences?|goals?|aims?|results?|outcomes?|"
     r"advantages?|disadvantages?|benefits?|drawbacks?)\b|what role (?:did|does|do|has|have|had)\b|"
     r"what (?:happened|did \w+(?: \w+)? (?:say|said|tell|argue|warn|claim|explain))\b|for what reasons?\b)",

@@ -135,7 +135,7 @@ def decide(question: str, passages: list[Passage], min_overlap: float = 0.3,
     s_names = _names(sentence)
     # a number that is part of a name ("Super Bowl 50", "Apollo 11") says which thing is meant, not a fact
     # about it: a sentence about that thing may not repeat it
-    q_numbers = set(re.findall(r"\d+", _NAME_NUMBER.sub(r"\1", question)))
+    q_numbers = set(re.findall(r"\d+", question)) - _name_numbers(question, sentence)
     q_numbers |= q_words & _ORDINALS
     s_numbers = set(re.findall(r"\d+", low_s)) | (s_words & _ORDINALS)
     missing_names = [t for t in key_terms(question) if t[0][:1].isupper()
@@ -155,7 +155,24 @@ def decide(question: str, passages: list[Passage], min_overlap: float = 0.3,
     return verdict(None, "the sentence states nothing else in the question's place")
 
 
-_NAME_NUMBER = re.compile(r"(?<=\w )([A-Z][\w'-]*) \d+\b")  # the 50 of "Super Bowl 50", not of "In 1508"
+# the 50 of "Super Bowl 50"; not of "In 1508" (the question's first word), "May 1508" or a score ("Panthers 17-10")
+_NAME_NUMBER = re.compile(r"(?<=\w )([A-Z][\w'-]*) (\d+)\b(?![-–])")
+_MONTHS = frozenset("january february march april may june july august september october november december "
+                    "jan feb mar apr jun jul aug sep sept oct nov dec".split())
+
+
+def _name_numbers(question: str, sentence: str) -> set[str]:
+    """The question's numbers that are part of a name, unless the sentence gives the same name another number
+    ("Super Bowl 49?" against "Super Bowl 50" stays a different number: a no)."""
+    out = set()
+    for m in _NAME_NUMBER.finditer(question):
+        word, number = m.group(1), m.group(2)
+        if word.lower() in _MONTHS:
+            continue
+        given = set(re.findall(rf"\b{re.escape(word)} (\d+)\b", sentence))
+        if not given - {number}:
+            out.add(number)
+    return out
 _CLAUSES = re.compile(r",\s+(?:and|but|while|whereas)\s+|;\s*", re.IGNORECASE)
 
 
@@ -164,7 +181,7 @@ def _clause_number(question: str, sentence: str, q_numbers: set[str]) -> str | N
     Staupitz sent for him": the sentence names both years, but the clause that holds the rest of the question
     gives another. Returns "1508 / 1507" when so; None when the clause holds the question's number, or when no
     one clause holds more of the question than the others."""
-    numbers = {n for n in q_numbers if n.isdigit()}
+    numbers = {n for n in q_numbers if _YEAR.fullmatch(n)}  # years: a day or a count in the clause is no answer
     clauses = [c for c in _CLAUSES.split(sentence) if c.strip()]
     if not numbers or len(clauses) < 2:
         return None
@@ -173,7 +190,7 @@ def _clause_number(question: str, sentence: str, q_numbers: set[str]) -> str | N
     (best, clause), runner_up = scored[0], scored[1][0]
     if best < 2 or best == runner_up:
         return None
-    said = set(re.findall(r"\d+", clause))
+    said = set(_YEAR.findall(clause))
     if numbers & said or not said:
         return None
     return f"{sorted(numbers)[0]} / {sorted(said)[0]}"

@@ -68,3 +68,18 @@ def test_the_old_flat_names_are_still_read_with_a_warning(monkeypatch, tmp_path)
     assert "RAG_TOP_K is now RAG_RETRIEVAL__TOP_K; the old name will stop being read" in said
     assert "RAG_ANSWER_CHECK is now RAG_ANSWER__CHECK; the old name will stop being read" in said
     assert "RAG_CHECK_MIN is ignored: it is now RAG_ANSWER__CHECK_MIN, which is set" in said
+
+
+def test_per_shape_budgets_and_caps_are_bounded(monkeypatch) -> None:
+    """A budget under 32 tokens or a cap of 0 sentences (which would refuse every answer) is an error at
+    start-up, not a silent change of behaviour."""
+    import pydantic
+
+    for name, value in (("RAG_ANSWER__CONTEXT_TOKENS_BY_SHAPE", '{"why": 0}'),
+                        ("RAG_ANSWER__MAX_SENTENCES_BY_SHAPE", '{"why": 0}')):
+        monkeypatch.setenv(name, value)
+        with pytest.raises(pydantic.ValidationError):
+            Settings(_env_file=None)
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("RAG_ANSWER__CONTEXT_TOKENS_BY_SHAPE", '{"why": 300}')
+    assert Settings(_env_file=None).answer.context_tokens_by_shape == {"why": 300}

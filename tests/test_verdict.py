@@ -91,3 +91,20 @@ def test_a_number_that_is_part_of_a_name_is_not_a_fact_the_sentence_must_repeat(
     assert v is not None and v.answer is None, v
     v = decide("Did the Broncos beat the Panthers 24-12?", game)
     assert v is not None and v.answer == "no", v
+
+
+@pytest.mark.parametrize("question, text, answer", [
+    ("Did Putin land in Tehran in 2022?", "Putin landed in Tehran on 19 July, and the 2022 summit began.", None),
+    ("Did Tesla move to Budapest in 1881?", "Tesla moved to Budapest with 2 friends, and in 1881 he began work.", None),
+    ("Was Luther ordained to the priesthood in May 1508?", "Luther was ordained to the priesthood in April 1507.",
+     "no"),
+    ("Did the Broncos beat the Panthers 17-10 in that Super Bowl?",
+     "The Broncos beat the Panthers 24-10 in that Super Bowl.", "no"),
+    ("Did the Broncos win Super Bowl 49?", "The Broncos won Super Bowl 50.", "no"),
+])
+def test_numbers_that_are_not_years_or_not_names_keep_their_meaning(question: str, text: str,
+                                                                     answer: str | None) -> None:
+    """Only a year decides the clause rule (a day or a count in the clause is no other year); a month's
+    number, a score and a name's number the sentence gives otherwise still make a no."""
+    v = decide(question, ps(text))
+    assert v is not None and v.answer == answer, v
