@@ -134,6 +134,9 @@ def missing_from(question: str, passages: Sequence[Passage]) -> list[str]:
     return missing_terms(question, [p.chunk.text for p in passages], list(titles))
 
 
+_OPTION_LEAD = re.compile(r"^(?:(?:by|in|at|on|to|from|for|with|of|the|a|an)\s+)+", re.IGNORECASE)  # "by X"
+
+
 def unchosen_options(missing: Sequence[str], options: Sequence[str]) -> list[str]:
     """The missing terms that only name an option of a choice question whose other option the passages do
     name: "Richard Leakey or Donald Johanson?" over passages that say Leakey found it. The option the text
@@ -153,5 +156,3 @@ def unchosen_options(missing: Sequence[str], options: Sequence[str]) -> list[str
         return []
     return [t for t in missing if not t[:1].isdigit() and any(is_option(t, o) for o in options if o not in found)]
 
-
-_OPTION_LEAD = re.compile(r"^(?:(?:by|in|at|on|to|from|for|with|of|the|a|an)\s+)+", re.IGNORECASE)

@@ -173,6 +173,8 @@ def _name_numbers(question: str, sentence: str) -> set[str]:
         if not given - {number}:
             out.add(number)
     return out
+
+
 _CLAUSES = re.compile(r",\s+(?:and|but|while|whereas)\s+|;\s*", re.IGNORECASE)
 
 
