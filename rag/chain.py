@@ -7,6 +7,7 @@ import re
 import time
 from collections.abc import Callable, Generator, Iterator
 
+from rag.bridge import bridged_question, described_answer
 from rag.citations import CitationStream, grounded_share, is_refusal
 from rag.context import SentenceScorer, assemble
 from rag.hops import bridge_query, merge, option_queries
@@ -18,6 +19,7 @@ from rag.retrieve import Filters, Retriever
 from rag.schemas import Answer, Delta, Event, Final, Passage, Replace, Sources, Timings, Usage, final_answer
 from rag.settings import Settings
 from rag.shapes import QuestionShape, classify, short_answer, strip_markers
+from rag.text import content_words
 from rag.verdict import Choice, Verdict, choose, decide
 
 _SENTENCE_END = re.compile(r"[.!?\n]")
@@ -41,6 +43,15 @@ def validate_question(question: str, max_chars: int) -> str:
     if not q:
         raise QuestionError("the question is empty")
     return q
+
+
+def _drain(texts: Generator[str, None, bool]) -> bool:
+    """Run `texts` to its end, for its return value (an answer not streamed)."""
+    while True:
+        try:
+            next(texts)
+        except StopIteration as end:
+            return end.value
 
 
 def _ms(t0: float) -> float:
@@ -229,6 +240,14 @@ class AnswerChain:
             timings.verify_ms = round(_ms(t_v) - verify_wait, 1)
             if p_verify is not None and p_verify < policy.verify_min_by_shape.get(shape.shape, 0.0):
                 answerable, reason, rejected = False, "verify", text
+        if answerable and shape.shape == "factoid" and policy.bridge_reask and second_hop:
+            again = self._past_bridge(query, passages, context, short_answer("factoid", text), k, filters,
+                                      timings, usage)
+            if again is not None:  # the answer was the thing the question describes: the new one replaces it
+                base["query"], passages, context, citer = again
+                text, citations, sentences = citer.text, citer.citations(), citer.sentences
+                yield Replace(text=text) if streamed else Delta(text=text)
+                streamed = True
         if not answerable:
             reason = reason or ("model" if refused else "unsupported")
             rejected = text if reason == "unsupported" else rejected
@@ -242,6 +261,35 @@ class AnswerChain:
             verify=None if p_verify is None else round(p_verify, 4),
             short_answer=short_answer(shape.shape, text) if answerable else "", refusal_reason=reason,
             rejected=rejected, missing_terms=missing, verdict=verdict_reason, **base), self, citer.sentences))
+
+    def _past_bridge(self, query: str, passages: list[Passage], context: list[Passage], answer: str, k: int,
+                     filters: Filters | None, timings: Timings,
+                     usage: dict[str, int]) -> tuple[str, list[Passage], list[Passage], CitationStream] | None:
+        """A factoid answered with its bridge (rag/bridge.py), asked again with the bridge named and its passages
+        retrieved: (the question asked, passages, context, the new cited answer), or None to keep the answer.
+        A new answer counts only when it is supported and says something else: asked about itself, a thing
+        that was the answer after all ("Who coached the team that won?" misread) comes back unchanged."""
+        policy = self.settings.answer
+        found = described_answer(query, answer, context, policy.bridge_min_overlap)
+        if found is None:
+            return None
+        asked = bridged_question(query, found)
+        hop = self._hop(passages, f"{query} {found.answer}", k, filters, timings)
+        context = self.assemble_context(hop, asked, self.context_budget(classify(query), hop=True))
+        citer = CitationStream(context, asked, "factoid", policy, policy.max_sentences_by_shape.get("factoid"))
+        more: dict[str, int] = {}
+        t = time.perf_counter()
+        deltas = self.llm.stream_chat(answer_messages(self.prompts, asked, context, "factoid"),
+                                      self.settings.max_tokens, self.settings.temperature, more)
+        refused = _drain(self._cited(deltas, citer, policy.holdback_chars))
+        timings.generate_ms = round((timings.generate_ms or 0.0) + _ms(t) - float(more.pop("queue_ms", 0.0)), 1)
+        for key, n in more.items():
+            usage[key] = usage.get(key, 0) + n
+        new = short_answer("factoid", citer.text)
+        if (refused or not citer.citations() or not any(x.supported for x in citer.sentences)
+                or content_words(new) <= content_words(answer)):
+            return None
+        return asked, hop, context, citer
 
     def yes_or_no(self, query: str, context: list[Passage], shape: QuestionShape,
                   messages: list[Message]) -> tuple[str | None, str | None]:
