@@ -84,14 +84,54 @@ def _best_sentence(question: str, passages: list[Passage]) -> tuple[int, tuple[i
     return best[1], best[2], best[0]
 
 
-def _year_of(part: str, passages: list[Passage]) -> tuple[int, int, tuple[int, int], float] | None:
-    """The year the passages give for one side of a "did A happen before B" question, with where it is."""
+def _year_of(part: str, passages: list[Passage],
+             predicate: frozenset[str] = frozenset()) -> tuple[int, int, tuple[int, int], float] | None:
+    """The year the passages give for one side of a "did A happen before B" question, with where it is.
+    `predicate`: what happened, when the side is only a name ("Which was lit first, Mosley Street or the Lit &
+    Phil?"): of the sentences that name the side, one that also says what happened wins, and of its years the
+    one nearest those words ("Operating since 1793, ... the first to be lit by electric light ... in 1880")."""
     found = _best_sentence(part, passages)
     if found is None:
         return None
     i, (lo, hi), overlap = found
-    years = _YEAR.findall(passages[i].chunk.text[lo:hi])
-    return (int(years[0]), i, (lo, hi), overlap) if years and overlap >= 0.5 else None
+    if predicate:
+        i, (lo, hi), overlap = max(_sides(part, passages, overlap), default=(i, (lo, hi), overlap),
+                                   key=lambda c: c[2] + _PREDICATE_WEIGHT * _share(predicate, c, passages))
+    text = passages[i].chunk.text[lo:hi]
+    years = list(_YEAR.finditer(text))
+    if not years or overlap < 0.5:
+        return None
+    year = years[0]
+    if predicate and len(years) > 1:
+        said = [w.start() for w in _WORDS.finditer(text.lower()) if content_words(w.group(0)) & predicate]
+        if said:
+            year = min(years, key=lambda y: min(abs(y.start() - at) for at in said))
+    return int(year.group(0)), i, (lo, hi), overlap
+
+
+_PREDICATE_WEIGHT = 0.5  # set by hand: naming the side counts twice as much as saying what happened
+
+
+def _sides(part: str, passages: list[Passage], least: float) -> list[tuple[int, tuple[int, int], float]]:
+    """Each sentence with a year that names as much of `part` as the best sentence does (`least`), and at
+    least half of it: (passage, span, share of `part`)."""
+    wanted = content_words(part)
+    names = {w.lower() for w in re.findall(r"\b[A-Z][a-z]+", part)}  # "Martin Luther": both, not "Martin Sekulić"
+    out = []
+    for i, p in enumerate(passages):
+        text = p.chunk.text
+        for lo, hi in sentence_spans(text) or [(0, len(text))]:
+            words = content_words(text[lo:hi])
+            share = len(wanted & words) / len(wanted) if wanted else 0.0
+            if (share >= max(0.5, least - 1e-9) and _YEAR.search(text[lo:hi])
+                    and names <= set(_WORDS.findall(text[lo:hi].lower()))):
+                out.append((i, (lo, hi), share))
+    return out
+
+
+def _share(predicate: frozenset[str], side: tuple[int, tuple[int, int], float], passages: list[Passage]) -> float:
+    i, (lo, hi), _ = side
+    return len(predicate & content_words(passages[i].chunk.text[lo:hi])) / len(predicate)
 
 
 def _timeline(question: str, passages: list[Passage]) -> Verdict | None:
@@ -219,7 +259,11 @@ def choose(question: str, options: tuple[str, ...], passages: list[Passage], min
     if len(options) != 2:
         return None
     if _EARLIER.search(question) or _LATER.search(question):
-        years = [_year_of(o, passages) for o in options]
+        said = question
+        for o in options:
+            said = said.replace(o, " ")
+        predicate = frozenset(content_words(_EARLIER.sub(" ", _LATER.sub(" ", re.sub(r"\bor\b", " ", said)))))
+        years = [_year_of(o, passages, predicate) for o in options]
         a, b = years
         if a is not None and b is not None and a[0] != b[0] and not _YEAR.search(question):
             pick = 0 if (a[0] < b[0]) == bool(_EARLIER.search(question)) else 1

@@ -72,6 +72,18 @@ def test_a_choice_by_the_years_the_passages_give() -> None:
     assert c is not None and c.option == "the move to Budapest" and c.reason == "1881 / 1882"
 
 
+def test_a_choice_by_the_year_of_what_the_question_asks_about() -> None:
+    # each side's sentence has two years; the one nearest "lit by electric light" is the one asked about, and
+    # of two sentences naming Mosley Street the one that says what happened to it is read
+    passages = ps("Founded in 1793 as a conversation club, the Lit and Phil saw its lecture theatre become the "
+                  "first public building lit by electric light in 1880.",
+                  "Mosley Street was widened in 1850 for the new theatre.",
+                  "Mosley Street, laid out in 1784, became the first road lit by electric light on 3 February 1879.")
+    c = choose("Which was lit by electric light first: Mosley Street or the Lit and Phil?",
+               ("Mosley Street", "the Lit and Phil"), passages)
+    assert c is not None and c.option == "Mosley Street" and c.reason == "1879 / 1880"
+
+
 def test_no_choice_when_neither_option_is_in_the_passages() -> None:
     assert choose("Who arrived first, Erdogan or Assad?", ("Erdogan", "Assad"), PASSAGES) is None
 
