@@ -259,7 +259,7 @@ class AnswerChain:
             context=context, sentences=sentences, retrieved=passages, grounded=grounded_share(sentences),
             check=None if p_yes is None else round(p_yes, 4),
             verify=None if p_verify is None else round(p_verify, 4),
-            short_answer=short_answer(shape.shape, text) if answerable else "", refusal_reason=reason,
+            short_answer=short_answer(shape.shape, text, shape.options) if answerable else "", refusal_reason=reason,
             rejected=rejected, missing_terms=missing, verdict=verdict_reason, **base), self, citer.sentences))
 
     def _past_bridge(self, query: str, passages: list[Passage], context: list[Passage], answer: str, k: int,

@@ -114,12 +114,26 @@ def strip_markers(answer: str) -> str:
     return _MARKERS.sub("", answer).strip()
 
 
-def short_answer(shape: str, answer: str) -> str:
-    """The verdict or chosen option alone: what a yes/no or choice question is scored on."""
+def short_answer(shape: str, answer: str, options: tuple[str, ...] = ()) -> str:
+    """The verdict or chosen option alone: what a yes/no or choice question is scored on. A choice answer that
+    opens with one of the question's `options` ("Cryptophyte chloroplasts have more membranes") is that
+    option; otherwise its first clause."""
     text = strip_markers(answer)
     if shape in ("yesno", "comparison") and (m := _VERDICT.match(text)):
         return m.group(1).lower()
+    if shape == "comparison" and (named := _option_named(text, options)):
+        return named
     if shape == "comparison":
         m = _CHOICE_END.search(text)
         return (text[:m.start()] if m else text).strip().rstrip(".")
     return text.rstrip(".").strip() if shape in ("factoid", "list") else text
+
+
+def _option_named(text: str, options: tuple[str, ...]) -> str | None:
+    """The longest option the answer opens with, as the answer writes it (with or without "the")."""
+    low, end = text.lower(), 0
+    for o in options:
+        bare = re.sub(r"^the\s+", "", o.strip().lower())
+        if bare and (m := re.match(r"(?:the\s+)?" + re.escape(bare) + r"(?!\w)", low)):
+            end = max(end, m.end())
+    return text[:end] if end else None

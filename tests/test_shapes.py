@@ -60,6 +60,20 @@ def test_short_answer(shape: str, answer: str, short: str) -> None:
     assert short_answer(shape, answer) == short
 
 
+@pytest.mark.parametrize(("answer", "short"), [
+    ("Cryptophyte chloroplasts have more membranes (four) [1]", "Cryptophyte chloroplasts"),
+    ("The Saturn V rocket was taller [4].", "The Saturn V rocket"),
+    ("Saturn V, at 110 metres [2].", "Saturn V"),
+    ("Saturnalia was earlier [1].", "Saturnalia was earlier"),  # not an option: the first clause, as before
+])
+def test_a_choice_answer_opening_with_an_option_is_that_option(answer: str, short: str) -> None:
+    options = ("the Saturn V rocket", "Tesla's Wardenclyffe tower") if "Saturn" in answer else (
+        "euglenophyte chloroplasts", "cryptophyte chloroplasts")
+    if answer.startswith("Saturn V,"):
+        options = ("Saturn V", "Wardenclyffe")
+    assert short_answer("comparison", answer, options) == short
+
+
 @pytest.mark.parametrize("text", ["", "a", "Yes, Curie won the Nobel Prize twice [1].", "two  spaces and a tail ",
                                   "The documents don't contain the answer to this question."])
 def test_chat_pieces_add_up_to_the_answer(text: str) -> None:
