@@ -18,7 +18,7 @@ from rag.prompting import Prompts, answer_messages, check_messages, condense_mes
 from rag.retrieve import Filters, Retriever
 from rag.schemas import Answer, Delta, Event, Final, Passage, Replace, Sources, Timings, Usage, final_answer
 from rag.settings import Settings
-from rag.shapes import QuestionShape, classify, short_answer, strip_markers
+from rag.shapes import QuestionShape, bare_option, classify, short_answer, strip_markers
 from rag.text import content_words
 from rag.verdict import Choice, Verdict, choose, decide
 
@@ -303,7 +303,8 @@ class AnswerChain:
             c = choose(query, shape.options, context)
             if c is None:
                 return None, None
-            return f"{c.option[:1].upper()}{c.option[1:]}. {self._quoted(context, c)}", c.reason
+            option = bare_option(c.option)  # "Vienna", not "to Vienna"
+            return f"{option[:1].upper()}{option[1:]}. {self._quoted(context, c)}", c.reason
         if shape.shape != "yesno":
             return None, None
         v = decide(query, context, policy.verdict_min_overlap, policy.verdict_substitution_overlap)

@@ -47,6 +47,11 @@ _LIST = re.compile(
 _PARTS = re.compile(rf"(?:(?:,|;)\s+and\s+(?:\w+\s+){{0,2}}|\s+and\s+)(?:{_WH}|{_AUX})\b", re.IGNORECASE)
 
 
+_OPTION_LEAD = re.compile(r"^(?:(?:the|to|in|by|at|for|from|on|with|into|during)\s+)+", re.IGNORECASE)
+_PREP = re.compile(r"(to|in|by|at|for|from|on|with|into|during)\s+", re.IGNORECASE)
+_PHRASE = re.compile(r"\s+(?:to|for|at|in|on|with|from|during|after|before|because|when|while)\s+", re.IGNORECASE)
+
+
 @dataclass(frozen=True)
 class QuestionShape:
     shape: Shape
@@ -79,6 +84,11 @@ def choice_options(question: str) -> tuple[str, ...]:
     # security cooperation", without the question's own verb or the clause that follows the option
     a = re.sub(rf"^(?:(?:{_AUX})\s+(?:it|there)\s+|(?:{_AUX})\s+)", "", a, flags=re.IGNORECASE)
     b = re.split(r"\s+(?:that|which|who)\s+", b, maxsplit=1)[0]
+    if (m := _PREP.match(b)) and (at := left.lower().rfind(f" {m.group(1).lower()} ")) > marked:
+        # "did Tesla move to Budapest or to Vienna to work at …": the options are parallel, "to Budapest"
+        # and "to Vienna"; the right one ends where a further phrase of the question begins
+        a = left[at + 1:].strip(" ,:")
+        b = b[:m.end()] + _PHRASE.split(b[m.end():], maxsplit=1)[0]
     return (a, b) if a and b and len(left_words) <= 8 else ()
 
 
@@ -129,11 +139,18 @@ def short_answer(shape: str, answer: str, options: tuple[str, ...] = ()) -> str:
     return text.rstrip(".").strip() if shape in ("factoid", "list") else text
 
 
+def bare_option(option: str) -> str:
+    """The option without the words that lead into it: "to Vienna" -> "Vienna", "the Ocean of Storms" ->
+    "Ocean of Storms"."""
+    return _OPTION_LEAD.sub("", option.strip()) or option.strip()
+
+
 def _option_named(text: str, options: tuple[str, ...]) -> str | None:
-    """The longest option the answer opens with, as the answer writes it (with or without "the")."""
+    """The longest option the answer opens with, as the answer writes it (with or without "the", "to" …)."""
     low, end = text.lower(), 0
     for o in options:
-        bare = re.sub(r"^the\s+", "", o.strip().lower())
-        if bare and (m := re.match(r"(?:the\s+)?" + re.escape(bare) + r"(?!\w)", low)):
+        bare = bare_option(o).lower()
+        if bare and (m := re.match(r"(?:(?:the|to|in|by|at|for|from|on|with|into|during)\s+)*" + re.escape(bare)
+                                   + r"(?!\w)", low)):
             end = max(end, m.end())
     return text[:end] if end else None

@@ -39,6 +39,16 @@ def test_shapes(question: str, shape: str) -> None:
     assert classify(question).shape == shape
 
 
+@pytest.mark.parametrize(("question", "options"), [
+    # parallel phrases: the option is the phrase, not the verb before it or the purpose after it
+    ("In 1881, did Tesla move to Budapest or to Vienna to work at a telephone exchange?", ("to Budapest", "to Vienna")),
+    ("Since the invasion, did Putin travel first to Iran or to Tajikistan and Turkmenistan?",
+     ("to Iran", "to Tajikistan and Turkmenistan")),
+])
+def test_choice_options_of_longer_questions(question: str, options: tuple[str, str]) -> None:
+    assert classify(question).options == options
+
+
 def test_choice_options_are_found() -> None:
     assert classify("Who urged Iran to stop using the dollar, Khamenei or Raisi?").options == ("Khamenei", "Raisi")
     assert classify("Who is older, Putin or Raisi?").options == ("Putin", "Raisi")
@@ -65,12 +75,15 @@ def test_short_answer(shape: str, answer: str, short: str) -> None:
     ("The Saturn V rocket was taller [4].", "The Saturn V rocket"),
     ("Saturn V, at 110 metres [2].", "Saturn V"),
     ("Saturnalia was earlier [1].", "Saturnalia was earlier"),  # not an option: the first clause, as before
+    ("Vienna, where he worked [1].", "Vienna"),  # the option "to Vienna" without its lead-in
 ])
 def test_a_choice_answer_opening_with_an_option_is_that_option(answer: str, short: str) -> None:
     options = ("the Saturn V rocket", "Tesla's Wardenclyffe tower") if "Saturn" in answer else (
         "euglenophyte chloroplasts", "cryptophyte chloroplasts")
     if answer.startswith("Saturn V,"):
         options = ("Saturn V", "Wardenclyffe")
+    if answer.startswith("Vienna"):
+        options = ("to Budapest", "to Vienna")
     assert short_answer("comparison", answer, options) == short
 
 
