@@ -23,9 +23,12 @@ _DESCRIPTION = re.compile(
     r"((?:who|whom|whose|which|that|where|when|(?:on|at|in|after|from|by|with|for|to|of|under|during)\s+(?:which|whom))"
     r"\b[^,;?]*)", re.IGNORECASE)
 # "Who was the man who …", "What is the river that …": the question asks for the described thing itself
-_ASKS_FOR_IT = re.compile(r"^\s*(?:who|what|which|whom)(?:\s+\w+){0,2}?\s+(?:is|was|are|were)\s+the\b", re.IGNORECASE)
+_ASKS_FOR_IT = re.compile(r"^\s*(?:(?:who|what|which|whom)(?:\s+\w+){0,2}?\s+(?:is|was|are|were)\s+the\b|"
+                          r"what (?:do|did|does|is|was|are|were) (?:\w+ ){0,2}(?:call|called|name|named|known as)\b)",
+                          re.IGNORECASE)
 _NAMED = re.compile(r"\b[A-Z][\w'’&.-]*")
 _WORDS = re.compile(r"[\w'’&-]+")
+_CLOSING = "\"'’”)]"
 _MIN_WORDS = 2
 # a bridge's sentence describes it and says little of what the question asks about it ("have on its peaks");
 # one that also says half of that answers the question itself (set by hand, as a majority)
@@ -53,17 +56,20 @@ def descriptions(question: str) -> list[re.Match[str]]:
 def _cut(question: str, m: re.Match[str], sentence: str) -> tuple[int, int]:
     """The description's span, ended at the clause's last word the sentence holds: the clause the regex takes
     runs on into the question's own words ("the mountain after which Kenya is named | have on its peaks")."""
-    said = set(_WORDS.findall(sentence.lower()))
+    said = content_words(sentence)  # content words only: "on" or "its" in the sentence say nothing
     end = m.end(1)
     for w in _WORDS.finditer(question, m.start(2), m.end(2)):
-        if w.group(0).lower() in said:
+        if content_words(w.group(0)) & said:
             end = w.end()
+    while end < len(question) and question[end] in _CLOSING:  # 'branded Luther "a new Jan Hus"'
+        end += 1
     return m.start(), end
 
 
 def described_answer(question: str, answer: str, context: list[Passage], min_overlap: float) -> Described | None:
     """The description `answer` fits, when a passage sentence names the answer together with at least
-    `min_overlap` of the description's content words (the answer's own words left out)."""
+    `min_overlap` of the content words from the description's start to the question's end (the answer's own
+    words left out: the clause is cut only once a sentence is found)."""
     answer = answer.strip().strip(".").strip()
     if not answer or answer.lower() in question.lower():
         return None

@@ -19,7 +19,7 @@ from rag.retrieve import Filters, Retriever
 from rag.schemas import Answer, Delta, Event, Final, Passage, Replace, Sources, Timings, Usage, final_answer
 from rag.settings import Settings
 from rag.shapes import QuestionShape, bare_option, classify, short_answer, strip_markers
-from rag.text import content_words
+from rag.text import content_words, tokens
 from rag.verdict import Choice, Verdict, choose, decide
 
 _SENTENCE_END = re.compile(r"[.!?\n]")
@@ -52,6 +52,12 @@ def _drain(texts: Generator[str, None, bool]) -> bool:
             next(texts)
         except StopIteration as end:
             return end.value
+
+
+def _opens_with(text: str, start: str) -> bool:
+    """Whether `text` begins with `start`'s words ("Mount Kenya, a landmark" begins with "Mount Kenya")."""
+    a, b = tokens(text), tokens(start)
+    return bool(b) and a[:len(b)] == b
 
 
 def _ms(t0: float) -> float:
@@ -139,7 +145,9 @@ class AnswerChain:
         """The answer as events (rag.schemas): `Sources` once retrieval and context assembly end (again if a
         second hop changes the passages), `Delta`s as the model writes, a `Replace` if the checks reject what
         was streamed, then one `Final` with the verified `Answer`. The deltas (after any Replace) add up
-        exactly to the final answer's text.
+        exactly to the final answer's text. A factoid asked again past its bridge (rag/bridge.py) is replaced
+        too, and its passages change after text was sent: its markers then number `Final`'s `context`, not
+        the last `Sources`' (no `Sources` follows text).
 
         The question is checked now (`QuestionError`), before the first event is asked for: a server can
         answer 400 before it starts a stream. Nothing else runs until the first event is asked for."""
@@ -230,6 +238,14 @@ class AnswerChain:
         answerable = not refused and bool(text and citations) and any(x.supported for x in citer.sentences)
         sentences = citer.sentences
         reason = rejected = None
+        if answerable and shape.shape == "factoid" and policy.bridge_reask and second_hop:
+            again = self._past_bridge(query, passages, context, short_answer("factoid", text), k, filters,
+                                      timings, usage, max_tokens, temperature)
+            if again is not None:  # the answer was the thing the question describes: the new one replaces it
+                base["query"], passages, context, citer, p_yes = again
+                text, citations, sentences = citer.text, citer.citations(), citer.sentences
+                yield Replace(text=text) if streamed else Delta(text=text)
+                streamed = True
         p_verify = None
         if answerable and policy.verify:
             t_v, waited = time.perf_counter(), _waited(self.llm)
@@ -240,14 +256,6 @@ class AnswerChain:
             timings.verify_ms = round(_ms(t_v) - verify_wait, 1)
             if p_verify is not None and p_verify < policy.verify_min_by_shape.get(shape.shape, 0.0):
                 answerable, reason, rejected = False, "verify", text
-        if answerable and shape.shape == "factoid" and policy.bridge_reask and second_hop:
-            again = self._past_bridge(query, passages, context, short_answer("factoid", text), k, filters,
-                                      timings, usage)
-            if again is not None:  # the answer was the thing the question describes: the new one replaces it
-                base["query"], passages, context, citer = again
-                text, citations, sentences = citer.text, citer.citations(), citer.sentences
-                yield Replace(text=text) if streamed else Delta(text=text)
-                streamed = True
         if not answerable:
             reason = reason or ("model" if refused else "unsupported")
             rejected = text if reason == "unsupported" else rejected
@@ -263,33 +271,47 @@ class AnswerChain:
             rejected=rejected, missing_terms=missing, verdict=verdict_reason, **base), self, citer.sentences))
 
     def _past_bridge(self, query: str, passages: list[Passage], context: list[Passage], answer: str, k: int,
-                     filters: Filters | None, timings: Timings,
-                     usage: dict[str, int]) -> tuple[str, list[Passage], list[Passage], CitationStream] | None:
+                     filters: Filters | None, timings: Timings, usage: dict[str, int], max_tokens: int | None,
+                     temperature: float | None,
+                     ) -> tuple[str, list[Passage], list[Passage], CitationStream, float | None] | None:
         """A factoid answered with its bridge (rag/bridge.py), asked again with the bridge named and its passages
-        retrieved: (the question asked, passages, context, the new cited answer), or None to keep the answer.
-        A new answer counts only when it is supported and says something else: asked about itself, a thing
-        that was the answer after all ("Who coached the team that won?" misread) comes back unchanged."""
+        retrieved: (the question asked, passages, context, the new cited answer, its check), or None to keep
+        the answer. The rewritten question must pass the check like any question ("Who coached Gary
+        Kubiak?", from a misread "Who coached the team that won?", finds no passage that states it), and the
+        new answer counts only when it is supported and is not the old one again ("Mount Kenya, a landmark")."""
         policy = self.settings.answer
         found = described_answer(query, answer, context, policy.bridge_min_overlap)
         if found is None:
             return None
         asked = bridged_question(query, found)
-        hop = self._hop(passages, f"{query} {found.answer}", k, filters, timings)
+        hop = self._hop(passages, f"{query} {found.answer}", k, filters, timings)  # counts its own time
+        t = time.perf_counter()
         context = self.assemble_context(hop, asked, self.context_budget(classify(query), hop=True))
+        timings.retrieve_ms = round(timings.retrieve_ms + _ms(t), 1)
+        t, waited = time.perf_counter(), _waited(self.llm)
+        p_yes = self.check(asked, context, QuestionShape("factoid"))
+        check_wait = _waited(self.llm) - waited
+        timings.queue_ms = round(timings.queue_ms + check_wait, 1)
+        timings.check_ms = round((timings.check_ms or 0.0) + _ms(t) - check_wait, 1)
+        if p_yes is not None and p_yes < max(policy.check_min, policy.check_min_by_shape.get("factoid", 0.0)):
+            return None
         citer = CitationStream(context, asked, "factoid", policy, policy.max_sentences_by_shape.get("factoid"))
         more: dict[str, int] = {}
         t = time.perf_counter()
         deltas = self.llm.stream_chat(answer_messages(self.prompts, asked, context, "factoid"),
-                                      self.settings.max_tokens, self.settings.temperature, more)
+                                      max_tokens or self.settings.max_tokens,
+                                      self.settings.temperature if temperature is None else temperature, more)
         refused = _drain(self._cited(deltas, citer, policy.holdback_chars))
-        timings.generate_ms = round((timings.generate_ms or 0.0) + _ms(t) - float(more.pop("queue_ms", 0.0)), 1)
+        gen_wait = float(more.pop("queue_ms", 0.0))
+        timings.queue_ms = round(timings.queue_ms + gen_wait, 1)
+        timings.generate_ms = round((timings.generate_ms or 0.0) + _ms(t) - gen_wait, 1)
         for key, n in more.items():
             usage[key] = usage.get(key, 0) + n
         new = short_answer("factoid", citer.text)
         if (refused or not citer.citations() or not any(x.supported for x in citer.sentences)
-                or content_words(new) <= content_words(answer)):
+                or content_words(new) <= content_words(answer) or _opens_with(new, answer)):
             return None
-        return asked, hop, context, citer
+        return asked, hop, context, citer, p_yes
 
     def yes_or_no(self, query: str, context: list[Passage], shape: QuestionShape,
                   messages: list[Message]) -> tuple[str | None, str | None]:

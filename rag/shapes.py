@@ -147,10 +147,13 @@ def bare_option(option: str) -> str:
 
 def _option_named(text: str, options: tuple[str, ...]) -> str | None:
     """The longest option the answer opens with, as the answer writes it (with or without "the", "to" …)."""
-    low, end = text.lower(), 0
+    end = 0
     for o in options:
-        bare = bare_option(o).lower()
-        if bare and (m := re.match(r"(?:(?:the|to|in|by|at|for|from|on|with|into|during)\s+)*" + re.escape(bare)
-                                   + r"(?!\w)", low)):
+        bare = bare_option(o)
+        if not re.search(r"\w", bare) or bare.lower() in ("the", "a", "an"):
+            continue
+        # matched on the text itself, not a lower-cased copy, whose offsets can differ ("İ" lower-cases to two)
+        if m := re.match(r"(?:(?:the|to|in|by|at|for|from|on|with|into|during)\s+)*" + re.escape(bare)
+                         + r"(?![\w'’])", text, re.IGNORECASE):
             end = max(end, m.end())
     return text[:end] if end else None

@@ -10,6 +10,7 @@ from tests.test_chain import ScriptedLLM, chain
 KENYA = "The Republic of Kenya is named after Mount Kenya, a landmark in the highlands."
 PEAKS = "Mount Kenya has snow permanently on its peaks, although it lies on the equator."
 Q_KENYA = "What does the mountain after which the Republic of Kenya is named have permanently on its peaks?"
+PEAKS_QUESTION = "What does Mount Kenya have permanently on its peaks?"
 
 
 def passages(*texts: str) -> list[Passage]:
@@ -37,7 +38,19 @@ def test_the_described_thing_is_found_and_the_question_asked_about_it() -> None:
 def test_a_surname_names_the_answer() -> None:
     q = 'At the Diet of Worms, whose assistant was the theologian who had branded Luther "a new Jan Hus"?'
     found = described_answer(q, "Johann Eck", passages("For this, Eck branded Luther a new Jan Hus."), 0.4)
-    assert found is not None and bridged_question(q, found) == 'At the Diet of Worms, whose assistant was Johann Eck"?'
+    assert found is not None and bridged_question(q, found) == "At the Diet of Worms, whose assistant was Johann Eck?"
+
+
+def test_the_description_ends_at_its_last_content_word_the_sentence_says() -> None:
+    # "on" and "its" in the sentence do not pull the question's own words into the description
+    found = described_answer(Q_KENYA, "Mount Kenya", passages(
+        "The Republic of Kenya is named after Mount Kenya, which stands on its own."), 0.4)
+    assert found is not None and bridged_question(Q_KENYA, found) == PEAKS_QUESTION
+
+
+def test_a_question_that_asks_what_the_thing_is_called_is_left_alone() -> None:
+    q = "What do we call the mountain after which the Republic of Kenya is named?"
+    assert described_answer(q, "Mount Kenya", passages(KENYA), 0.4) is None
 
 
 def test_answers_that_are_not_the_bridge_are_left_alone() -> None:
@@ -61,7 +74,7 @@ def test_the_chain_replaces_a_bridge_answer_with_the_answer_about_it() -> None:
     events = list(chain(llm, retriever).stream(Q_KENYA))
     text, final = played(events)
     assert final.answerable and text == final.answer == "Snow [1]." and PEAKS.startswith(final.citations[0].quote)
-    assert final.query == "What does Mount Kenya have permanently on its peaks?"
+    assert final.query == PEAKS_QUESTION and final.check == 0.9
     assert "Mount Kenya have permanently" in llm.calls[1][1]["content"]
     assert any("Mount Kenya" in q for q in retriever.queries[1:])  # the bridge's own retrieval
 
@@ -70,6 +83,18 @@ def test_the_same_answer_again_keeps_the_first() -> None:
     llm = ScriptedLLM("Mount Kenya [1].", "Mount Kenya [1].", p_yes=0.9)
     text, final = played(chain(llm, ListRetriever(KENYA, PEAKS)).stream(Q_KENYA))
     assert text == final.answer == "Mount Kenya [1]." and final.query == Q_KENYA and len(llm.calls) == 2
+
+
+def test_a_rewritten_question_the_passages_do_not_answer_keeps_the_first_answer() -> None:
+    llm = ScriptedLLM("Mount Kenya [1].", "Snow [1].", p_yes=[0.9, 0.2])  # the check, then the bridge's check
+    text, final = played(chain(llm, ListRetriever(KENYA, PEAKS)).stream(Q_KENYA))
+    assert text == final.answer == "Mount Kenya [1]." and len(llm.calls) == 1 and len(llm.checks) == 2
+
+
+def test_the_first_answer_said_again_in_more_words_is_kept() -> None:
+    llm = ScriptedLLM("Mount Kenya [1].", "Mount Kenya, a landmark in the highlands [1].", p_yes=0.9)
+    text, final = played(chain(llm, ListRetriever(KENYA, PEAKS)).stream(Q_KENYA))
+    assert text == final.answer == "Mount Kenya [1]." and final.short_answer == "Mount Kenya"
 
 
 def test_off_by_setting() -> None:
