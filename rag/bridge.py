@@ -29,15 +29,15 @@ _ASKS_FOR_IT = re.compile(r"^\s*(?:(?:who|what|which|whom)(?:\s+\w+){0,2}?\s+(?:
 _NAMED = re.compile(r"\b[A-Z][\w'’&.-]*")
 _WORDS = re.compile(r"[\w'’&-]+")
 _CLOSING = "\"'’”)]"
-_MIN_WORDS = 2
+_MIN_WORDS = 2  # a description of fewer content words ("the one that won") is too vague to match a sentence
 # a bridge's sentence describes it and says little of what the question asks about it ("have on its peaks");
 # one that also says half of that answers the question itself (set by hand, as a majority)
-_REST_MAX = 0.5  # a description of fewer content words ("the one that won") is too vague to match a sentence
+_REST_MAX = 0.5
 
 
 @dataclass(frozen=True)
 class Described:
-    """The answer is the thing `head` ("mountain") stands for in the question's description `clause`."""
+    """The answer is the thing `head` ("mountain") stands for in the question's `description`."""
 
     answer: str
     head: str

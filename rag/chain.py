@@ -107,6 +107,11 @@ class AnswerChain:
             wanted = max(wanted, by_shape) if hop else by_shape
         return max(32, min(wanted, room))
 
+    def check_min(self, shape: str) -> float:
+        """The check's refusal threshold for a question of this shape."""
+        policy = self.settings.answer
+        return max(policy.check_min, policy.check_min_by_shape.get(shape, 0.0))
+
     def check(self, query: str, context: list[Passage], shape: QuestionShape) -> float | None:
         """The model's probability that these passages state the answer (None: not asked, or cannot tell)."""
         if not self.settings.answer.check or not context:
@@ -210,7 +215,7 @@ class AnswerChain:
             missing = [t for t in missing if t not in wrong]  # the option the passages never name
         timings.queue_ms = round(_waited(self.llm) - waited, 1)  # the checks' wait for a busy model
         timings.check_ms = round(_ms(t_c) - timings.queue_ms, 1)
-        check_min = max(policy.check_min, policy.check_min_by_shape.get(shape.shape, 0.0))  # after the hops
+        check_min = self.check_min(shape.shape)  # after the hops
         if p_yes is not None and (p_yes < check_min
                                   or (missing and p_yes < policy.missing_terms_check_max)):
             yield Delta(text=self.prompts.refusal)
@@ -283,17 +288,17 @@ class AnswerChain:
         found = described_answer(query, answer, context, policy.bridge_min_overlap)
         if found is None:
             return None
-        asked = bridged_question(query, found)
+        asked, factoid = bridged_question(query, found), QuestionShape("factoid")
         hop = self._hop(passages, f"{query} {found.answer}", k, filters, timings)  # counts its own time
         t = time.perf_counter()
-        context = self.assemble_context(hop, asked, self.context_budget(classify(query), hop=True))
+        context = self.assemble_context(hop, asked, self.context_budget(factoid, hop=True))
         timings.retrieve_ms = round(timings.retrieve_ms + _ms(t), 1)
         t, waited = time.perf_counter(), _waited(self.llm)
-        p_yes = self.check(asked, context, QuestionShape("factoid"))
+        p_yes = self.check(asked, context, factoid)
         check_wait = _waited(self.llm) - waited
         timings.queue_ms = round(timings.queue_ms + check_wait, 1)
         timings.check_ms = round((timings.check_ms or 0.0) + _ms(t) - check_wait, 1)
-        if p_yes is not None and p_yes < max(policy.check_min, policy.check_min_by_shape.get("factoid", 0.0)):
+        if p_yes is not None and p_yes < self.check_min("factoid"):
             return None
         citer = CitationStream(context, asked, "factoid", policy, policy.max_sentences_by_shape.get("factoid"))
         more: dict[str, int] = {}

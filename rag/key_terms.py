@@ -155,4 +155,3 @@ def unchosen_options(missing: Sequence[str], options: Sequence[str]) -> list[str
     if not found or len(found) == len(options):
         return []
     return [t for t in missing if not t[:1].isdigit() and any(is_option(t, o) for o in options if o not in found)]
-

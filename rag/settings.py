@@ -146,9 +146,9 @@ class AnswerSettings(BaseModel):
     bridge_reask: bool = Field(True, description="When a factoid answer is the thing the question only "
                                "describes (\"the mountain after which Kenya is named\" answered \"Mount Kenya\"), "
                                "retrieve again with it and ask again with it named (rag/bridge.py).")
-    bridge_min_overlap: float = Field(0.4, ge=0.0, le=1.0, description="Share of the description's content words "
-                                      "a passage sentence naming the answer must hold for the answer to count as "
-                                      "the described thing.")
+    bridge_min_overlap: float = Field(0.4, ge=0.0, le=1.0, description="Share of the content words from a "
+                                      "description to the question's end that a passage sentence naming the "
+                                      "answer must hold for the answer to count as the described thing.")
     # Chosen on the tuning split (seeds/gold-shapes.jsonl and benchmarks/gold/squad13-twohop.jsonl, all "tune"):
     # the 1.5B model's own first word was right on 6 of 14 and 2 of 9 yes/no questions (its P(yes) was no
     # higher on yes questions than on no questions). With the text's verdict (rag/verdict.py) and the model's

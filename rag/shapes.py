@@ -47,8 +47,10 @@ _LIST = re.compile(
 _PARTS = re.compile(rf"(?:(?:,|;)\s+and\s+(?:\w+\s+){{0,2}}|\s+and\s+)(?:{_WH}|{_AUX})\b", re.IGNORECASE)
 
 
-_OPTION_LEAD = re.compile(r"^(?:(?:the|to|in|by|at|for|from|on|with|into|during)\s+)+", re.IGNORECASE)
-_PREP = re.compile(r"(to|in|by|at|for|from|on|with|into|during)\s+", re.IGNORECASE)
+_PREPOSITIONS = "to|in|by|at|for|from|on|with|into|during"  # what leads into an option ("to Vienna")
+_LEADS = rf"(?:(?:the|{_PREPOSITIONS})\s+)"
+_OPTION_LEAD = re.compile(rf"^{_LEADS}+", re.IGNORECASE)
+_PREP = re.compile(rf"({_PREPOSITIONS})\s+", re.IGNORECASE)
 _PHRASE = re.compile(r"\s+(?:to|for|at|in|on|with|from|during|after|before|because|when|while)\s+", re.IGNORECASE)
 
 
@@ -153,7 +155,6 @@ def _option_named(text: str, options: tuple[str, ...]) -> str | None:
         if not re.search(r"\w", bare) or bare.lower() in ("the", "a", "an"):
             continue
         # matched on the text itself, not a lower-cased copy, whose offsets can differ ("İ" lower-cases to two)
-        if m := re.match(r"(?:(?:the|to|in|by|at|for|from|on|with|into|during)\s+)*" + re.escape(bare)
-                         + r"(?![\w'’])", text, re.IGNORECASE):
+        if m := re.match(rf"{_LEADS}*{re.escape(bare)}(?![\w'’])", text, re.IGNORECASE):
             end = max(end, m.end())
     return text[:end] if end else None
