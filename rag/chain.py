@@ -7,7 +7,7 @@ import re
 import time
 from collections.abc import Callable, Generator, Iterator
 
-from rag.bridge import bridged_question, described_answer
+from rag.bridge import bridged_question, described_answer, descriptions
 from rag.citations import CitationStream, grounded_share, is_refusal
 from rag.context import SentenceScorer, assemble
 from rag.hops import bridge_query, merge, option_queries
@@ -186,7 +186,9 @@ class AnswerChain:
             yield Delta(text=self.prompts.refusal)
             yield Final(answer=refuse("weak_retrieval"))
             return
-        context = self.assemble_context(passages, query, self.context_budget(shape))
+        # a question that describes what it asks about ("the mountain after which Kenya is named") needs two facts
+        described = shape.shape == "factoid" and policy.bridge_context and bool(descriptions(query))
+        context = self.assemble_context(passages, query, self.context_budget(shape, hop=described))
         yield sources()  # before the check and generation: a client can show what is being read
         t_c, waited = time.perf_counter(), _waited(self.llm)
         p_yes = self.check(query, context, shape)

@@ -143,6 +143,14 @@ class AnswerSettings(BaseModel):
                                                "whose missing names get a retrieval hop of their own (the "
                                                "other half of a comparison); for the others a name the "
                                                "passages never mention stays missing.")
+    # Chosen on the tuning split (context assembly replayed without the model over every "tune" question): 17
+    # of the 23 two-hop bridge questions describe something by a clause, and their context held 0.609 of the
+    # gold facts at the factoid budget against 0.652 at context_tokens_long (0.674 at 350, not taken: a longer
+    # prompt is read on every such question). No squad factoid question and 1 of 60 adversarial ones describe
+    # anything this way; a second retrieval hop with the first passages' names added nothing over the budget.
+    bridge_context: bool = Field(True, description="A factoid question that describes what it asks about by a "
+                                 "clause (\"the mountain after which Kenya is named\") needs the passage about the "
+                                 "described thing and the one about what is asked: it gets context_tokens_long.")
     bridge_reask: bool = Field(True, description="When a factoid answer is the thing the question only "
                                "describes (\"the mountain after which Kenya is named\" answered \"Mount Kenya\"), "
                                "retrieve again with it and ask again with it named (rag/bridge.py).")

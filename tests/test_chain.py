@@ -344,6 +344,21 @@ def test_a_shape_can_have_its_own_context_budget() -> None:
     assert chain(ScriptedLLM(), context_tokens_by_shape={"why": 100}).context_budget(why, hop=True) == 250
 
 
+def test_a_question_that_describes_what_it_asks_about_gets_the_long_context_budget() -> None:
+    """"the president who flew to Tehran" is one fact and what is asked about him another: both must fit."""
+    def budget(question: str, **policy: object) -> int:
+        c = chain(ScriptedLLM("Javad Owji [1]", p_yes=0.9), **policy)
+        budgets: list[int] = []
+        assemble = c.assemble_context
+        c.assemble_context = lambda passages, query, n: budgets.append(n) or assemble(passages, query, n)  # type: ignore[method-assign]
+        c.answer(question)
+        return budgets[0]
+
+    described = "Who welcomed the president who flew to Tehran?"
+    assert budget(described) == 250 and budget("Who welcomed Putin?") == 150
+    assert budget(described, bridge_context=False) == 150
+
+
 def test_an_answer_the_verification_doubts_is_replaced_by_the_refusal() -> None:
     """After the answer, the model reads it back against the passages (the answer prompt's prefix, so only the
     proposed answer and the question are new tokens); below the shape's threshold the stream is replaced."""
