@@ -53,6 +53,12 @@ def descriptions(question: str) -> list[re.Match[str]]:
     return list(_DESCRIPTION.finditer(question))
 
 
+def describes(question: str) -> bool:
+    """Whether the question describes something by a clause at all, even one it asks for ("Who was the man
+    who …?"): its answer may come from a passage that never names what the clause says."""
+    return _DESCRIPTION.search(question) is not None
+
+
 def _cut(question: str, m: re.Match[str], sentence: str) -> tuple[int, int]:
     """The description's span, ended at the clause's last word the sentence holds: the clause the regex takes
     runs on into the question's own words ("the mountain after which Kenya is named | have on its peaks")."""

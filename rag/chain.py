@@ -7,11 +7,11 @@ import re
 import time
 from collections.abc import Callable, Generator, Iterator
 
-from rag.bridge import bridged_question, described_answer, descriptions
+from rag.bridge import bridged_question, described_answer, describes, descriptions
 from rag.citations import CitationStream, grounded_share, is_refusal
 from rag.context import SentenceScorer, assemble
 from rag.hops import bridge_query, merge, option_queries
-from rag.key_terms import missing_from, unchosen_options
+from rag.key_terms import missing_from, unchosen_options, unstated_terms
 from rag.logs import log_answer
 from rag.models.llm import LLM, Message
 from rag.prompting import Prompts, answer_messages, check_messages, condense_messages, verify_messages
@@ -253,6 +253,13 @@ class AnswerChain:
                 text, citations, sentences = citer.text, citer.citations(), citer.sentences
                 yield Replace(text=text) if streamed else Delta(text=text)
                 streamed = True
+        unstated: list[str] = []
+        if answerable and shape.shape in policy.unstated_terms_shapes and not describes(query):
+            # the answer's own passages never say a name or number of the question ("Which cathedral is in
+            # Jesmond?" answered from "the Coptic Cathedral located in Fenham"): it answers another question
+            cited = [citer.passages[c.marker - 1] for c in citations]
+            if unstated := unstated_terms(query, cited, context):
+                answerable, reason, rejected = False, "unstated_terms", text
         p_verify = None
         if answerable and policy.verify:
             t_v, waited = time.perf_counter(), _waited(self.llm)
@@ -275,7 +282,8 @@ class AnswerChain:
             check=None if p_yes is None else round(p_yes, 4),
             verify=None if p_verify is None else round(p_verify, 4),
             short_answer=short_answer(shape.shape, text, shape.options) if answerable else "", refusal_reason=reason,
-            rejected=rejected, missing_terms=missing, verdict=verdict_reason, **base), self, citer.sentences))
+            rejected=rejected, missing_terms=missing or unstated, verdict=verdict_reason, **base), self,
+            citer.sentences))
 
     def _past_bridge(self, query: str, passages: list[Passage], context: list[Passage], answer: str, k: int,
                      filters: Filters | None, timings: Timings, usage: dict[str, int], max_tokens: int | None,

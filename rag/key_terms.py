@@ -134,6 +134,23 @@ def missing_from(question: str, passages: Sequence[Passage]) -> list[str]:
     return missing_terms(question, [p.chunk.text for p in passages], list(titles))
 
 
+def unstated_terms(question: str, cited: Sequence[Passage], context: Sequence[Passage]) -> list[str]:
+    """The key terms an answer's cited passages never state: "Which cathedral is located in Jesmond?" answered
+    from "the Coptic Cathedral located in Fenham". A term stays stated when every word of it is in the title of
+    a cited passage's document (the passage is about "Nikola Tesla" where it says "he"), or when a context
+    passage from another document states it: a bridge question's first fact lives in another article."""
+    cited_docs = {p.chunk.doc_id for p in cited}
+    titles = list(dict.fromkeys(p.chunk.title for p in cited if p.chunk.title))
+    title_words = {w for t in titles for w in re.findall(r"\w+", t.lower())}
+    missing = [t for t in missing_terms(question, [p.chunk.text for p in cited], titles)
+               if not set(re.findall(r"\w+", t.lower())) <= title_words]
+    others = [p for p in context if p.chunk.doc_id not in cited_docs]
+    if missing and others:
+        elsewhere = set(missing) - set(missing_from(question, others))
+        missing = [t for t in missing if t not in elsewhere]
+    return missing
+
+
 _OPTION_LEAD = re.compile(r"^(?:(?:by|in|at|on|to|from|for|with|of|the|a|an)\s+)+", re.IGNORECASE)  # "by X"
 
 

@@ -122,9 +122,10 @@ class Answer(BaseModel):
     verify: float | None = Field(None, description="The model's probability that the passages state this answer "
                                  "to the question, asked after it answers; None when not asked.")
     refusal_reason: str | None = Field(None, description="Why the question was refused: weak_retrieval, "
-                                       "check, missing_terms, model, unsupported or verify.")
+                                       "check, missing_terms, model, unsupported, unstated_terms or verify.")
     missing_terms: list[str] = Field(default_factory=list, description="Names and numbers of the question "
-                                     "that no retrieved passage mentions.")
+                                     "that no retrieved passage mentions (refused as unstated_terms: that the "
+                                     "cited passages never state).")
     rejected: str | None = Field(None, description="The model's reply that the support check rejected, kept "
                                  "for inspection; never shown as the answer.")
     verdict: str | None = Field(None, description="For a yes/no question, what decided the verdict: the "

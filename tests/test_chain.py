@@ -242,9 +242,13 @@ def test_a_question_whose_name_no_passage_mentions_is_refused_when_the_check_is_
     ans = chain(llm, second_hop=False).answer("Who welcomed Erdogan at Tehran's airport?")
     assert not ans.answerable and ans.refusal_reason == "missing_terms" and ans.missing_terms == ["Erdogan"]
     assert llm.calls == []
-    sure = chain(ScriptedLLM("Javad Owji [1]", p_yes=0.9), second_hop=False).answer(
+    sure = chain(ScriptedLLM("Javad Owji [1]", p_yes=0.9), second_hop=False, unstated_terms_shapes=[]).answer(
         "Who welcomed Erdogan at Tehran's airport?")
     assert sure.answerable and sure.missing_terms == ["Erdogan"]  # a confident check overrides
+    # ... but then the cited passage does not state the name either, and a factoid answer is refused for that
+    cited = chain(ScriptedLLM("Javad Owji [1]", p_yes=0.9), second_hop=False).answer(
+        "Who welcomed Erdogan at Tehran's airport?")
+    assert not cited.answerable and cited.refusal_reason == "unstated_terms" and cited.missing_terms == ["Erdogan"]
 
 
 def test_the_option_of_a_choice_question_no_passage_names_is_not_a_missing_name() -> None:
@@ -269,14 +273,16 @@ def test_a_verdict_that_paraphrases_the_passage_is_grounded_when_its_names_are_t
 class TwoPassageRetriever:
     """The first query finds the airport passage; a query naming Erdogan finds the passage about him."""
 
-    def __init__(self) -> None:
+    def __init__(self, erdogan_doc: str = "e") -> None:
         self.queries: list[str] = []
+        self.erdogan_doc = erdogan_doc
 
     def retrieve(self, query, top_k, filters=None):
         self.queries.append(query)
-        text = "Erdogan landed in Tehran a day later." if query.startswith("Erdogan") else TEXT
-        return [Passage(chunk=Chunk(id=text[:5], doc_id="d", source="d.txt", title="D", start=0, end=len(text),
-                                    text=text), score=0.7, dense_score=0.7)]
+        erdogan = query.startswith("Erdogan")
+        text, doc = ("Erdogan landed in Tehran a day later.", self.erdogan_doc) if erdogan else (TEXT, "d")
+        return [Passage(chunk=Chunk(id=text[:5], doc_id=doc, source=f"{doc}.txt", title=doc.upper(), start=0,
+                                    end=len(text), text=text), score=0.7, dense_score=0.7)]
 
 
 def test_a_missing_name_is_searched_for_before_the_question_is_refused() -> None:
@@ -286,6 +292,11 @@ def test_a_missing_name_is_searched_for_before_the_question_is_refused() -> None
         "Who welcomed Putin, whom Erdogan followed to Tehran?")
     assert retriever.queries[-1].startswith("Erdogan ")
     assert ans.missing_terms == [] and ans.answerable and ans.check == 0.8
+    # the answer's passage never says Erdogan: another document of the context may (a bridge across articles),
+    # another passage of its own article may not (an adversarial question's swapped name is often elsewhere in it)
+    same = chain(ScriptedLLM("Javad Owji [1]", p_yes=[0.5, 0.8]), TwoPassageRetriever(erdogan_doc="d"),
+                 missing_name_hop_shapes=["factoid"]).answer("Who welcomed Putin, whom Erdogan followed to Tehran?")
+    assert not same.answerable and same.refusal_reason == "unstated_terms"
 
 
 def test_by_default_only_yes_no_comparison_and_multipart_questions_search_for_a_missing_name() -> None:
@@ -357,6 +368,21 @@ def test_a_question_that_describes_what_it_asks_about_gets_the_long_context_budg
     described = "Who welcomed the president who flew to Tehran?"
     assert budget(described) == 250 and budget("Who welcomed Putin?") == 150
     assert budget(described, bridge_context=False) == 150
+
+
+def test_a_factoid_answer_whose_passage_never_states_a_name_of_the_question_is_refused() -> None:
+    """"Who welcomed Putin in Isfahan?" answered from a passage about Tehran answers another question. The
+    check is high (0.9), so the retrieval-wide missing-terms rule lets it through; the cited passage decides."""
+    q = "Who welcomed Putin in Isfahan?"
+    events = list(chain(ScriptedLLM("Javad Owji [1]", p_yes=0.9)).stream(q))
+    final = events[-1].answer
+    assert not final.answerable and final.refusal_reason == "unstated_terms" and final.missing_terms == ["Isfahan"]
+    assert final.rejected == "Javad Owji [1]" and isinstance(events[-2], Replace)
+    assert chain(ScriptedLLM("Javad Owji [1]", p_yes=0.9), unstated_terms_shapes=[]).answer(q).answerable
+    assert chain(ScriptedLLM("Javad Owji [1]", p_yes=0.9)).answer("Who welcomed Putin in Tehran?").answerable
+    # a question that describes something by a clause takes that fact from another passage
+    assert chain(ScriptedLLM("Javad Owji [1]", p_yes=0.9)).answer(
+        "Who welcomed the president who had flown from Isfahan?").answerable
 
 
 def test_an_answer_the_verification_doubts_is_replaced_by_the_refusal() -> None:

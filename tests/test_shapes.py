@@ -120,6 +120,32 @@ def test_key_terms_are_names_and_numbers() -> None:
     assert missing_terms("How much was spent on Super Bowl-related events in 2,016?", ["bowl events in 2016"]) == []
 
 
+def _passage(text: str, doc: str = "d", title: str = "") -> Passage:
+    return Passage(chunk=Chunk(id=f"{doc}-{len(text)}", doc_id=doc, source=f"{doc}.txt", title=title or doc,
+                               start=0, end=len(text), text=text), score=1.0)
+
+
+def test_a_term_the_cited_passages_never_state_is_unstated() -> None:
+    """An adversarial question swaps one name: its answer comes from a passage about the neighbouring one."""
+    from rag.key_terms import unstated_terms
+
+    fenham = _passage("Newcastle has three cathedrals, and the Coptic Cathedral located in Fenham.", "nc",
+                      "Newcastle upon Tyne")
+    jesmond = _passage("Jesmond Dene is a park in Jesmond.", "nc", "Newcastle upon Tyne")
+    q = "Which cathedral in Newcastle is located in Jesmond?"
+    # the title says "Newcastle"; another passage of the same article saying "Jesmond" does not make it stated
+    assert unstated_terms(q, [fenham], [fenham, jesmond]) == ["Jesmond"]
+    assert unstated_terms("Which cathedral is located in Fenham?", [fenham], [fenham]) == []
+    he = _passage("He was hired by Edison when he moved to New York.", "nt", "Nikola Tesla")
+    assert unstated_terms("Who hired Tesla when he moved to New York?", [he], [he]) == []
+    assert unstated_terms("Who hired Tesla in 1884?", [he], [he]) == ["1884"]
+    # a bridge: the first fact is in another document of the context
+    film = _passage("Big Stone Gap was directed by Adriana Trigiani.", "bsg", "Big Stone Gap")
+    bio = _passage("Adriana Trigiani is based in Greenwich Village.", "at", "Adriana Trigiani")
+    assert unstated_terms("Where is the director of Big Stone Gap based?", [bio], [bio, film]) == []
+    assert unstated_terms("Where is the director of Big Stone Gap based?", [bio], [bio]) == ["Big Stone Gap"]
+
+
 def test_a_name_is_found_as_its_plural_demonym_or_acronym() -> None:
     from rag.key_terms import missing_terms
 

@@ -176,7 +176,7 @@ class AnswerResponse(BaseModel):
     check: float | None
     verify: float | None = None
     refusal_reason: str | None = Field(description="weak_retrieval, check, missing_terms, model, "
-                                       "unsupported or verify; null when answered.")
+                                       "unsupported, unstated_terms or verify; null when answered.")
     verdict: str | None
     missing_terms: list[str]
     grounded: float | None

@@ -62,6 +62,7 @@ def flag_unsupported(a: Answer, collection: str = "") -> str:
 _REASONS = {"weak_retrieval": "nothing relevant was retrieved",
             "check": "the passages do not state the answer",
             "missing_terms": "the passages never mention a name or number the question asks about",
+            "unstated_terms": "the passages the reply cites never state a name or number the question asks about",
             "model": "the model found no answer in the passages",
             "unsupported": "the reply was not supported by the passages",
             "verify": "read back against the passages, the reply did not answer the question"}
