@@ -106,7 +106,11 @@ class AnswerSettings(BaseModel):
     # the seed and two-hop sets. 0.42 gave the same false refusals and 0.500; 0.48 added false refusals on
     # seed why (0.17 -> 0.42). Yes/no, comparison and multi-part questions lost more than they gained (two-hop
     # comparison false refusals 0.13 -> 0.40 at 0.45), so they keep check_min.
-    check_min_by_shape: dict[str, float] = Field({"factoid": 0.45, "list": 0.45, "why": 0.45}, description=(
+    # Factoid questions went back to check_min once unstated_terms refused what the check had: rule
+    # pre-registered on the tuning split (the lowest threshold keeping adversarial refusals >= 0.600 and squad
+    # factoid false refusals <= 0.10, then the best squad factoid F1); a run at 0.35 replayed at 0.40 and 0.45
+    # gave adversarial 0.617 / 0.667 / 0.750, false refusals 0.05 / 0.10 / 0.10, F1 0.713 / 0.688 / 0.688.
+    check_min_by_shape: dict[str, float] = Field({"list": 0.45, "why": 0.45}, description=(
         "The check's refusal threshold for these shapes when higher than check_min, after any second hop "
         "(which check_min still triggers); other shapes use check_min."))
     # Chosen on the tuning split (why/how questions, answers of a run without a cap replayed): on the seed
