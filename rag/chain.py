@@ -256,7 +256,8 @@ class AnswerChain:
         unstated: list[str] = []
         if answerable and shape.shape in policy.unstated_terms_shapes and not describes(query):
             # the answer's own passages never say a name or number of the question ("Which cathedral is in
-            # Jesmond?" answered from "the Coptic Cathedral located in Fenham"): it answers another question
+            # Jesmond?" answered from "the Coptic Cathedral located in Fenham"): it answers another question.
+            # A bridge re-ask needs a description, so a re-asked answer never gets here with the old question.
             cited = [citer.passages[c.marker - 1] for c in citations]
             if unstated := unstated_terms(query, cited, context):
                 answerable, reason, rejected = False, "unstated_terms", text
@@ -282,8 +283,8 @@ class AnswerChain:
             check=None if p_yes is None else round(p_yes, 4),
             verify=None if p_verify is None else round(p_verify, 4),
             short_answer=short_answer(shape.shape, text, shape.options) if answerable else "", refusal_reason=reason,
-            rejected=rejected, missing_terms=missing or unstated, verdict=verdict_reason, **base), self,
-            citer.sentences))
+            rejected=rejected, missing_terms=unstated if reason == "unstated_terms" else missing,
+            verdict=verdict_reason, **base), self, citer.sentences))
 
     def _past_bridge(self, query: str, passages: list[Passage], context: list[Passage], answer: str, k: int,
                      filters: Filters | None, timings: Timings, usage: dict[str, int], max_tokens: int | None,

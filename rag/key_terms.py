@@ -134,16 +134,22 @@ def missing_from(question: str, passages: Sequence[Passage]) -> list[str]:
     return missing_terms(question, [p.chunk.text for p in passages], list(titles))
 
 
+def _titled(term: str, titles: Sequence[str]) -> bool:
+    """Every word of the term is in one of the titles, matched as `missing_terms` matches a passage."""
+    words = [w.lower() for part in term.split() for w in part.split("-") if w]
+    return any(all(re.search(rf"(?<!\w){re.escape(w)}(?!\w)", t.lower().replace(",", "")) for w in words)
+               for t in titles)
+
+
 def unstated_terms(question: str, cited: Sequence[Passage], context: Sequence[Passage]) -> list[str]:
     """The key terms an answer's cited passages never state: "Which cathedral is located in Jesmond?" answered
     from "the Coptic Cathedral located in Fenham". A term stays stated when every word of it is in the title of
     a cited passage's document (the passage is about "Nikola Tesla" where it says "he"), or when a context
-    passage from another document states it: a bridge question's first fact lives in another article."""
+    passage from another document mentions it as `missing_terms` reads a mention (one word of a name is
+    enough): a bridge question's first fact lives in another article."""
     cited_docs = {p.chunk.doc_id for p in cited}
     titles = list(dict.fromkeys(p.chunk.title for p in cited if p.chunk.title))
-    title_words = {w for t in titles for w in re.findall(r"\w+", t.lower())}
-    missing = [t for t in missing_terms(question, [p.chunk.text for p in cited], titles)
-               if not set(re.findall(r"\w+", t.lower())) <= title_words]
+    missing = [t for t in missing_terms(question, [p.chunk.text for p in cited], titles) if not _titled(t, titles)]
     others = [p for p in context if p.chunk.doc_id not in cited_docs]
     if missing and others:
         elsewhere = set(missing) - set(missing_from(question, others))

@@ -313,8 +313,9 @@ class RagQueryEngine(BaseQueryEngine):
       reply (as the project's OpenAI-compatible route does).
     - `stream_mode="live"`: the generator yields the deltas as the model writes them. If the checks then
       reject the reply, the stream goes on with a blank line and the refusal, `metadata["refusal_reason"]`
-      is "unsupported" and `metadata["rejected"]` holds the rejected reply; `str(response)` and
-      `get_response()` give the final answer (the refusal) alone, not what was streamed.
+      says why ("unsupported", "unstated_terms", "verify") and `metadata["rejected"]` holds the rejected
+      reply; `str(response)` and `get_response()` give the final answer (the refusal) alone, not what was
+      streamed.
     """
 
     def __init__(self, chain: AnswerChain, retriever: BaseRetriever | None = None, *, streaming: bool = False,

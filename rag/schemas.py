@@ -126,8 +126,9 @@ class Answer(BaseModel):
     missing_terms: list[str] = Field(default_factory=list, description="Names and numbers of the question "
                                      "that no retrieved passage mentions (refused as unstated_terms: that the "
                                      "cited passages never state).")
-    rejected: str | None = Field(None, description="The model's reply that the support check rejected, kept "
-                                 "for inspection; never shown as the answer.")
+    rejected: str | None = Field(None, description="The model's reply that a check after it rejected "
+                                 "(unsupported, unstated_terms, verify), kept for inspection; never shown as "
+                                 "the answer.")
     verdict: str | None = Field(None, description="For a yes/no question, what decided the verdict: the "
                                 "passage text (\"first / second\", \"1882 before 1881\") or \"model\".")
 

@@ -87,8 +87,9 @@ class AnswerSettings(BaseModel):
     context_tokens: int = Field(150, ge=32, description="Token budget of the passages in the prompt (the "
                                 "model's context caps it too). The main cost of an answer on a CPU.")
     context_tokens_long: int = Field(250, ge=32, description="Token budget of the passages for the longer "
-                                     "answer shapes (yes/no, comparison, list, why/how, multi-part) and for a "
-                                     "second retrieval hop.")
+                                     "answer shapes (yes/no, comparison, list, why/how, multi-part), for a "
+                                     "second retrieval hop and for a factoid that describes what it asks "
+                                     "about (bridge_context).")
     context_tokens_by_shape: dict[str, Annotated[int, Field(ge=32)]] = Field(
         {}, description="The passages' token budget for these question shapes, in place of context_tokens or "
         "context_tokens_long (a second hop keeps the larger).")
@@ -147,11 +148,6 @@ class AnswerSettings(BaseModel):
                                                "whose missing names get a retrieval hop of their own (the "
                                                "other half of a comparison); for the others a name the "
                                                "passages never mention stays missing.")
-    # Chosen on the tuning split (context assembly replayed without the model over every "tune" question): 17
-    # of the 23 two-hop bridge questions describe something by a clause, and their context held 0.609 of the
-    # gold facts at the factoid budget against 0.652 at context_tokens_long (0.674 at 350, not taken: a longer
-    # prompt is read on every such question). No squad factoid question and 1 of 60 adversarial ones describe
-    # anything this way; a second retrieval hop with the first passages' names added nothing over the budget.
     # Chosen on the tuning split (the rule replayed over the stored answers of the last three "tune" runs, which
     # gave the same answers): of the 21 adversarial factoid questions answered, 9 were answered from a passage
     # that never states one of the question's names or numbers ("Which cathedral is located in Jesmond?" from
@@ -163,9 +159,15 @@ class AnswerSettings(BaseModel):
                                              "the passages they cite never state one of the question's names or "
                                              "numbers (not counting questions that describe something by a "
                                              "clause, whose first fact lives in another passage).")
+    # Chosen on the tuning split (context assembly replayed without the model over every "tune" question): 17
+    # of the 23 two-hop bridge questions describe something by a clause, and their context held 0.609 of the
+    # gold facts at the factoid budget against 0.652 at context_tokens_long (0.674 at 350, not taken: a longer
+    # prompt is read on every such question). No squad factoid question and 1 of 60 adversarial ones describe
+    # anything this way; a second retrieval hop with the first passages' names added nothing over the budget.
     bridge_context: bool = Field(True, description="A factoid question that describes what it asks about by a "
                                  "clause (\"the mountain after which Kenya is named\") needs the passage about the "
-                                 "described thing and the one about what is asked: it gets context_tokens_long.")
+                                 "described thing and the one about what is asked: it gets a second hop's budget "
+                                 "(context_tokens_long, or a larger context_tokens_by_shape entry).")
     bridge_reask: bool = Field(True, description="When a factoid answer is the thing the question only "
                                "describes (\"the mountain after which Kenya is named\" answered \"Mount Kenya\"), "
                                "retrieve again with it and ask again with it named (rag/bridge.py).")

@@ -281,8 +281,9 @@ class TwoPassageRetriever:
         self.queries.append(query)
         erdogan = query.startswith("Erdogan")
         text, doc = ("Erdogan landed in Tehran a day later.", self.erdogan_doc) if erdogan else (TEXT, "d")
-        return [Passage(chunk=Chunk(id=text[:5], doc_id=doc, source=f"{doc}.txt", title=doc.upper(), start=0,
-                                    end=len(text), text=text), score=0.7, dense_score=0.7)]
+        start = 200 if erdogan else 0  # apart from the airport passage, were they in one document
+        return [Passage(chunk=Chunk(id=text[:5], doc_id=doc, source=f"{doc}.txt", title=doc.upper(), start=start,
+                                    end=start + len(text), text=text), score=0.7, dense_score=0.7)]
 
 
 def test_a_missing_name_is_searched_for_before_the_question_is_refused() -> None:
@@ -296,7 +297,8 @@ def test_a_missing_name_is_searched_for_before_the_question_is_refused() -> None
     # another passage of its own article may not (an adversarial question's swapped name is often elsewhere in it)
     same = chain(ScriptedLLM("Javad Owji [1]", p_yes=[0.5, 0.8]), TwoPassageRetriever(erdogan_doc="d"),
                  missing_name_hop_shapes=["factoid"]).answer("Who welcomed Putin, whom Erdogan followed to Tehran?")
-    assert not same.answerable and same.refusal_reason == "unstated_terms"
+    assert not same.answerable and same.refusal_reason == "unstated_terms" and same.missing_terms == ["Erdogan"]
+    assert any("Erdogan landed" in p.chunk.text for p in same.context)  # the hop found it, in the same article
 
 
 def test_by_default_only_yes_no_comparison_and_multipart_questions_search_for_a_missing_name() -> None:
@@ -312,7 +314,12 @@ def test_by_default_only_yes_no_comparison_and_multipart_questions_search_for_a_
     assert ans.shape == "yesno" and retriever.queries[-1].startswith("Erdogan ") and ans.missing_terms == []
 
 
-def test_factoid_list_and_why_questions_refuse_below_their_own_check_threshold() -> None:
+def test_a_shape_may_refuse_below_its_own_check_threshold() -> None:
+    """By default list and why questions refuse below 0.45, factoids (checked again after the answer by
+    unstated_terms) and the rest below check_min, 0.35."""
+    c = chain(ScriptedLLM())
+    assert (c.check_min("factoid"), c.check_min("list"), c.check_min("why"), c.check_min("yesno")) == (
+        0.35, 0.45, 0.45, 0.35)
     for p_yes, shape_min, answerable in ((0.4, 0.45, False), (0.4, 0.3, True), (0.5, 0.45, True)):
         ans = chain(ScriptedLLM("Javad Owji [1]", p_yes=p_yes), check_min_by_shape={"factoid": shape_min}).answer(
             "Who welcomed Putin?")

@@ -136,6 +136,17 @@ def test_a_term_the_cited_passages_never_state_is_unstated() -> None:
     # the title says "Newcastle"; another passage of the same article saying "Jesmond" does not make it stated
     assert unstated_terms(q, [fenham], [fenham, jesmond]) == ["Jesmond"]
     assert unstated_terms("Which cathedral is located in Fenham?", [fenham], [fenham]) == []
+    # a title stands for the passage's subject only when it holds every word of the term
+    keepers = _passage("The first Keeper was Richard Redgrave.", "va", "Victoria and Albert Museum")
+    assert unstated_terms("Who was the first Keeper of the Albert Museum?", [keepers], [keepers]) == []
+    assert unstated_terms("Who was the first Keeper of the Albert Hall?", [keepers], [keepers]) == ["Albert Hall"]
+    untitled = _passage("The first Keeper was Richard Redgrave.", "va", " ")
+    assert unstated_terms("Who was the first Keeper of the Albert Museum?", [untitled], [untitled]) == [
+        "Albert Museum"]
+    # two titles do not make one term between them
+    other = _passage("The Keeper of Prints was named.", "ah", "Hall of Prints")
+    assert unstated_terms("Who was the first Keeper of the Albert Hall?", [keepers, other], [keepers, other]) == [
+        "Albert Hall"]
     he = _passage("He was hired by Edison when he moved to New York.", "nt", "Nikola Tesla")
     assert unstated_terms("Who hired Tesla when he moved to New York?", [he], [he]) == []
     assert unstated_terms("Who hired Tesla in 1884?", [he], [he]) == ["1884"]

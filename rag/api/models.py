@@ -178,7 +178,9 @@ class AnswerResponse(BaseModel):
     refusal_reason: str | None = Field(description="weak_retrieval, check, missing_terms, model, "
                                        "unsupported, unstated_terms or verify; null when answered.")
     verdict: str | None
-    missing_terms: list[str]
+    missing_terms: list[str] = Field(description="Names and numbers of the question that no retrieved passage "
+                                     "mentions; when refused as unstated_terms, those the cited passages never "
+                                     "state.")
     grounded: float | None
     sentences: list[AnswerSentence]
     retrieved: list[RetrievedChunk]
