@@ -103,6 +103,20 @@ def _acronym_found(term: tuple[str, ...], words: list[str], text: str) -> bool:
     return re.search(rf"(?<!\w){spelled}(?!\w)", text) is not None
 
 
+def _words(term: Sequence[str]) -> list[str]:
+    """A term's words as they are searched for: lower-case, hyphenated parts apart ("Super Bowl-related")."""
+    return [w.lower() for part in term for w in part.split("-") if w]
+
+
+def _haystack(text: str) -> str:
+    """Text as a term is searched in: lower-case, without thousands commas ("2,016" says "2016")."""
+    return text.lower().replace(",", "")
+
+
+def _says(haystack: str, word: str) -> bool:
+    return re.search(rf"(?<!\w){re.escape(word)}(?!\w)", haystack) is not None
+
+
 def missing_terms(question: str, texts: list[str], titles: Sequence[str] = ()) -> list[str]:
     """The key terms none of the texts mention: a number by itself, a name when none of its words appear
     ("Nikola Tesla" is found where the passages say only "Tesla"), in any of the forms `_same_name` and
@@ -110,12 +124,12 @@ def missing_terms(question: str, texts: list[str], titles: Sequence[str] = ()) -
     Victoria and Albert Museum's article says "the museum" where a question says "the V&A". Only an acronym:
     a news headline names everyone in the story, and a name from it is no evidence about a passage."""
     text = " ".join(texts)
-    haystack = text.lower().replace(",", "")
+    haystack = _haystack(text)
     passage_words: set[str] | None = None  # built only when a term is not found as itself
     out = []
     for term in key_terms(question):
-        words = [w.lower() for part in term for w in part.split("-") if w]
-        if not words or any(re.search(rf"(?<!\w){re.escape(w)}(?!\w)", haystack) for w in words):
+        words = _words(term)
+        if not words or any(_says(haystack, w) for w in words):
             continue
         if term[0][0].isdigit():  # a number is found only as itself
             out.append(" ".join(term))
@@ -136,9 +150,8 @@ def missing_from(question: str, passages: Sequence[Passage]) -> list[str]:
 
 def _titled(term: str, titles: Sequence[str]) -> bool:
     """Every word of the term is in one of the titles, matched as `missing_terms` matches a passage."""
-    words = [w.lower() for part in term.split() for w in part.split("-") if w]
-    return any(all(re.search(rf"(?<!\w){re.escape(w)}(?!\w)", t.lower().replace(",", "")) for w in words)
-               for t in titles)
+    words = _words(term.split())
+    return any(all(_says(_haystack(t), w) for w in words) for t in titles)
 
 
 def unstated_terms(question: str, cited: Sequence[Passage], context: Sequence[Passage]) -> list[str]:
@@ -152,8 +165,8 @@ def unstated_terms(question: str, cited: Sequence[Passage], context: Sequence[Pa
     missing = [t for t in missing_terms(question, [p.chunk.text for p in cited], titles) if not _titled(t, titles)]
     others = [p for p in context if p.chunk.doc_id not in cited_docs]
     if missing and others:
-        elsewhere = set(missing) - set(missing_from(question, others))
-        missing = [t for t in missing if t not in elsewhere]
+        unsaid = set(missing_from(question, others))
+        missing = [t for t in missing if t in unsaid]
     return missing
 
 
