@@ -276,21 +276,31 @@ def choose(question: str, options: tuple[str, ...], passages: list[Passage], min
     wanted = content_words(re.sub(r"\bor\b", " ", rest))
     if not wanted:
         return None
+    heads = _heads(options)
+    measured = bool(_MEASURE.search(question))  # "which holds more": the numbers decide, not the clauses
     scored = []
-    for o in options:
+    for k, o in enumerate(options):
         need = content_words(o)
+        others = [content_words(x) - need for x in options if x != o]
         best: tuple[float, int, tuple[int, int]] = (0.0, -1, (0, 0))
         for i, p in enumerate(passages):
             text = p.chunk.text
             for lo, hi in sentence_spans(text) or [(0, len(text))]:
-                words = content_words(text[lo:hi])
-                if need and need <= words:
-                    others = [content_words(x) - need for x in options if x != o]
-                    if any(ow and ow <= words for ow in others):
-                        continue  # a sentence naming both options does not tell them apart
-                    score = len(wanted & words) / len(wanted)
-                    if score > best[0]:
-                        best = (score, i, (lo, hi))
+                sentence = text[lo:hi]
+                words = content_words(sentence)
+                named = bool(need) and need <= words
+                both = bool(heads[1 - k] and heads[1 - k] in words and (named or (heads[k] and heads[k] in words)))
+                # a sentence naming both options can tell them apart by its clauses: "trade … was growing at
+                # record rates and that their cooperation on security was deepening"
+                pick = _clause_pick(sentence, heads, wanted) if both and not measured else None
+                if pick is not None:
+                    if pick != k:
+                        continue
+                elif not named or any(ow and ow <= words for ow in others):
+                    continue  # not named here, or both named in full: the sentence does not tell them apart
+                score = len(wanted & words) / len(wanted)
+                if score > best[0]:
+                    best = (score, i, (lo, hi))
         scored.append(best)
     (sa, ia, spa), (sb, ib, spb) = scored
     if max(sa, sb) < min_overlap or abs(sa - sb) < min_margin:
@@ -298,3 +308,42 @@ def choose(question: str, options: tuple[str, ...], passages: list[Passage], min
     pick = 0 if sa > sb else 1
     s, i, span = scored[pick]
     return Choice(options[pick], i, span, f"{options[pick]} {s:.2f} / {options[1 - pick]} {scored[1 - pick][0]:.2f}")
+
+
+# where a sentence's clauses part: ", and", ", while", "; ", " and that" ("trade was growing, and that their
+# cooperation was deepening"), " whereas"
+_CHOICE_CLAUSES = re.compile(r",\s+(?:and|but|while|whereas)\s+|;\s*|\s+and that\s+|\s+(?:while|whereas)\s+",
+                             re.IGNORECASE)
+
+_MEASURE = re.compile(r"\b(?:more|most|less|least|fewer|fewest|\w{3,}er than|larger|largest|smaller|smallest|higher|"
+                      r"highest|lower|lowest|greater|bigger|heavier|lighter|longer|shorter|taller|older|younger|"
+                      r"better|worse|earlier|later|first|last)\b", re.IGNORECASE)
+
+
+def _heads(options: tuple[str, ...]) -> list[str | None]:
+    """Each option's last word that the other option lacks, as a content word: "Russia-Iran trade" -> "trade",
+    "Iran's oil minister" -> "oil" (beside "its foreign minister"). A sentence can name an option by it alone."""
+    out: list[str | None] = []
+    for k, o in enumerate(options):
+        other = set().union(*(content_words(x) for j, x in enumerate(options) if j != k))
+        own = [w for w in (next(iter(content_words(t)), None) for t in re.findall(r"[\w'’-]+", o)) if w]
+        out.append(next((w for w in reversed(own) if w not in other), None))
+    return out
+
+
+def _clause_pick(sentence: str, heads: list[str | None], wanted: set[str], min_words: int = 2) -> int | None:
+    """In a sentence naming both options, the option whose clause holds the question's other words: the index
+    of the one named alone in the clause holding the most of them (at least `min_words`, and more than any
+    clause naming the other), or None when the clauses do not tell them apart."""
+    best: dict[int, int] = {}
+    for clause in _CHOICE_CLAUSES.split(sentence):
+        words = content_words(clause)
+        named = [k for k, h in enumerate(heads) if h and h in words]
+        if len(named) == 1:
+            best[named[0]] = max(best.get(named[0], 0), len(wanted & words))
+    if not best:
+        return None
+    k, n = max(best.items(), key=lambda kv: kv[1])
+    if n < min_words or any(m >= n for j, m in best.items() if j != k):
+        return None
+    return k

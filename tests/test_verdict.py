@@ -120,3 +120,37 @@ def test_numbers_that_are_not_years_or_not_names_keep_their_meaning(question: st
     number, a score and a name's number the sentence gives otherwise still make a no."""
     v = decide(question, ps(text))
     assert v is not None and v.answer == answer, v
+
+
+CLAUSES = ps("Putin told Raisi that trade between the two countries was growing at record rates and that their "
+             "cooperation on international security was deepening.")
+
+
+@pytest.mark.parametrize("question, option", [
+    ("According to Putin, was it Russia-Iran trade or their security cooperation that was growing at record rates?",
+     "Russia-Iran trade"),
+    ("According to Putin, was it Russia-Iran trade or their security cooperation that was deepening?",
+     "their security cooperation"),
+])
+def test_a_sentence_naming_both_options_decides_by_the_clause_that_holds_the_question(question: str,
+                                                                                      option: str) -> None:
+    """One option is named by its last word alone ("trade"); each clause names one option, and the clause with the
+    question's other words names the answer."""
+    c = choose(question, ("Russia-Iran trade", "their security cooperation"), CLAUSES)
+    assert c is not None and c.option == option, c
+
+
+def test_a_measured_choice_is_not_decided_by_clauses() -> None:
+    """"Which holds more?" is settled by the numbers, which the clause rule does not read: the model decides."""
+    passages = ps("Palisade mesophyll cells can contain 30-70 chloroplasts per cell, while stomatal guard cells "
+                  "contain only around 8-15 per cell.")
+    options = ("palisade mesophyll cells", "stomatal guard cells")
+    assert choose("Which leaf cells hold fewer chloroplasts per cell, palisade mesophyll cells or stomatal guard "
+                  "cells?", options, passages) is None
+    assert choose("Which leaf cells contain chloroplasts per cell, palisade mesophyll cells or stomatal guard "
+                  "cells?", options, passages) is not None
+
+
+def test_a_sentence_naming_both_options_in_one_clause_decides_nothing() -> None:
+    passages = ps("Raisi and Khamenei both received Putin at the palace.")
+    assert choose("Who received Putin at the palace, Raisi or Khamenei?", ("Raisi", "Khamenei"), passages) is None
