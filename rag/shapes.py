@@ -76,7 +76,6 @@ def choice_options(question: str) -> tuple[str, ...]:
     if " or " not in q:
         return ()
     left, right = q.rsplit(" or ", 1)
-    left = left.rstrip().rstrip(",")  # "Which happened first: X, or Y": that comma only ends the option
     # the alternatives follow the last colon or comma ("Which came first, X or Y"); without one, the left
     # option is taken as long as the right one ("Did Putin travel to Iran or to Turkey")
     marked = max(left.rfind(":"), left.rfind(","))
@@ -92,7 +91,7 @@ def choice_options(question: str) -> tuple[str, ...]:
         # and "to Vienna"; the right one ends where a further phrase of the question begins
         a = left[at + 1:].strip(" ,:")
         b = b[:m.end()] + _PHRASE.split(b[m.end():], maxsplit=1)[0]
-    return (a, b) if a and b and len(left_words) <= (12 if marked >= 0 else 8) else ()
+    return (a, b) if a and b and len(left_words) <= 8 else ()
 
 
 def classify(question: str) -> QuestionShape:
