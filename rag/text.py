@@ -76,9 +76,14 @@ def tokens(text: str) -> list[str]:
     return WORD.findall(text.lower())
 
 
+def content_word_list(text: str) -> list[str]:
+    """Stems of the words that carry content, in order: no stop words, no single letters (single digits stay)."""
+    return [stem(w) for w in tokens(text) if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
+
+
 def content_words(text: str) -> set[str]:
-    """Stems of the words that carry content: no stop words, no single letters (single digits stay)."""
-    return {stem(w) for w in tokens(text) if w not in STOPWORDS and (len(w) > 1 or w.isdigit())}
+    """`content_word_list` as a set."""
+    return set(content_word_list(text))
 
 
 def overlap(claim: set[str], evidence: set[str]) -> float:

@@ -22,7 +22,7 @@ from typing import Literal
 
 from rag.key_terms import key_terms
 from rag.schemas import Passage
-from rag.text import content_words, sentence_spans
+from rag.text import content_word_list, content_words, sentence_spans
 
 # a question's relation word and the words a passage would use to state the opposite
 _OPPOSITES: dict[str, frozenset[str]] = {k: frozenset(v.split()) for k, v in {
@@ -278,29 +278,31 @@ def choose(question: str, options: tuple[str, ...], passages: list[Passage], min
         return None
     heads = _heads(options)
     measured = bool(_MEASURE.search(question))  # "which holds more": the numbers decide, not the clauses
+    sentences = []  # (passage, span, content words, the option its clauses pick when it names both, or None)
+    for i, p in enumerate(passages):
+        text = p.chunk.text
+        for lo, hi in sentence_spans(text) or [(0, len(text))]:
+            words = content_words(text[lo:hi])
+            named_by_head = not measured and any(h and h in words for h in heads)
+            sentences.append((i, (lo, hi), words, _clause_pick(text[lo:hi], heads, wanted) if named_by_head else None))
     scored = []
     for k, o in enumerate(options):
         need = content_words(o)
         others = [content_words(x) - need for x in options if x != o]
         best: tuple[float, int, tuple[int, int]] = (0.0, -1, (0, 0))
-        for i, p in enumerate(passages):
-            text = p.chunk.text
-            for lo, hi in sentence_spans(text) or [(0, len(text))]:
-                sentence = text[lo:hi]
-                words = content_words(sentence)
-                named = bool(need) and need <= words
-                both = bool(heads[1 - k] and heads[1 - k] in words and (named or (heads[k] and heads[k] in words)))
-                # a sentence naming both options can tell them apart by its clauses: "trade … was growing at
-                # record rates and that their cooperation on security was deepening"
-                pick = _clause_pick(sentence, heads, wanted) if both and not measured else None
-                if pick is not None:
-                    if pick != k:
-                        continue
-                elif not named or any(ow and ow <= words for ow in others):
-                    continue  # not named here, or both named in full: the sentence does not tell them apart
-                score = len(wanted & words) / len(wanted)
-                if score > best[0]:
-                    best = (score, i, (lo, hi))
+        for i, span, words, by_clause in sentences:
+            named = bool(need) and need <= words
+            both = heads[1 - k] in words and (named or heads[k] in words)
+            # a sentence naming both options can tell them apart by its clauses: "trade … was growing at record
+            # rates and that their cooperation on security was deepening"
+            if by_clause is not None and both:
+                if by_clause != k:
+                    continue
+            elif not named or any(ow and ow <= words for ow in others):
+                continue  # not named here, or both named in full: the sentence does not tell them apart
+            score = len(wanted & words) / len(wanted)
+            if score > best[0]:
+                best = (score, i, span)
         scored.append(best)
     (sa, ia, spa), (sb, ib, spb) = scored
     if max(sa, sb) < min_overlap or abs(sa - sb) < min_margin:
@@ -326,8 +328,7 @@ def _heads(options: tuple[str, ...]) -> list[str | None]:
     out: list[str | None] = []
     for k, o in enumerate(options):
         other = set().union(*(content_words(x) for j, x in enumerate(options) if j != k))
-        own = [w for w in (next(iter(content_words(t)), None) for t in re.findall(r"[\w'’-]+", o)) if w]
-        out.append(next((w for w in reversed(own) if w not in other), None))
+        out.append(next((w for w in reversed(content_word_list(o)) if w not in other), None))
     return out
 
 

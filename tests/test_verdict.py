@@ -154,3 +154,10 @@ def test_a_measured_choice_is_not_decided_by_clauses() -> None:
 def test_a_sentence_naming_both_options_in_one_clause_decides_nothing() -> None:
     passages = ps("Raisi and Khamenei both received Putin at the palace.")
     assert choose("Who received Putin at the palace, Raisi or Khamenei?", ("Raisi", "Khamenei"), passages) is None
+
+
+def test_an_options_head_is_its_last_word_even_when_hyphenated() -> None:
+    """Read in order, not from a set: "Anglo-Saxon" gives "saxon" whatever the hash seed."""
+    from rag.verdict import _heads
+    assert _heads(("the Anglo-Saxon", "the Normans")) == ["saxon", "norman"]
+    assert _heads(("Iran's oil minister", "its foreign minister")) == ["oil", "foreign"]
