@@ -317,6 +317,9 @@ class Settings(BaseSettings):
     n_ctx: int = Field(4096, ge=512)
     n_threads: int | None = Field(None, description="llama.cpp threads; default: all cores.")
     flash_attn: bool = Field(True, description="llama.cpp flash attention (about 15% faster prompts on CPU).")
+    lookup_tokens: int = Field(3, ge=0, le=32, description=(
+        "Prompt-lookup decoding at temperature 0: how many tokens copied from the prompt the model checks in "
+        "one pass (0: off). The text is the same greedy text, written sooner."))
     max_tokens: int = Field(256, ge=1, le=4096)
     temperature: float = Field(0.0, ge=0.0, le=2.0)
 

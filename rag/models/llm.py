@@ -47,8 +47,12 @@ class LlamaCppLLM:
     `waited_ms()` for the checks (a running total per calling thread).
     """
 
-    def __init__(self, model_path: Path, n_ctx: int, n_threads: int | None, flash_attn: bool = True) -> None:
+    def __init__(self, model_path: Path, n_ctx: int, n_threads: int | None, flash_attn: bool = True,
+                 lookup_tokens: int = 0) -> None:
         self.path = Path(model_path)
+        self.lookup_tokens = lookup_tokens
+        # Prompt-lookup decoding so far: forward passes, drafted tokens, drafted tokens the model agreed with.
+        self.lookup_stats = {"passes": 0, "drafted": 0, "accepted": 0}
         self.name = self.path.stem
         self.n_ctx = n_ctx
         self._n_threads = n_threads or os.cpu_count() or 2
@@ -110,13 +114,7 @@ class LlamaCppLLM:
             # Reuse the evaluated prefix (the answer prompt's passages and question): only the new tokens
             # are read. llama-cpp-python keeps no logits without logits_all, so the last row is read from
             # the context directly.
-            cached = llama.input_ids[:llama.n_tokens].tolist()
-            same = 0
-            for a, b in zip(cached, tokens, strict=False):
-                if a != b:
-                    break
-                same += 1
-            llama.n_tokens = min(same, len(tokens) - 1)
+            llama.n_tokens = min(_shared(llama.input_ids[:llama.n_tokens].tolist(), tokens), len(tokens) - 1)
             llama.eval(tokens[llama.n_tokens:])
             logits = np.ctypeslib.as_array(llama_get_logits_ith(llama.ctx, -1), shape=(llama.n_vocab(),))
             if self._yes_no is None:
@@ -156,6 +154,11 @@ class LlamaCppLLM:
                 usage["queue_ms"] = round((time.perf_counter() - queued) * 1000, 1)  # type: ignore[assignment]
             try:
                 llama = self._load()
+                if temperature == 0 and self.lookup_tokens > 0:
+                    counts = self._greedy_lookup(llama, messages, max_tokens, cancel, out.put)
+                    if usage is not None:
+                        usage.update(prompt_tokens=counts[0], completion_tokens=counts[1])
+                    return
                 completion = 0
                 for part in llama.create_chat_completion(messages=messages, max_tokens=max_tokens,
                                                          temperature=temperature, stream=True):
@@ -183,6 +186,98 @@ class LlamaCppLLM:
                 yield item
         finally:
             cancel.set()
+
+    def _greedy_lookup(self, llama, messages: list[Message], max_tokens: int, cancel: threading.Event,
+                       emit) -> tuple[int, int]:
+        """Greedy decoding with prompt-lookup drafts; returns (prompt tokens, completion tokens).
+
+        Answers copy long runs from their passages, and on a CPU one forward pass over a few tokens costs
+        little more than over one (writing is memory-bound), so the tokens that followed the answer's last
+        few tokens in the prompt are checked in one pass and the run the model agrees with is kept. At
+        temperature 0 the text is the model's own greedy text, only written sooner. Hand-written because
+        llama-cpp-python's `LlamaPromptLookupDecoding` turns on `logits_all`, which computes and copies the
+        logits of every prompt token (a 152k-word vocabulary), and drafts from one-token matches.
+        """
+        import codecs
+
+        import numpy as np
+        from llama_cpp import llama_get_logits_ith, llama_vocab_is_eog
+
+        tokens = self._prompt_tokens(llama, messages)
+        llama.n_tokens = min(_shared(llama.input_ids[:llama.n_tokens].tolist(), tokens), len(tokens) - 1)
+        llama._requires_eval = True  # what llama-cpp-python's own generate should assume of our state
+        llama.eval(tokens[llama.n_tokens:])
+        n_vocab = llama.n_vocab()
+        nxt = int(np.ctypeslib.as_array(llama_get_logits_ith(llama.ctx, -1), shape=(n_vocab,)).argmax())
+        history = np.array(tokens, dtype=np.intc)
+        # Drafts come from the passages, the question and the answer so far, not from the system prompt:
+        # answers do not copy its instructions, and its matches would be checked in vain.
+        system = [m for m in messages if m.get("role") == "system"]
+        start = _shared(self._prompt_tokens(llama, system), tokens) if system else 0
+        vocab = llama._model.vocab
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        produced = 0
+        while not cancel.is_set():
+            if llama_vocab_is_eog(vocab, nxt) or produced >= max_tokens:
+                break
+            kept = [nxt]
+            history = np.append(history, np.intc(nxt))
+            draft = _lookup(history, self.lookup_tokens, start=start)[: max(0, max_tokens - produced - 1)]
+            batch = [nxt, *draft]
+            n_past = llama.n_tokens
+            if n_past + len(batch) > llama.n_ctx():
+                break
+            llama._ctx.kv_cache_seq_rm(-1, n_past, -1)
+            llama._batch.set_batch(batch=batch, n_past=n_past, logits_all=True)
+            llama._ctx.decode(llama._batch)
+            rows = np.ctypeslib.as_array(llama._ctx.get_logits(), shape=(len(batch), n_vocab))
+            preds = rows.argmax(axis=1)
+            accepted = 0
+            while accepted < len(draft) and int(preds[accepted]) == draft[accepted] \
+                    and not llama_vocab_is_eog(vocab, draft[accepted]):
+                accepted += 1
+            kept += draft[:accepted]
+            for key, n in (("passes", 1), ("drafted", len(draft)), ("accepted", accepted)):
+                self.lookup_stats[key] += n
+            llama.input_ids[n_past:n_past + len(kept)] = kept
+            llama.n_tokens = n_past + len(kept)
+            llama._ctx.kv_cache_seq_rm(-1, llama.n_tokens, -1)
+            history = np.concatenate([history, np.array(kept[1:], dtype=np.intc)])
+            produced += len(kept)
+            text = decoder.decode(llama.detokenize(kept))
+            if text:
+                emit(text)
+            nxt = int(preds[accepted])
+        tail = decoder.decode(b"", final=True)
+        if tail:
+            emit(tail)
+        return len(tokens), produced
+
+
+def _shared(a: list[int], b: list[int]) -> int:
+    """How many leading tokens two token lists share."""
+    same = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        same += 1
+    return same
+
+
+def _lookup(history, k: int, start: int = 0, longest: int = 4, shortest: int = 2) -> list[int]:
+    """Up to k tokens that followed the latest earlier occurrence, at or after `start`, of the history's last
+    n tokens (n from `longest` down to `shortest`): the draft that prompt-lookup decoding checks. One-token
+    matches are not used: they propose a wrong run more often than a right one."""
+    import numpy as np
+
+    size = len(history)
+    for n in range(min(longest, size - 1 - start), shortest - 1, -1):
+        windows = np.lib.stride_tricks.sliding_window_view(history[start:-1], n)
+        hits = np.nonzero((windows == history[-n:]).all(axis=1))[0]
+        if len(hits):
+            begin = start + int(hits[-1]) + n
+            return history[begin:begin + k].tolist()
+    return []
 
 
 class OpenAICompatLLM:
@@ -284,7 +379,7 @@ def build_llm(settings: Settings) -> LLM:
                 from rag.models.weights import ensure_model
 
                 path = ensure_model(settings.llm_preset, settings.model_cache_dir)
-            return LlamaCppLLM(path, settings.n_ctx, settings.n_threads, settings.flash_attn)
+            return LlamaCppLLM(path, settings.n_ctx, settings.n_threads, settings.flash_attn, settings.lookup_tokens)
         case "openai":
             return OpenAICompatLLM(settings.llm_model, settings.openai_api_key, settings.openai_base_url,
                                    stream=settings.openai_stream, timeout=settings.openai_timeout)
