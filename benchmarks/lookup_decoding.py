@@ -1,8 +1,9 @@
 """Prompt-lookup decoding against plain greedy decoding, on the exact prompts the chain sends.
 
-    python -m benchmarks.lookup_decoding [--split tune] [--lookup 6 10] [--limit N]
+    python -m benchmarks.lookup_decoding [--split tune] [--lookup 3 4 8] [--limit N]
 
-The chain answers the seed questions of one split (`seeds/gold.jsonl` and `seeds/gold-shapes.jsonl`) with
+The chain answers the seed questions of one split (`seeds/gold.jsonl`, `seeds/gold-shapes.jsonl`, and for
+`--split test` the held-out `seeds/gold-shapes-heldout.jsonl`) with
 lookup off, and every generation it asks for is recorded (messages, max_tokens). Each recorded generation
 is then replayed through `LlamaCppLLM.stream_chat` once per setting (0 = llama-cpp-python's own greedy
 decoding), each time after the model has read the system prompt with another question, as in normal use.
@@ -45,13 +46,14 @@ class Recorder:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--split", default="tune")
-    ap.add_argument("--lookup", type=int, nargs="+", default=[6, 10])
+    ap.add_argument("--lookup", type=int, nargs="+", default=[3])
     ap.add_argument("--limit", type=int, default=None)
     args = ap.parse_args()
     rows = []
-    for name in ("gold.jsonl", "gold-shapes.jsonl"):
+    # the held-out shape questions are all test questions (they carry no split)
+    for name, default in (("gold.jsonl", None), ("gold-shapes.jsonl", None), ("gold-shapes-heldout.jsonl", "test")):
         for line in (PROJECT_ROOT / "seeds" / name).read_text().splitlines():
-            if line.strip() and json.loads(line).get("split") == args.split:
+            if line.strip() and json.loads(line).get("split", default) == args.split:
                 rows.append(json.loads(line))
     rows = rows[: args.limit]
     settings_list = [0, *args.lookup]
