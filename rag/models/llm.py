@@ -217,36 +217,39 @@ class LlamaCppLLM:
         vocab = llama._model.vocab
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         produced = 0
-        while not cancel.is_set():
-            if llama_vocab_is_eog(vocab, nxt) or produced >= max_tokens:
-                break
-            kept = [nxt]
+
+        def say(ids: list[int]) -> None:
+            if text := decoder.decode(llama.detokenize(ids)):
+                emit(text)
+
+        while not cancel.is_set() and not llama_vocab_is_eog(vocab, nxt) and produced < max_tokens:
+            say([nxt])  # before its pass, as plain decoding would: the reader gets each token as soon as known
+            produced += 1
             history = np.append(history, np.intc(nxt))
-            draft = _lookup(history, self.lookup_tokens, start=start)[: max(0, max_tokens - produced - 1)]
-            batch = [nxt, *draft]
             n_past = llama.n_tokens
-            if n_past + len(batch) > llama.n_ctx():
+            if produced >= max_tokens or n_past + 1 > llama.n_ctx():
                 break
+            draft = _lookup(history, self.lookup_tokens, start=start)[: max_tokens - produced]
+            batch = [nxt, *draft][: llama.n_ctx() - n_past]
+            draft = batch[1:]
             llama._ctx.kv_cache_seq_rm(-1, n_past, -1)
             llama._batch.set_batch(batch=batch, n_past=n_past, logits_all=True)
             llama._ctx.decode(llama._batch)
-            rows = np.ctypeslib.as_array(llama._ctx.get_logits(), shape=(len(batch), n_vocab))
-            preds = rows.argmax(axis=1)
+            preds = np.ctypeslib.as_array(llama._ctx.get_logits(), shape=(len(batch), n_vocab)).argmax(axis=1)
             accepted = 0
             while accepted < len(draft) and int(preds[accepted]) == draft[accepted] \
                     and not llama_vocab_is_eog(vocab, draft[accepted]):
                 accepted += 1
-            kept += draft[:accepted]
             for key, n in (("passes", 1), ("drafted", len(draft)), ("accepted", accepted)):
                 self.lookup_stats[key] += n
+            kept = batch[:1 + accepted]
             llama.input_ids[n_past:n_past + len(kept)] = kept
             llama.n_tokens = n_past + len(kept)
             llama._ctx.kv_cache_seq_rm(-1, llama.n_tokens, -1)
-            history = np.concatenate([history, np.array(kept[1:], dtype=np.intc)])
-            produced += len(kept)
-            text = decoder.decode(llama.detokenize(kept))
-            if text:
-                emit(text)
+            if accepted:
+                say(draft[:accepted])
+                history = np.concatenate([history, np.array(draft[:accepted], dtype=np.intc)])
+                produced += accepted
             nxt = int(preds[accepted])
         tail = decoder.decode(b"", final=True)
         if tail:
