@@ -191,9 +191,10 @@ class LlamaCppLLM:
                        emit) -> tuple[int, int]:
         """Greedy decoding with prompt-lookup drafts; returns (prompt tokens, completion tokens).
 
-        Answers copy long runs from their passages, and on a CPU one forward pass over a few tokens costs
-        little more than over one (writing is memory-bound), so the tokens that followed the answer's last
-        few tokens in the prompt are checked in one pass and the run the model agrees with is kept. At
+        Answers copy long runs from their passages, and on a CPU one forward pass over 4 tokens costs about
+        1.5 times one over a single token (each pass reads all the weights), so the tokens that followed the
+        answer's last few tokens in the prompt are checked in one pass and the run the model agrees with is
+        kept. At
         temperature 0 the text is the model's own greedy text, only written sooner. Hand-written because
         llama-cpp-python's `LlamaPromptLookupDecoding` turns on `logits_all`, which computes and copies the
         logits of every prompt token (a 152k-word vocabulary), and drafts from one-token matches.
