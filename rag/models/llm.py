@@ -114,8 +114,7 @@ class LlamaCppLLM:
             # Reuse the evaluated prefix (the answer prompt's passages and question): only the new tokens
             # are read. llama-cpp-python keeps no logits without logits_all, so the last row is read from
             # the context directly.
-            llama.n_tokens = min(_shared(llama.input_ids[:llama.n_tokens].tolist(), tokens), len(tokens) - 1)
-            llama.eval(tokens[llama.n_tokens:])
+            _read(llama, tokens)
             logits = np.ctypeslib.as_array(llama_get_logits_ith(llama.ctx, -1), shape=(llama.n_vocab(),))
             if self._yes_no is None:
                 first = lambda w: llama.tokenize(w.encode(), add_bos=False, special=False)[0]  # noqa: E731
@@ -194,8 +193,7 @@ class LlamaCppLLM:
         Answers copy long runs from their passages, and on a CPU one forward pass over 4 tokens costs about
         1.5 times one over a single token (each pass reads all the weights), so the tokens that followed the
         answer's last few tokens in the prompt are checked in one pass and the run the model agrees with is
-        kept. At
-        temperature 0 the text is the model's own greedy text, only written sooner. Hand-written because
+        kept. At temperature 0 the text is the model's own greedy text, only written sooner. Hand-written because
         llama-cpp-python's `LlamaPromptLookupDecoding` turns on `logits_all`, which computes and copies the
         logits of every prompt token (a 152k-word vocabulary), and drafts from one-token matches.
         """
@@ -205,12 +203,12 @@ class LlamaCppLLM:
         from llama_cpp import llama_get_logits_ith, llama_vocab_is_eog
 
         tokens = self._prompt_tokens(llama, messages)
-        llama.n_tokens = min(_shared(llama.input_ids[:llama.n_tokens].tolist(), tokens), len(tokens) - 1)
-        llama._requires_eval = True  # what llama-cpp-python's own generate should assume of our state
-        llama.eval(tokens[llama.n_tokens:])
+        # Our passes leave no logits where llama-cpp-python's own generate would look for them: make it
+        # read again rather than sample from stale ones.
+        llama._requires_eval = True
+        _read(llama, tokens)
         n_vocab = llama.n_vocab()
         nxt = int(np.ctypeslib.as_array(llama_get_logits_ith(llama.ctx, -1), shape=(n_vocab,)).argmax())
-        history = np.array(tokens, dtype=np.intc)
         # Drafts come from the passages, the question and the answer so far, not from the system prompt:
         # answers do not copy its instructions, and its matches would be checked in vain.
         system = [m for m in messages if m.get("role") == "system"]
@@ -226,11 +224,13 @@ class LlamaCppLLM:
         while not cancel.is_set() and not llama_vocab_is_eog(vocab, nxt) and produced < max_tokens:
             say([nxt])  # before its pass, as plain decoding would: the reader gets each token as soon as known
             produced += 1
-            history = np.append(history, np.intc(nxt))
             n_past = llama.n_tokens
             if produced >= max_tokens or n_past + 1 > llama.n_ctx():
                 break
-            draft = _lookup(history, self.lookup_tokens, start=start)[: max_tokens - produced]
+            # The prompt and every kept token are in llama.input_ids already; with nxt after them, that is
+            # the history the draft is looked up in.
+            llama.input_ids[n_past] = nxt
+            draft = _lookup(llama.input_ids[:n_past + 1], self.lookup_tokens, start=start)[: max_tokens - produced]
             batch = [nxt, *draft][: llama.n_ctx() - n_past]
             draft = batch[1:]
             llama._ctx.kv_cache_seq_rm(-1, n_past, -1)
@@ -249,13 +249,19 @@ class LlamaCppLLM:
             llama._ctx.kv_cache_seq_rm(-1, llama.n_tokens, -1)
             if accepted:
                 say(draft[:accepted])
-                history = np.concatenate([history, np.array(draft[:accepted], dtype=np.intc)])
                 produced += accepted
             nxt = int(preds[accepted])
         tail = decoder.decode(b"", final=True)
         if tail:
             emit(tail)
         return len(tokens), produced
+
+
+def _read(llama, tokens: list[int]) -> None:
+    """Have the model read `tokens`, reusing the prefix it has already read (at least the last token is
+    read again, so its logits are fresh)."""
+    llama.n_tokens = min(_shared(llama.input_ids[:llama.n_tokens].tolist(), tokens), len(tokens) - 1)
+    llama.eval(tokens[llama.n_tokens:])
 
 
 def _shared(a: list[int], b: list[int]) -> int:
