@@ -17,26 +17,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common import p50_p95, table, write
+from benchmarks.common import Recorder, p50_p95, table, write
 from rag.components import Components
 from rag.models.llm import build_llm
 from rag.settings import PROJECT_ROOT, Settings
-
-
-class Recorder:
-    """Passes calls through to the LLM and keeps the last messages it was sent."""
-
-    def __init__(self, llm) -> None:
-        self.llm = llm
-        self.name = llm.name
-        self.last: list[dict] = []
-
-    def stream_chat(self, messages, max_tokens, temperature, usage=None):
-        self.last = messages
-        return self.llm.stream_chat(messages, max_tokens, temperature, usage)
-
-    def yes_probability(self, messages):
-        return self.llm.yes_probability(messages)
 
 
 def main() -> None:

@@ -108,3 +108,24 @@ def fill_synthetic(store: ChunkStore, size: int, seed: int = 13) -> list[str]:
         vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
         store.replace_document(chunks, vecs.tolist(), f"doc{d}", "synthetic", keep={c.id for c in chunks})
     return texts
+
+
+class Recorder:
+    """An LLM that passes calls through and keeps every generation it was asked for (messages, max_tokens),
+    so a benchmark can replay the chain's exact prompts."""
+
+    def __init__(self, llm) -> None:
+        self.llm = llm
+        self.name = llm.name
+        self.calls: list[tuple[list[dict], int]] = []
+
+    @property
+    def last(self) -> list[dict]:
+        return self.calls[-1][0] if self.calls else []
+
+    def stream_chat(self, messages, max_tokens, temperature, usage=None):
+        self.calls.append((messages, max_tokens))
+        return self.llm.stream_chat(messages, max_tokens, temperature, usage)
+
+    def yes_probability(self, messages):
+        return self.llm.yes_probability(messages)

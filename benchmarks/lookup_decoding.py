@@ -21,26 +21,10 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from benchmarks.common import machine, p50_p95, table, write
+from benchmarks.common import Recorder, machine, p50_p95, table, write
 from rag.components import Components
 from rag.models.llm import build_llm
 from rag.settings import PROJECT_ROOT, Settings
-
-
-class Recorder:
-    """Passes calls through to the LLM and keeps every generation it was asked for."""
-
-    def __init__(self, llm) -> None:
-        self.llm = llm
-        self.name = llm.name
-        self.calls: list[tuple[list[dict], int]] = []
-
-    def stream_chat(self, messages, max_tokens, temperature, usage=None):
-        self.calls.append((messages, max_tokens))
-        return self.llm.stream_chat(messages, max_tokens, temperature, usage)
-
-    def yes_probability(self, messages):
-        return self.llm.yes_probability(messages)
 
 
 def main() -> None:
