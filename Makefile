@@ -7,15 +7,20 @@ STAMP = $(VENV)/.installed-$(LLAMA_VARIANT)
 LLAMA_VERSION := $(shell sed -n 's/.*"llama-cpp-python==\([0-9.]*\)".*/\1/p' pyproject.toml | head -1)
 # llama-cpp-python compiles llama.cpp; the build is chosen by what this CPU has, never -march=native: this Xeon
 # advertises AMX, but an AMX build dies with an illegal instruction at the first token in this VM. avx512:
-# AVX-512 with VNNI, VBMI and BF16 reads a prompt 1.4x faster than avx2 here (benchmarks/llm_token_cost.py).
-LLAMA_AVX512_FLAGS := avx512f avx512bw avx512dq avx512vl avx512vbmi avx512_vnni avx512_bf16 avx_vnni
+# AVX-512 with VNNI, VBMI and BF16 reads a prompt 1.4x faster than avx2 on that Xeon; avx512vnni: the same
+# without BF16 and AVX-VNNI (an AMD EPYC VM that hides them), 1.47x faster than avx2 there
+# (benchmarks/llm_token_cost.py).
+LLAMA_AVX512VNNI_FLAGS := avx512f avx512bw avx512dq avx512vl avx512vbmi avx512_vnni
+LLAMA_AVX512_FLAGS := $(LLAMA_AVX512VNNI_FLAGS) avx512_bf16 avx_vnni
 # probed once per make run (ifndef + :=), not at every expansion; `make LLAMA_VARIANT=avx2` skips the probe
 ifndef LLAMA_VARIANT
-LLAMA_VARIANT := $(shell for f in $(LLAMA_AVX512_FLAGS); do grep -q -w $$f /proc/cpuinfo 2>/dev/null || { echo avx2; exit; }; done; echo avx512)
+LLAMA_VARIANT := $(shell has() { for f; do grep -q -w $$f /proc/cpuinfo 2>/dev/null || return 1; done; }; \
+	if has $(LLAMA_AVX512_FLAGS); then echo avx512; elif has $(LLAMA_AVX512VNNI_FLAGS); then echo avx512vnni; \
+	else echo avx2; fi)
 endif
 LLAMA_CMAKE_avx2 := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
-LLAMA_CMAKE_avx512 := $(LLAMA_CMAKE_avx2) -DGGML_AVX512=ON -DGGML_AVX512_VBMI=ON -DGGML_AVX512_VNNI=ON \
-	-DGGML_AVX512_BF16=ON -DGGML_AVX_VNNI=ON
+LLAMA_CMAKE_avx512vnni := $(LLAMA_CMAKE_avx2) -DGGML_AVX512=ON -DGGML_AVX512_VBMI=ON -DGGML_AVX512_VNNI=ON
+LLAMA_CMAKE_avx512 := $(LLAMA_CMAKE_avx512vnni) -DGGML_AVX512_BF16=ON -DGGML_AVX_VNNI=ON
 LLAMA_CMAKE_ARGS ?= $(LLAMA_CMAKE_$(LLAMA_VARIANT))
 # The wheel is kept per build (variant and cmake arguments), not in pip's cache, which keys a wheel by its
 # source only and would hand an AVX-512 build to the next machine without AVX-512.
