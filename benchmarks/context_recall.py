@@ -1,7 +1,7 @@
 """The context's evidence recall before any model call, per question set and shape, for a retrieval or context
 setting against the defaults: a retrieval change can be judged here in a minute, before a `rag eval` run.
 
-    python -m benchmarks.context_recall --split tune --set retrieval.clause_hop=true
+    python -m benchmarks.context_recall --split tune --set retrieval.top_k=4
 
 For each question: the chain's first retrieval (with its per-option or per-side queries), then its first
 context at the shape's budget, as `rag eval` builds them before the check (the check's bridge hop and the

@@ -10,7 +10,7 @@ from collections.abc import Callable, Generator, Iterator
 from rag.bridge import bridged_question, described_answer, describes, descriptions
 from rag.citations import CitationStream, grounded_share, is_refusal
 from rag.context import SentenceScorer, assemble
-from rag.hops import bridge_query, clause_queries, merge, option_queries
+from rag.hops import bridge_query, merge, option_queries
 from rag.key_terms import missing_from, unchosen_options, unstated_terms
 from rag.logs import log_answer
 from rag.models.llm import LLM, Message
@@ -143,14 +143,11 @@ class AnswerChain:
         return self.assemble_context(passages, query, self.context_budget(shape, hop=described))
 
     def gather(self, query: str, shape: QuestionShape, top_k: int, filters: Filters | None) -> list[Passage]:
-        """First-stage passages; a choice question also gets the best passages for each of its options, and a
-        yes/no question relating two things for each side (with `clause_hop`)."""
+        """First-stage passages; a choice question also gets the best passages for each of its options."""
         passages = self.retriever.retrieve(query, top_k, filters)
-        policy = self.settings.retrieval
-        sides = (option_queries(query, shape.options) if shape.shape == "comparison"
-                 else clause_queries(query) if shape.shape == "yesno" and policy.clause_hop else [])
-        if policy.second_hop and sides:
-            passages = merge(passages, *[self.retriever.retrieve(q, 2, filters) for q in sides], limit=top_k + 2)
+        if self.settings.retrieval.second_hop and shape.shape == "comparison":
+            per_option = [self.retriever.retrieve(q, 2, filters) for q in option_queries(query, shape.options)]
+            passages = merge(passages, *per_option, limit=top_k + 2)
         return passages
 
     def stream(self, question: str, history: list[Message] | None = None, top_k: int | None = None,

@@ -1,10 +1,8 @@
-"""Queries beyond the first: one per option of a choice question, one per side of a yes/no question that
-relates two things, and a second hop for bridge questions.
+"""Queries beyond the first: one per option of a choice question, and a second hop for bridge questions.
 
 "Who was born first, Tesla or Edison?" needs a passage about each; one query finds the one its words
-favour, and so does "Did Kenya gain independence before Doctor Who was first broadcast?". "When was the
-university where Tesla studied founded?" needs the passage that names the university, then the passage
-about it: the second query adds the names the first passages gave.
+favour. "When was the university where Tesla studied founded?" needs the passage that names the
+university, then the passage about it: the second query adds the names the first passages gave.
 """
 
 from __future__ import annotations
@@ -30,24 +28,6 @@ def option_queries(query: str, options: tuple[str, ...]) -> list[str]:
     rest = re.sub(r"\bor\b|[,:?]", " ", rest)
     rest = " ".join(rest.split())
     return [f"{o} {rest}".strip() for o in options]
-
-
-# what relates the two sides of "Did A happen before B?", "Did A have more X than B?"
-_RELATION = re.compile(r"\s+(?:before|after|earlier than|later than|than|(?:in|during|at|on) the same "
-                       r"(?:year|month|day|time|decade|century) as)\s+", re.IGNORECASE)
-_NAME_WORD = re.compile(r"\b[A-Z][a-z]")
-_AUX_LEAD = re.compile(r"^(?:is|are|was|were|do|does|did|has|have|had)\s+", re.IGNORECASE)
-
-
-def clause_queries(query: str) -> list[str]:
-    """The two sides of a yes/no question that relates two things, each a query of its own: "Did Kenya gain
-    independence before Doctor Who was first broadcast?" -> ["Kenya gain independence", "Doctor Who was first
-    broadcast"]. A side of one content word that is not a name ("than it", "before 1990") gives no query."""
-    parts = _RELATION.split(query.strip().rstrip("?").strip(), maxsplit=1)
-    if len(parts) != 2:
-        return []
-    sides = [_AUX_LEAD.sub("", parts[0]).strip(" ,"), parts[1].strip(" ,")]
-    return sides if all(len(content_words(s)) >= 2 or _NAME_WORD.search(s) for s in sides) else []
 
 
 def bridge_names(query: str, passages: list[Passage], limit: int = 3) -> list[str]:

@@ -61,9 +61,6 @@ class RetrievalSettings(BaseModel):
     second_hop: bool = Field(True, description="Retrieve again with the names the first passages gave when "
                              "they do not hold the answer (bridge questions), and once per option of a "
                              "choice question.")
-    clause_hop: bool = Field(False, description="A yes/no question that relates two things (\"Did A happen "
-                             "before B?\") also gets the best passages for each side, as a choice question gets "
-                             "them for each option (needs second_hop).")
     depth: int = Field(20, ge=1, description="Candidates each first-stage list gives the hybrid fusion, and the "
                        "rerank re-scores. The rerank's gain (rerank_weights) and RRF's k were measured at 20; "
                        "no other depth was measured.")

@@ -467,33 +467,3 @@ def test_an_unsupported_opening_does_not_use_up_the_explanations_sentence() -> N
     refused = chain(rambling, max_sentences_by_shape={"why": 1}).answer("Why was Putin welcomed by the oil minister?")
     assert not refused.answerable and refused.refusal_reason == "unsupported"
     assert refused.rejected is not None and "Javad Owji" not in refused.rejected
-
-
-class SidesRetriever:
-    """Each side of "Did Kenya gain independence before Doctor Who was first broadcast?" is in its own
-    document; the whole question finds only the Kenya one."""
-
-    SIDES = {"Doctor Who": ("w", "Doctor Who was first broadcast on 23 November 1963."),
-             "Kenya": ("k", "Kenya gained independence on 12 December 1963.")}
-
-    def __init__(self) -> None:
-        self.queries: list[str] = []
-
-    def retrieve(self, query, top_k, filters=None):
-        self.queries.append(query)
-        doc, text = self.SIDES["Doctor Who" if query.startswith("Doctor Who") else "Kenya"]
-        return [Passage(chunk=Chunk(id=doc, doc_id=doc, source=f"{doc}.txt", title=doc, start=0, end=len(text),
-                                    text=text), score=0.7, dense_score=0.7)]
-
-
-@pytest.mark.parametrize("clause_hop", [True, False])
-def test_a_yes_no_question_relating_two_things_reads_a_passage_for_each(clause_hop: bool) -> None:
-    retriever = SidesRetriever()
-    ans = chain(ScriptedLLM("No, Kenya gained independence on 12 December 1963 [1].", p_yes=0.9), retriever,
-                clause_hop=clause_hop).answer("Did Kenya gain independence before Doctor Who was first broadcast?")
-    docs = {p.chunk.doc_id for p in ans.context}
-    if clause_hop:
-        assert retriever.queries[1:3] == ["Kenya gain independence", "Doctor Who was first broadcast"]
-        assert docs == {"k", "w"}
-    else:
-        assert docs == {"k"}
