@@ -56,7 +56,7 @@ def main() -> None:
             base = Components(Settings(_env_file=None, persist_dir=Path(tmp), collection="bench"))
             base.ingestor.ingest_paths([docs])
             runs = {name: base.with_settings(over) for name, over in variants.items()}
-            scorer = _cached(base.chain.scorer)  # the sentences' similarities do not depend on the weights
+            scorer = base.chain.scorer  # keeps the sentences' vectors: they do not depend on the weights
             for comps in runs.values():
                 comps.chain.scorer = scorer
             for gold in sets:
@@ -92,20 +92,6 @@ def main() -> None:
 def _worst(recall: dict[str, dict[str, list[float]]], groups: list[str], name: str) -> int:
     """The most questions one group lost against the defaults (a question of two facts losing one counts)."""
     return max(sum(d > v for d, v in zip(recall[g]["default"], recall[g][name], strict=True)) for g in groups)
-
-
-def _cached(scorer):  # noqa: ANN001, ANN202 - a SentenceScorer or None
-    if scorer is None:
-        return None
-    memo: dict[tuple[str, tuple[str, ...]], list[float]] = {}
-
-    def score(query: str, sentences: list[str]) -> list[float]:
-        key = (query, tuple(sentences))
-        if key not in memo:
-            memo[key] = scorer(query, sentences)
-        return memo[key]
-
-    return score
 
 
 if __name__ == "__main__":

@@ -192,7 +192,9 @@ class AnswerChain:
             yield Delta(text=self.prompts.refusal)
             yield Final(answer=refuse("weak_retrieval"))
             return
+        t_x = time.perf_counter()
         context = self.first_context(query, shape, passages)
+        timings.context_ms = _ms(t_x)
         yield sources()  # before the check and generation: a client can show what is being read
         t_c, waited = time.perf_counter(), _waited(self.llm)
         p_yes = self.check(query, context, shape)

@@ -199,9 +199,9 @@ def answer_fields(answer: Answer, chain: Chain | None = None,
         coverage=_round(coverage), check=_round(answer.check), verify=_round(answer.verify),
         support=[round(s.support, 3) for s in (answer.sentences if judged is None else judged)],
         grounded=answer.grounded, citations=len(answer.citations), missing_terms=answer.missing_terms,
-        retrieve_ms=t.retrieve_ms, check_ms=t.check_ms, verify_ms=t.verify_ms, queue_ms=t.queue_ms,
-        generate_ms=t.generate_ms, total_ms=t.total_ms, first_token_ms=t.first_token_ms, prompt_tokens=u.prompt_tokens,
-        completion_tokens=u.completion_tokens, model=answer.model)
+        retrieve_ms=t.retrieve_ms, context_ms=t.context_ms, check_ms=t.check_ms, verify_ms=t.verify_ms,
+        queue_ms=t.queue_ms, generate_ms=t.generate_ms, total_ms=t.total_ms, first_token_ms=t.first_token_ms,
+        prompt_tokens=u.prompt_tokens, completion_tokens=u.completion_tokens, model=answer.model)
 
 
 def log_answer(answer: Answer, chain: Chain | None = None,

@@ -82,6 +82,7 @@ class Timings(BaseModel):
     worker (busy with other requests' checks and answers); `check_ms` and `generate_ms` exclude it."""
 
     retrieve_ms: float = 0.0
+    context_ms: float = 0.0  # choosing the passages' sentences (embedding them): between retrieval and the check
     check_ms: float = 0.0
     verify_ms: float = 0.0
     queue_ms: float = 0.0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from rag.chain import AnswerChain, QuestionError
@@ -69,6 +71,17 @@ def test_streams_deltas_then_a_verified_answer() -> None:
     assert ans.citations[0].start == 10 + TEXT.index("He was")
     assert ans.timings.total_ms >= ans.timings.generate_ms >= 0
     assert "Passages:" in llm.calls[0][1]["content"] and TEXT in llm.calls[0][1]["content"]
+
+
+def test_the_context_assemblys_time_is_reported_apart_from_retrieval() -> None:
+    def slow_scorer(query: str, sentences: list[str]) -> list[float]:
+        time.sleep(0.05)  # as embedding the sentences takes time
+        return [0.5] * len(sentences)
+
+    c = chain(ScriptedLLM("Javad Owji welcomed Putin [1]."))
+    c.scorer = slow_scorer
+    t = c.answer("Who welcomed Putin?").timings
+    assert t.context_ms >= 50 > t.retrieve_ms and t.total_ms >= t.context_ms + t.retrieve_ms
 
 
 def test_model_refusal_becomes_a_plain_unanswerable_answer() -> None:

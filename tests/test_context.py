@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rag.context import assemble, merge_spans
+from rag.context import assemble, embedding_scorer, merge_spans
 from rag.ingest.chunker import chunk_document
 from rag.ingest.loaders import load_file
 from rag.ingest.tokens import count_tokens
@@ -55,3 +55,20 @@ def test_scorer_is_used_when_given() -> None:
 
     ctx = assemble(ps[:4], "unrelated words", 30, scorer)
     assert "Owji" in ctx[0].chunk.text and pick.chunk.doc_id == ctx[0].chunk.doc_id
+
+
+def test_sentence_vectors_are_embedded_once_and_the_oldest_are_dropped() -> None:
+    embedded: list[list[str]] = []
+
+    def embed_documents(texts: list[str]) -> list[list[float]]:
+        embedded.append(list(texts))
+        return [[1.0, float(len(t))] for t in texts]
+
+    score = embedding_scorer(lambda q: [1.0, 0.0], embed_documents, cache_size=3)
+    first = score("q", ["a", "bb", "a"])
+    assert embedded == [["a", "bb"]]  # a sentence said twice is embedded once
+    assert score("q", ["bb", "a"]) == [first[1], first[0]] and embedded == [["a", "bb"]]  # known: not again
+    score("q", ["ccc", "dddd"])  # four known, room for three: the least recently used ("bb") goes
+    assert embedded[-1] == ["ccc", "dddd"]
+    score("q", ["a", "bb"])
+    assert embedded[-1] == ["bb"]

@@ -125,6 +125,7 @@ def links(path: str, methods: list[str], param: str, value: str) -> dict[str, An
 
 class TimingsOut(BaseModel):
     retrieve_ms: float
+    context_ms: float = Field(0.0, description="Choosing which sentences of the retrieved chunks the model reads.")
     check_ms: float
     verify_ms: float = Field(0.0, description="The check after the answer (the model reads the answer and says "
                              "whether the passages state it).")

@@ -164,7 +164,7 @@ def summarize(rows: list[dict], wall_s: float) -> dict[str, Any]:
     summary["refusal_recall"] = _mean(una, "refused")
     summary["false_refusal_rate"] = _mean(ans, "refused")
     # a system that does not report a part gets None
-    for part in ("retrieve_ms", "check_ms", "generate_ms", "total_ms", "first_token_ms"):
+    for part in ("retrieve_ms", "context_ms", "check_ms", "generate_ms", "total_ms", "first_token_ms"):
         vals = [float(r["timings"][part]) for r in rows if r["timings"].get(part) is not None]
         summary[f"{part}_p50"] = round(m.percentile(vals, 0.5), 1) if vals else None
         summary[f"{part}_p95"] = round(m.percentile(vals, 0.95), 1) if vals else None

@@ -74,7 +74,8 @@ def render_answer(a: Answer, collection: str = "") -> str:
         parts.append("\n\n**Sources**\n\n" + "\n".join(render_citation(c, collection) for c in a.citations))
     t = a.timings
     waited = f" · waited for the model {t.queue_ms:.0f} ms" if t.queue_ms >= 1 else ""
-    details = (f"{a.shape} · {a.model} · retrieve {t.retrieve_ms:.0f} ms · check {t.check_ms:.0f} ms{waited}"
+    details = (f"{a.shape} · {a.model} · retrieve {t.retrieve_ms:.0f} ms · context {t.context_ms:.0f} ms"
+               f" · check {t.check_ms:.0f} ms{waited}"
                f" · generate {t.generate_ms:.0f} ms · total {t.total_ms:.0f} ms")
     if a.refusal_reason:
         details = f"refused: {_REASONS.get(a.refusal_reason, a.refusal_reason)} · " + details
