@@ -26,11 +26,8 @@ def _comps(settings, **update) -> Components:
                       llm=NoLLM())
 
 
-def test_a_stopped_ingest_ends_between_batches_and_is_finished_next_time(settings, monkeypatch) -> None:
-    import rag.ingest.pipeline
-
-    monkeypatch.setattr(rag.ingest.pipeline, "EMBED_SLICE", 4)  # several embedding calls for one small document
-    comps = _comps(settings)
+def test_a_stopped_ingest_ends_between_batches_and_is_finished_next_time(settings) -> None:
+    comps = _comps(settings)  # embed_batch_size 4: several embedding calls for one small document
     batches = []
 
     def progress(done: int, total: int) -> None:
