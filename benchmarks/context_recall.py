@@ -23,8 +23,9 @@ SEED_SETS = [Path("seeds/gold.jsonl"), Path("seeds/gold-shapes.jsonl")]
 SQUAD_SETS = [Path(f"benchmarks/gold/squad13-{n}.jsonl") for n in ("factoid", "adversarial", "twohop", "why", "shapes")]
 
 
-def held_out(split: str) -> tuple[list[Path], list[Path]]:
-    """The test split's files: the held-out halves in their own files, the factoid sets by their split field."""
+def gold_sets(split: str) -> tuple[list[Path], list[Path]]:
+    """The seed and squad13 gold files of a split: for test, the held-out halves live in their own files
+    (the factoid sets hold both splits, told apart by their split field)."""
     if split != "test":
         return SEED_SETS, SQUAD_SETS
     return ([SEED_SETS[0], Path("seeds/gold-shapes-heldout.jsonl")],
@@ -51,7 +52,7 @@ def main() -> None:
     variants = {"default": {}} | {v: dict(kv.split("=", 1) for kv in v.split(",")) for v in args.variants}
 
     recall: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
-    for docs, sets in zip((Path("seeds"), SQUAD_DOCS), held_out(args.split), strict=True):
+    for docs, sets in zip((Path("seeds"), SQUAD_DOCS), gold_sets(args.split), strict=True):
         with tempfile.TemporaryDirectory() as tmp:
             base = Components(Settings(_env_file=None, persist_dir=Path(tmp), collection="bench"))
             base.ingestor.ingest_paths([docs])

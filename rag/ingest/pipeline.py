@@ -204,7 +204,7 @@ class Ingestor:
         2 cores than the shutdown grace, so a stop asked for mid-slice ended the upload with a 500."""
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         vectors: list[list[float]] = [[] for _ in texts]
-        step = max(1, self.settings.embed_batch_size)
+        step = self.settings.embed_batch_size  # at least 1 (the setting's bound)
         for i in range(0, len(order), step):
             self._check_stop(group)
             part = order[i:i + step]
