@@ -22,6 +22,10 @@ from rag.shapes import classify, short_answer
     ("Did Putin travel first to Iran or to Tajikistan?", "comparison"),
     ("Name the three leaders Putin held talks with.", "list"),
     ("Which countries did Joe Biden tour the week before the visit?", "list"),
+    ("What pigments do rhodoplasts have?", "list"),
+    # a plural further on does not make a list question: its answer is one thing more often than not
+    ("What type of lenses were needed to see the 3D effects?", "factoid"),
+    ("What Doctor Who actress was nominated for an award in 2016?", "factoid"),
     ("Why did Khamenei want to stop using the dollar?", "why"),
     ("How did Khamenei justify Russia's actions in Ukraine?", "why"),
     ("Describe the energy agreement.", "why"),
