@@ -322,7 +322,7 @@ class Settings(BaseSettings):
     flash_attn: bool = Field(True, description="llama.cpp flash attention (about 15% faster prompts on CPU).")
     llm_repack: bool | None = Field(None, description=(
         "llama.cpp's repacked CPU weight layouts (use_extra_bufts). Default: off on an AVX-512 build, where "
-        "prompts read 1.4x faster without them (writing 11% slower), on otherwise (benchmarks/llm_token_cost.py)."))
+        "prompts read 1.4x faster without them (writing 14% slower), on otherwise (benchmarks/llm_token_cost.py)."))
     lookup_tokens: int = Field(3, ge=0, le=32, description=(
         "Prompt-lookup decoding at temperature 0: how many tokens copied from the prompt the model checks in "
         "one pass (0: off). The text is the same greedy text, written sooner."))

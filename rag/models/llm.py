@@ -265,8 +265,8 @@ def repack_weights(setting: bool | None) -> bool:
     """Whether llama.cpp should repack the weights into its interleaved CPU layouts (`use_extra_bufts`).
 
     Left to the build when not set: off where llama.cpp was built with AVX-512. On the 2-core AMD EPYC host
-    the AVX-512 build read a prompt 1.4 times faster with the weights as stored (6.9 against 9.8 ms a token)
-    and wrote 11% slower (41 against 37 ms a token); the AVX2 build read 4% faster repacked
+    the AVX-512 build read a prompt 1.4 times faster with the weights as stored (7.2 against 9.8 ms a token)
+    and wrote 14% slower (40 against 35 ms a token); the AVX2 build read 4% faster repacked
     (`python -m benchmarks.llm_token_cost`). Reading the passages is most of an answer's time to first token.
     """
     if setting is not None:
