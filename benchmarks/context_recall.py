@@ -62,7 +62,7 @@ def main() -> None:
                 comps.chain.scorer = scorer
             for gold in sets:
                 for item in load_gold(gold, split=args.split):
-                    facts = item.supporting or ([item.target_evidence] if item.target_evidence else [])
+                    facts = item.needed_facts
                     if item.unanswerable or not facts:
                         continue
                     shape = classify(item.question)
@@ -74,8 +74,7 @@ def main() -> None:
                         if key not in gathered:
                             gathered[key] = chain.gather(item.question, shape, retrieval.top_k, None)
                         context = [p.chunk.text for p in chain.first_context(item.question, shape, gathered[key])]
-                        got = sum(any(m.overlaps(c, f) for c in context) for f in facts) / len(facts)
-                        recall[group(row)][name].append(got)
+                        recall[group(row)][name].append(m.context_recall(context, facts))
     groups = sorted(recall)
     macro = {name: sum(sum(recall[g][name]) / len(recall[g][name]) for g in groups) / len(groups)
              for name in variants}

@@ -28,6 +28,11 @@ class GoldItem(BaseModel):
         """The answer-bearing sentence(s) when the set gives them, else the evidence as given."""
         return self.evidence_sentence or self.evidence
 
+    @property
+    def needed_facts(self) -> list[str]:
+        """What the context must hold to answer: every supporting fact, else the answer-bearing evidence."""
+        return self.supporting or ([self.target_evidence] if self.target_evidence else [])
+
 
 def load_gold(path: Path, limit: int | None = None, sample: int | None = None, seed: int = 13,
               split: str | None = None) -> list[GoldItem]:

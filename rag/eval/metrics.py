@@ -68,6 +68,11 @@ def overlaps(text: str, evidence: str) -> bool:
     return t in ev or ev in t or any(u in t for u in evidence_units(evidence))
 
 
+def context_recall(context: list[str], facts: list[str]) -> float:
+    """The share of the needed facts that some passage the model read overlaps."""
+    return sum(any(overlaps(c, f) for c in context) for f in facts) / len(facts)
+
+
 def retrieval_metrics(texts: list[str], evidence: str, ks: tuple[int, ...]) -> dict[str, float]:
     """hit@k (any evidence sentence retrieved), recall@k (share of evidence sentences), reciprocal rank."""
     units = evidence_units(evidence)

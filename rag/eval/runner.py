@@ -104,10 +104,8 @@ def score_row(item: GoldItem, got: SystemAnswer) -> dict[str, Any]:
         scored = got.short_answer if got.shape in ("yesno", "comparison") and got.short_answer else got.answer
         scores |= {"em": m.exact_match(scored, item.answers), "f1": m.f1(scored, item.answers),
                    "contains": m.contains_answer(got.answer, item.answers)}
-        facts = item.supporting or ([item.target_evidence] if item.target_evidence else [])
-        if got.context is not None and facts:
-            # the context's evidence recall: the share of the needed facts the model was shown
-            scores["context_recall"] = sum(any(m.overlaps(c, f) for c in got.context) for f in facts) / len(facts)
+        if got.context is not None and item.needed_facts:
+            scores["context_recall"] = m.context_recall(got.context, item.needed_facts)
         if not got.answerable:  # a refusal scores nothing, whatever words it shares with the answer
             scores |= {"em": 0.0, "f1": 0.0, "contains": 0.0}
         if item.target_evidence:
