@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -391,5 +392,7 @@ def overridden(settings: Settings, overrides: Mapping[str, object]) -> Settings:
                 break
         if not isinstance(node, dict) or leaf not in node:
             raise ValueError(f"unknown setting {path!r}")
+        if isinstance(node[leaf], dict | list) and isinstance(value, str):
+            value = json.loads(value)  # as pydantic-settings reads a complex setting from the environment
         node[leaf] = value
     return type(settings).model_validate(data)

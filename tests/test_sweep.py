@@ -13,7 +13,7 @@ import pytest
 from rag.components import Components
 from rag.eval.report import sweep_table
 from rag.eval.sweep import grid, parse_set, variants
-from rag.settings import Settings
+from rag.settings import Settings, overridden
 from tests.conftest import ROOT, SEED_DOC, SEEDS
 
 
@@ -45,6 +45,17 @@ def test_several_set_options_make_a_grid_checked_before_anything_runs() -> None:
                      "answer.check_min=0.3, retrieval.rrf_k=5 (hybrid)"]
     assert variants([{}], None) == [("ours", {}, {})]  # no sweep, no --mode: the one run it always was
     assert variants([{"retrieval.mode": "bm25"}], ["dense"])[0][2] == {"retrieval.mode": "dense"}  # --mode wins
+
+
+def test_a_setting_holding_a_table_takes_json_as_the_environment_does() -> None:
+    """A per-shape table is swept as JSON, the way RAG_ANSWER__CONTEXT_TOKENS_BY_SHAPE reads it."""
+    settings = Settings(_env_file=None)
+    points = grid(['answer.context_tokens_by_shape={"why":350},{"why":450}'], settings)
+    assert [p["answer.context_tokens_by_shape"] for p in points] == ['{"why":350}', '{"why":450}']
+    run = overridden(settings, points[0])
+    assert run.answer.context_tokens_by_shape == {"why": 350}
+    with pytest.raises(ValueError, match="context_tokens_by_shape"):
+        grid(['answer.context_tokens_by_shape={"why":8}'], settings)  # below the budget's floor (32)
 
 
 def test_a_swept_value_is_the_one_the_chain_acts_on(tmp_path) -> None:
