@@ -115,7 +115,11 @@ class AnswerSettings(BaseModel):
     # pre-registered on the tuning split (the lowest threshold keeping adversarial refusals >= 0.600 and squad
     # factoid false refusals <= 0.10, then the best squad factoid F1); a run at 0.35 replayed at 0.40 and 0.45
     # gave adversarial 0.617 / 0.667 / 0.750, false refusals 0.05 / 0.10 / 0.10, F1 0.713 / 0.688 / 0.688.
-    check_min_by_shape: dict[str, float] = Field({"list": 0.45, "why": 0.45}, description=(
+    # List and why questions went back to check_min too (rule pre-registered on the tuning split, prereg29): the
+    # tune rows 0.45 refused above 0.35, under today's list rule, were 5 answerable questions and 1 unanswerable;
+    # at 0.35 the five were answered (F1 0.50, 0.47, 0.38, 0.11, 0) and the unanswerable one was still refused
+    # (its reply unsupported).
+    check_min_by_shape: dict[str, float] = Field({}, description=(
         "The check's refusal threshold for these shapes when higher than check_min, after any second hop "
         "(which check_min still triggers); other shapes use check_min."))
     # Chosen on the tuning split (why/how questions, answers of a run without a cap replayed): on the seed

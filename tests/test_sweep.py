@@ -20,6 +20,8 @@ from tests.conftest import ROOT, SEED_DOC, SEEDS
 def test_a_set_option_names_a_policy_setting_and_its_values() -> None:
     assert parse_set("answer.check_min=0.3,0.35, 0.4") == ("answer.check_min", ["0.3", "0.35", "0.4"])
     assert parse_set("retrieval.rerank_weights.rank=0.6") == ("retrieval.rerank_weights.rank", ["0.6"])
+    assert parse_set('answer.check_min_by_shape={"list":0.45,"why":0.45},{}') == (
+        "answer.check_min_by_shape", ['{"list":0.45,"why":0.45}', "{}"])
     for bad, said in [("answer.check_min", "SECTION.NAME=VALUE"), ("=0.3", "SECTION.NAME=VALUE"),
                       ("chunk_size=64", "only the retrieval and answer"), ("answer=1", "only the retrieval"),
                       ("answer.check_min=0.3,", "an empty value")]:
