@@ -40,16 +40,18 @@ def main() -> None:
     from rag.components import Components
     from rag.eval import metrics as m
     from rag.eval.gold import load_gold
+    from rag.eval.sweep import top_level_split
     from rag.settings import Settings
     from rag.shapes import classify
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--split", default="tune", choices=["tune", "test"])
     ap.add_argument("--set", dest="variants", action="append", default=[],
-                    help="one variant against the defaults: key=value[,key=value...], as rag eval --set; repeatable")
+                    help="one variant against the defaults: key=value[,key=value...], as rag eval --set "
+                         "(a JSON table is one value); repeatable")
     ap.add_argument("--name", default=None, help="results file name (default: context_recall-SPLIT)")
     args = ap.parse_args()
-    variants = {"default": {}} | {v: dict(kv.split("=", 1) for kv in v.split(",")) for v in args.variants}
+    variants = {"default": {}} | {v: dict(kv.split("=", 1) for kv in top_level_split(v)) for v in args.variants}
 
     recall: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     for docs, sets in zip((Path("seeds"), SQUAD_DOCS), gold_sets(args.split), strict=True):

@@ -27,13 +27,13 @@ def parse_set(option: str) -> tuple[str, list[str]]:
     if path.split(".")[0] not in SECTIONS or "." not in path:
         raise ValueError(f"--set {option!r}: only the {' and '.join(SECTIONS)} settings can be swept "
                          f"(e.g. answer.check_min, retrieval.rrf_k)")
-    parts = [v.strip() for v in _top_level_split(values)]
+    parts = [v.strip() for v in top_level_split(values)]
     if not all(parts):
         raise ValueError(f"--set {option!r}: an empty value")
     return path, list(dict.fromkeys(parts))
 
 
-def _top_level_split(values: str) -> list[str]:
+def top_level_split(values: str) -> list[str]:
     """Split on the commas outside brackets: a JSON table is one value ('{"list":0.45,"why":0.45},{}' is two)."""
     parts, depth, start = [], 0, 0
     for i, ch in enumerate(values):
