@@ -54,6 +54,15 @@ def test_the_deciding_sentence_is_quoted_from_the_passage() -> None:
     assert text.startswith("Putin's plane landed") and "Javad Owji" in text
 
 
+def test_the_deciding_sentence_does_not_run_across_a_paragraph_break() -> None:
+    """A paragraph document starts with its title: "Martin Luther" and the next sentence are not one fact."""
+    passages = ps("Martin Luther\n\nDespite the disagreements on the Eucharist, the Marburg Colloquy paved the way "
+                  "for the signing in 1530 of the Augsburg Confession.")
+    v = decide("Did Martin Luther attend the Marburg Colloquy before the Augsburg Confession was signed?", passages)
+    assert v is not None
+    assert passages[0].chunk.text[v.span[0]:v.span[1]].startswith("Despite the disagreements")
+
+
 def test_left_to_the_model_when_no_sentence_holds_the_question() -> None:
     v = decide("Did the Brazilian football team win the 1970 World Cup in Mexico?", PASSAGES)
     assert v is None or v.answer is None
