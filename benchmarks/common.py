@@ -52,12 +52,17 @@ def write(name: str, data: dict[str, Any], markdown: str) -> None:
 SQUAD_DOCS = Path("../shared/datasets/squad-dev-13/docs")
 
 
+def file_paragraphs(path: Path) -> list[str]:
+    """The blank-line separated paragraphs of a squad-dev-13 style file, stripped; the first is its title."""
+    return [p.strip() for p in path.read_text(encoding="utf-8").split("\n\n") if p.strip()]
+
+
 def paragraphs(docs: Path = SQUAD_DOCS, min_words: int = 40) -> list[str]:
-    """The paragraphs of a folder of squad-dev-13 style files (blank-line separated) with more than
-    `min_words` words, in file order. squad-dev-13 has 828 of them."""
+    """The paragraphs of a folder of squad-dev-13 style files with more than `min_words` words, in file order.
+    squad-dev-13 has 828 of them."""
     out: list[str] = []
     for f in sorted(Path(docs).glob("*.txt")):
-        out += [p.strip() for p in f.read_text(encoding="utf-8").split("\n\n") if len(p.split()) > min_words]
+        out += [p for p in file_paragraphs(f) if len(p.split()) > min_words]
     return out
 
 

@@ -11,12 +11,9 @@ into the next paragraph. Usage:
 from __future__ import annotations
 
 import argparse
-import re
 from pathlib import Path
 
-from benchmarks.common import SQUAD_DOCS
-
-_BREAK = re.compile(r"\n\s*\n")
+from benchmarks.common import SQUAD_DOCS, file_paragraphs
 
 
 def split_articles(src: Path, out: Path) -> int:
@@ -24,7 +21,7 @@ def split_articles(src: Path, out: Path) -> int:
     out.mkdir(parents=True, exist_ok=True)
     written = 0
     for article in sorted(src.glob("*.txt")):
-        title, *paragraphs = [p.strip() for p in _BREAK.split(article.read_text(encoding="utf-8")) if p.strip()]
+        title, *paragraphs = file_paragraphs(article)
         for i, paragraph in enumerate(paragraphs):
             (out / f"{article.stem}__p{i:03d}.txt").write_text(f"{title}\n\n{paragraph}\n", encoding="utf-8")
             written += 1
