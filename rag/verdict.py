@@ -71,9 +71,10 @@ def _best_sentence(question: str, passages: list[Passage]) -> tuple[int, tuple[i
         text = p.chunk.text
         spans = sentence_spans(text) or [(0, len(text))]
         for j, (s, e) in enumerate(spans):
-            # a sentence, or a sentence with its neighbour in the same paragraph when the fact runs across two
-            # (a pair must hold more of the question than either sentence alone to be chosen); not a heading
-            # or title line with the sentence after it, whose quote would read "Martin Luther\n\nDespite ..."
+            # a sentence, or a sentence with the next one when the fact runs across two and no line break lies
+            # between them (a pair must hold more of the question than either sentence alone to be chosen); not
+            # a title or heading line with the sentence after it, whose quote would read "Martin Luther\n\nDespite
+            # ...". A hard-wrapped text whose sentence ends at a line's end is not paired either.
             paired = j + 1 < len(spans) and "\n" not in text[e:spans[j + 1][0]]
             windows = [(s, e, 0.0)] + ([(s, spans[j + 1][1], 0.05)] if paired else [])
             for lo, hi, penalty in windows:
