@@ -16,7 +16,7 @@ from rag.logs import log_answer
 from rag.models.llm import LLM, Message
 from rag.prompting import Prompts, answer_messages, check_messages, condense_messages, verify_messages
 from rag.retrieve import Filters, Retriever
-from rag.schemas import Answer, Delta, Event, Final, Passage, Replace, Sources, Timings, Usage, final_answer
+from rag.schemas import Answer, Chunk, Delta, Event, Final, Passage, Replace, Sources, Timings, Usage, final_answer
 from rag.settings import Settings
 from rag.shapes import QuestionShape, bare_option, classify, short_answer, strip_markers
 from rag.text import content_words, tokens
@@ -77,13 +77,15 @@ class AnswerChain:
     assembly, the answer section to the citation checker."""
 
     def __init__(self, settings: Settings, retriever: Retriever, llm: LLM, prompts: Prompts,
-                 scorer: SentenceScorer | None = None, coverage: Coverage | None = None) -> None:
+                 scorer: SentenceScorer | None = None, coverage: Coverage | None = None,
+                 paragraph: Callable[[Chunk], str] | None = None) -> None:
         self.settings = settings
         self.retriever = retriever
         self.llm = llm
         self.prompts = prompts
         self.scorer = scorer  # sentence similarity for context assembly; lexical only without it
         self.coverage = coverage  # idf-weighted share of the query the passages mention
+        self.paragraph = paragraph  # the document paragraph a passage was cut from (rag.documents), if known
 
     def evidence_too_weak(self, query: str, passages: list[Passage]) -> bool:
         """Refuse without asking the model when retrieval found nothing that could hold the answer: the best
@@ -265,7 +267,9 @@ class AnswerChain:
             # Jesmond?" answered from "the Coptic Cathedral located in Fenham"): it answers another question.
             # A bridge re-ask needs a description, so a re-asked answer never gets here with the old question.
             cited = [citer.passages[c.marker - 1] for c in citations]
-            if unstated := unstated_terms(query, cited, context):
+            around = self.paragraph if policy.unstated_paragraph else None
+            paragraphs = (lambda: [around(p.chunk) for p in cited]) if around is not None else None
+            if unstated := unstated_terms(query, cited, context, paragraphs):
                 answerable, reason, rejected = False, "unstated_terms", text
         p_verify = None
         if answerable and policy.verify:

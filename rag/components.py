@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from rag.models.llm import LLM
     from rag.prompting import Prompts
     from rag.retrieve import Retriever
+    from rag.schemas import Chunk
     from rag.store import ChunkStore
 
 
@@ -218,10 +219,16 @@ class Components:
     def chain(self) -> AnswerChain:
         from rag.chain import AnswerChain
         from rag.context import embedding_scorer
+        from rag.documents import paragraph_around
 
         scorer = embedding_scorer(self.embedder.embed_query, self.embedder.embed_documents)
         coverage = self.keyword_index.coverage if self.settings.retrieval.min_coverage > 0 else None
-        return AnswerChain(self.settings, self.retriever, self.llm, self.prompts, scorer, coverage)
+        store = self.store
+
+        def paragraph(chunk: Chunk) -> str:
+            return paragraph_around(store, chunk.doc_id, chunk.start, chunk.end)
+
+        return AnswerChain(self.settings, self.retriever, self.llm, self.prompts, scorer, coverage, paragraph)
 
     def with_settings(self, overrides: Mapping[str, object]) -> Components:
         """The same store, models and prompts with other retrieval or answering settings (eval modes and

@@ -66,6 +66,19 @@ def text_window(store: ChunkStore, doc_id: str, start: int, end: int, margin: in
     return TextWindow(doc_id, first.title, file_name(first.source), lo, hi, start, end, page, pages, "".join(buf))
 
 
+def paragraph_around(store: ChunkStore, doc_id: str, start: int, end: int, margin: int = 1200) -> str:
+    """The paragraph of the document that holds the span (between blank lines, at most `margin` characters on
+    either side): what a cited passage's sentences were cut from. Empty when the document is gone."""
+    try:
+        window = text_window(store, doc_id, start, end, margin)
+    except DocumentNotFound:
+        return ""
+    s, e = window.span_start - window.start, window.span_end - window.start
+    before = window.text.rfind("\n\n", 0, s)
+    after = window.text.find("\n\n", e)
+    return window.text[before + 2 if before >= 0 else 0:after if after >= 0 else len(window.text)]
+
+
 def document_file(store: ChunkStore, doc_id: str) -> Path | None:
     """The document's file on this server: a kept upload or the path it was ingested from."""
     rec = store.doc_records().get(doc_id, {})

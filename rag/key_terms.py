@@ -10,13 +10,14 @@ retrieved passage is strong evidence, and cheap to find. Measured on the tuning 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from rag.schemas import Passage
 
 _NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*(?![\w])")
+_DOTTED = re.compile(r"(?:[A-Z]\.){2,}")  # an acronym written with dots: "U.S.", "U.K."
 _WORD = re.compile(r"[^\W\d_](?:[^\W\d_]|[&'’.-])*")  # letters of any script: "Temüjin" is one word
 # capitalised words that are not names: question and auxiliary words, imperatives, lead-ins
 _NOT_NAMES = frozenset("""
@@ -33,6 +34,8 @@ def key_terms(question: str) -> list[tuple[str, ...]]:
     run: list[str] = []
     for i, m in enumerate(_WORD.finditer(question)):
         word = re.sub(r"['’]s$", "", m.group(0)).strip(".'’-")
+        if _DOTTED.fullmatch(word + "."):  # "U.S." is the acronym "US", not a word "U.S"
+            word = word.replace(".", "")
         named = bool(word) and word[0].isupper() and word.lower() not in _NOT_NAMES and i > 0
         if named:
             run.append(word)
@@ -154,15 +157,21 @@ def _titled(term: str, titles: Sequence[str]) -> bool:
     return any(all(_says(_haystack(t), w) for w in words) for t in titles)
 
 
-def unstated_terms(question: str, cited: Sequence[Passage], context: Sequence[Passage]) -> list[str]:
+def unstated_terms(question: str, cited: Sequence[Passage], context: Sequence[Passage],
+                   paragraphs: Callable[[], Sequence[str]] | None = None) -> list[str]:
     """The key terms an answer's cited passages never state: "Which cathedral is located in Jesmond?" answered
     from "the Coptic Cathedral located in Fenham". A term stays stated when every word of it is in the title of
-    a cited passage's document (the passage is about "Nikola Tesla" where it says "he"), or when a context
+    a cited passage's document (the passage is about "Nikola Tesla" where it says "he"), when `paragraphs` (the
+    cited passages' paragraphs in their documents, read only when a term is missing) mention it: context
+    assembly keeps a paragraph's best sentences, and "in 1966" may sit in the one before; or when a context
     passage from another document mentions it as `missing_terms` reads a mention (one word of a name is
     enough): a bridge question's first fact lives in another article."""
     cited_docs = {p.chunk.doc_id for p in cited}
     titles = list(dict.fromkeys(p.chunk.title for p in cited if p.chunk.title))
     missing = [t for t in missing_terms(question, [p.chunk.text for p in cited], titles) if not _titled(t, titles)]
+    if missing and paragraphs is not None and (around := [t for t in paragraphs() if t]):
+        unsaid_around = set(missing_terms(question, list(around), titles))
+        missing = [t for t in missing if t in unsaid_around]
     others = [p for p in context if p.chunk.doc_id not in cited_docs]
     if missing and others:
         unsaid = set(missing_from(question, others))

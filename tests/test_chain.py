@@ -52,7 +52,7 @@ class FixedRetriever:
                                     end=10 + len(TEXT), text=TEXT), score=self.score, dense_score=self.score)]
 
 
-def chain(llm, retriever=None, coverage=None, **kw) -> AnswerChain:
+def chain(llm, retriever=None, coverage=None, paragraph=None, **kw) -> AnswerChain:
     """`kw`: settings by their names, in whichever section they are (min_coverage=0.25, check_min=0.0)."""
     def path(name: str) -> str:
         sections = {"retrieval": RetrievalSettings, "answer": AnswerSettings}
@@ -60,7 +60,7 @@ def chain(llm, retriever=None, coverage=None, **kw) -> AnswerChain:
 
     settings = overridden(Settings(_env_file=None), {path(name): value for name, value in kw.items()})
     return AnswerChain(settings, retriever or FixedRetriever(), llm, Prompts.load(PROJECT_ROOT / "prompts"),
-                       coverage=coverage)
+                       coverage=coverage, paragraph=paragraph)
 
 
 def test_streams_deltas_then_a_verified_answer() -> None:
@@ -401,6 +401,19 @@ def test_a_factoid_answer_whose_passage_never_states_a_name_of_the_question_is_r
     assert final.rejected == "Javad Owji [1]" and isinstance(events[-2], Replace)
     assert chain(ScriptedLLM("Javad Owji [1]", p_yes=0.9), unstated_terms_shapes=[]).answer(q).answerable
     assert chain(ScriptedLLM("Javad Owji [1]", p_yes=0.9)).answer("Who welcomed Putin in Tehran?").answerable
+    # the paragraph the cited passage was cut from says the name: the passage is about it after all
+    seen: list[str] = []
+
+    def paragraph(chunk: Chunk) -> str:
+        seen.append(chunk.doc_id)
+        return "Putin flew on to Isfahan the next day. " + chunk.text
+
+    assert chain(ScriptedLLM("Javad Owji [1]", p_yes=0.9), paragraph=paragraph).answer(q).answerable and seen == ["d"]
+    assert not chain(ScriptedLLM("Javad Owji [1]", p_yes=0.9), paragraph=paragraph,
+                     unstated_paragraph=False).answer(q).answerable
+    # a paragraph that does not say it either changes nothing
+    refused = chain(ScriptedLLM("Javad Owji [1]", p_yes=0.9), paragraph=lambda chunk: chunk.text).answer(q)
+    assert refused.refusal_reason == "unstated_terms" and refused.missing_terms == ["Isfahan"]
     # a question that describes something by a clause takes that fact from another passage
     assert chain(ScriptedLLM("Javad Owji [1]", p_yes=0.9)).answer(
         "Who welcomed the president who had flown from Isfahan?").answerable

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from rag.components import Components
-from rag.documents import file_name, text_window
+from rag.documents import file_name, paragraph_around, text_window
 from rag.ingest.loaders import load_file
 from rag.server import create_app
 from rag.settings import Settings
@@ -41,6 +41,23 @@ def test_text_window_matches_the_document_exactly(comps) -> None:
         assert len(w.text) == w.end - w.start and w.text.split() == doc.text[w.start:w.end].split()
         assert w.text[w.span_start - w.start:w.span_end - w.start] == doc.text[start:end]
         assert w.file_name == SEED_DOC.name and "/" not in w.file_name
+
+
+def test_the_paragraph_around_a_span_is_the_one_between_blank_lines(comps, tmp_path) -> None:
+    """What `unstated_terms` reads besides a cited passage: its paragraph, stitched from several chunks."""
+    paras = [" ".join(f"Paragraph {p} sentence {i} tells of the harbour of Vellmar." for i in range(12))
+             for p in ("one", "two", "three")]
+    path = tmp_path / "harbour.txt"
+    path.write_text("\n\n".join(paras) + "\n", encoding="utf-8")
+    comps.ingestor.ingest_paths([path])
+    doc = load_file(path)
+    doc_id = comps.store.list_documents()[0]["doc_id"]
+    assert len([c for c in comps.store.get_chunks(doc_id) if "two" in c.text]) > 1  # the paragraph spans chunks
+    s = doc.text.index("Paragraph two sentence 5")
+    got = paragraph_around(comps.store, doc_id, s, s + 30)
+    assert got.split() == paras[1].split()
+    assert paragraph_around(comps.store, doc_id, s, s + 30, margin=100).split() == doc.text[s - 100:s + 130].split()
+    assert paragraph_around(comps.store, "no-such-doc", 0, 10) == ""
 
 
 def test_text_and_page_routes(comps) -> None:

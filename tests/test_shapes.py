@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from rag.hops import bridge_names, merge, option_queries
@@ -122,6 +124,10 @@ def test_key_terms_are_names_and_numbers() -> None:
     assert missing_terms(q, text) == ["2017", "Lenny Henry"]
     assert missing_terms("Describe how Nikola Tesla's coil works.", ["Tesla built a coil."]) == []
     assert missing_terms("How much was spent on Super Bowl-related events in 2,016?", ["bowl events in 2016"]) == []
+    # a dotted acronym is the acronym: "U.S." is the United States, as "US" is
+    assert key_terms("How many colleges are in the U.S.?") == [("US",)]
+    assert missing_terms("How many colleges are in the U.S.?", ["colleges in the United States"]) == []
+    assert missing_terms("How many colleges are in the U.K.?", ["colleges in the United States"]) == ["UK"]
 
 
 def _passage(text: str, doc: str = "d", title: str = "") -> Passage:
@@ -144,6 +150,18 @@ def test_a_term_the_cited_passages_never_state_is_unstated() -> None:
     keepers = _passage("The first Keeper was Richard Redgrave.", "va", "Victoria and Albert Museum")
     assert unstated_terms("Who was the first Keeper of the Albert Museum?", [keepers], [keepers]) == []
     assert unstated_terms("Who was the first Keeper of the Albert Hall?", [keepers], [keepers]) == ["Albert Hall"]
+    # the paragraph the cited passage was cut from counts as the passage; it is read only when a term is missing
+    asked: list[int] = []
+
+    def paragraphs(text: str) -> Callable[[], list[str]]:
+        return lambda: asked.append(1) or [text]
+
+    around = paragraphs("Its priest lives in Jesmond. " + fenham.chunk.text)
+    assert unstated_terms(q, [fenham], [fenham, jesmond], around) == []
+    assert unstated_terms(q, [fenham], [fenham], paragraphs(fenham.chunk.text)) == ["Jesmond"]
+    assert len(asked) == 2
+    assert unstated_terms("Which cathedral is located in Fenham?", [fenham], [fenham], paragraphs("x")) == []
+    assert len(asked) == 2
     untitled = _passage("The first Keeper was Richard Redgrave.", "va", " ")
     assert unstated_terms("Who was the first Keeper of the Albert Museum?", [untitled], [untitled]) == [
         "Albert Museum"]
