@@ -11,6 +11,7 @@ each entry point calls first."""
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import re
 import shutil
@@ -226,7 +227,13 @@ class Components:
         store = self.store
 
         def paragraph(chunk: Chunk) -> str:
-            return paragraph_around(store, chunk.doc_id, chunk.start, chunk.end)
+            """Read after the reply has streamed: a store error must refuse the answer (the term stays
+            unstated), not end the stream without its final answer."""
+            try:
+                return paragraph_around(store, chunk.doc_id, chunk.start, chunk.end)
+            except Exception:  # noqa: BLE001 - any store failure fails closed
+                logging.getLogger("rag.answer").warning("paragraph of %s unreadable", chunk.doc_id, exc_info=True)
+                return ""
 
         return AnswerChain(self.settings, self.retriever, self.llm, self.prompts, scorer, coverage, paragraph)
 

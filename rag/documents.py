@@ -68,7 +68,9 @@ def text_window(store: ChunkStore, doc_id: str, start: int, end: int, margin: in
 
 def paragraph_around(store: ChunkStore, doc_id: str, start: int, end: int, margin: int = 1200) -> str:
     """The paragraph of the document that holds the span (between blank lines, at most `margin` characters on
-    either side): what a cited passage's sentences were cut from. Empty when the document is gone."""
+    either side): what a cited passage's sentences were cut from. Empty when the document is gone, or when no
+    blank line or end of the document bounds it on either side within `margin` (a PDF page's text has no blank
+    lines: its "paragraph" would be any stretch of the page, and `unstated_terms` would read too much)."""
     try:
         window = text_window(store, doc_id, start, end, margin)
     except DocumentNotFound:
@@ -76,6 +78,9 @@ def paragraph_around(store: ChunkStore, doc_id: str, start: int, end: int, margi
     s, e = window.span_start - window.start, window.span_end - window.start
     before = window.text.rfind("\n\n", 0, s)
     after = window.text.find("\n\n", e)
+    cut_before, cut_after = window.start > 0, window.end == window.span_end + margin  # by the margin, not an end
+    if before < 0 and after < 0 and cut_before and cut_after:
+        return ""
     return window.text[before + 2 if before >= 0 else 0:after if after >= 0 else len(window.text)]
 
 

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from rag.schemas import Passage
 
 _NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*(?![\w])")
-_DOTTED = re.compile(r"(?:[A-Z]\.){2,}")  # an acronym written with dots: "U.S.", "U.K."
+_DOTTED = re.compile(r"(?:[A-Z]\.){2,}")  # an acronym written with dots: "U.S.", "U.K.", "U.S.S.R."
 _WORD = re.compile(r"[^\W\d_](?:[^\W\d_]|[&'’.-])*")  # letters of any script: "Temüjin" is one word
 # capitalised words that are not names: question and auxiliary words, imperatives, lead-ins
 _NOT_NAMES = frozenset("""
@@ -34,8 +34,6 @@ def key_terms(question: str) -> list[tuple[str, ...]]:
     run: list[str] = []
     for i, m in enumerate(_WORD.finditer(question)):
         word = re.sub(r"['’]s$", "", m.group(0)).strip(".'’-")
-        if _DOTTED.fullmatch(word + "."):  # "U.S." is the acronym "US", not a word "U.S"
-            word = word.replace(".", "")
         named = bool(word) and word[0].isupper() and word.lower() not in _NOT_NAMES and i > 0
         if named:
             run.append(word)
@@ -95,6 +93,8 @@ def _acronym_found(term: tuple[str, ...], words: list[str], text: str) -> bool:
         dotted = r"\.".join(initials) + r"\."
         return re.search(rf"(?<!\w)(?:{dotted}|{initials})(?!\w)", text) is not None
     word = term[0] if len(term) == 1 else ""
+    if _DOTTED.fullmatch(word + "."):  # "U.S." (read as "U.S") is spelled out as "US" is; as written it is found
+        word = word.replace(".", "")  # by the plain search, which a rewrite to "US" would lose to the pronoun "us"
     if word in _TWO_LETTER_ACRONYMS:
         return re.search(rf"(?<!\w){_TWO_LETTER_ACRONYMS[word]}(?!\w)", text.lower()) is not None
     if re.fullmatch(r"[A-Z](?:&[A-Z])+", word):  # "V&A" is "Victoria and Albert", not "Vladimir Antonov"

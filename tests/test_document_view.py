@@ -56,8 +56,27 @@ def test_the_paragraph_around_a_span_is_the_one_between_blank_lines(comps, tmp_p
     s = doc.text.index("Paragraph two sentence 5")
     got = paragraph_around(comps.store, doc_id, s, s + 30)
     assert got.split() == paras[1].split()
-    assert paragraph_around(comps.store, doc_id, s, s + 30, margin=100).split() == doc.text[s - 100:s + 130].split()
+    # bounded by a blank line on one side, by the margin on the other
+    first = doc.text.index("Paragraph two sentence 0")
+    assert paragraph_around(comps.store, doc_id, first, first + 30, margin=100).split() == doc.text[
+        first:first + 130].split()
+    # no blank line within the margin on either side (as in a PDF page's text): no paragraph to read
+    assert paragraph_around(comps.store, doc_id, s, s + 30, margin=100) == ""
     assert paragraph_around(comps.store, "no-such-doc", 0, 10) == ""
+
+
+def test_an_unreadable_store_gives_the_chain_no_paragraph(comps, monkeypatch) -> None:
+    """The paragraph is read after the reply streamed: a store error there refuses (no paragraph, the term stays
+    unstated) instead of ending the stream without a final answer."""
+    comps.ingestor.ingest_paths([SEED_DOC])
+    chunk = comps.store.get_chunks(comps.store.list_documents()[0]["doc_id"])[0]
+    assert comps.chain.paragraph is not None and comps.chain.paragraph(chunk)
+
+    def broken(doc_id: str) -> list:
+        raise RuntimeError("database is locked")
+
+    monkeypatch.setattr(comps.store, "get_chunks", broken)
+    assert comps.chain.paragraph(chunk) == ""
 
 
 def test_text_and_page_routes(comps) -> None:

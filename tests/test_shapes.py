@@ -124,10 +124,13 @@ def test_key_terms_are_names_and_numbers() -> None:
     assert missing_terms(q, text) == ["2017", "Lenny Henry"]
     assert missing_terms("Describe how Nikola Tesla's coil works.", ["Tesla built a coil."]) == []
     assert missing_terms("How much was spent on Super Bowl-related events in 2,016?", ["bowl events in 2016"]) == []
-    # a dotted acronym is the acronym: "U.S." is the United States, as "US" is
-    assert key_terms("How many colleges are in the U.S.?") == [("US",)]
-    assert missing_terms("How many colleges are in the U.S.?", ["colleges in the United States"]) == []
-    assert missing_terms("How many colleges are in the U.K.?", ["colleges in the United States"]) == ["UK"]
+    # a dotted acronym is found as written and spelled out, as "US" is; the pronoun "us" does not say it
+    assert key_terms("How many colleges are in the U.S.?") == [("U.S",)]
+    for passage, missing in [("colleges in the United States", []), ("colleges in the U.S. and Canada", []),
+                             ("let us count the colleges", ["U.S"])]:
+        assert missing_terms("How many colleges are in the U.S.?", [passage]) == missing, passage
+    assert missing_terms("How many colleges are in the U.K.?", ["colleges in the United States"]) == ["U.K"]
+    assert missing_terms("What did the U.S.S.R. launch?", ["The U.S.S.R. launched Sputnik."]) == []
 
 
 def _passage(text: str, doc: str = "d", title: str = "") -> Passage:
