@@ -11,7 +11,6 @@ each entry point calls first."""
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import re
 import shutil
@@ -221,6 +220,7 @@ class Components:
         from rag.chain import AnswerChain
         from rag.context import embedding_scorer
         from rag.documents import paragraph_around
+        from rag.logs import answer_log
 
         scorer = embedding_scorer(self.embedder.embed_query, self.embedder.embed_documents)
         coverage = self.keyword_index.coverage if self.settings.retrieval.min_coverage > 0 else None
@@ -232,7 +232,7 @@ class Components:
             try:
                 return paragraph_around(store, chunk.doc_id, chunk.start, chunk.end)
             except Exception:  # noqa: BLE001 - any store failure fails closed
-                logging.getLogger("rag.answer").warning("paragraph of %s unreadable", chunk.doc_id, exc_info=True)
+                answer_log.warning("paragraph of %s unreadable", chunk.doc_id, exc_info=True)
                 return ""
 
         return AnswerChain(self.settings, self.retriever, self.llm, self.prompts, scorer, coverage, paragraph)

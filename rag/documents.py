@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from rag.schemas import Chunk
 from rag.store import ChunkStore
 
 
@@ -44,6 +45,16 @@ def text_window(store: ChunkStore, doc_id: str, start: int, end: int, margin: in
     chunks = store.get_chunks(doc_id)
     if not chunks:
         raise DocumentNotFound(doc_id)
+    lo, hi, start, end, text, page = _stitched(chunks, start, end, margin)
+    first = chunks[0]
+    rec = store.doc_records().get(doc_id, {})
+    pages = int(rec.get("pages") or max((c.page or 0) for c in chunks))
+    return TextWindow(doc_id, first.title, file_name(first.source), lo, hi, start, end, page, pages, text)
+
+
+def _stitched(chunks: list[Chunk], start: int, end: int, margin: int) -> tuple[int, int, int, int, str, int | None]:
+    """(lo, hi, start, end, text, page): the text of `chunks` (one document's, in order) from `margin` before
+    `start` to `margin` after `end`, both clamped to the document, and the page that holds `start`."""
     doc_end = max(c.end for c in chunks)
     start = max(0, min(start, doc_end))
     end = max(start, min(end, doc_end))
@@ -60,28 +71,26 @@ def text_window(store: ChunkStore, doc_id: str, start: int, end: int, margin: in
     for i in range(1, len(buf) - 1):  # a lone gap between two sentences was a space, not a line break
         if buf[i] == "\n" and buf[i - 1] not in " \n" and buf[i + 1] not in " \n":
             buf[i] = " "
-    first = chunks[0]
-    rec = store.doc_records().get(doc_id, {})
-    pages = int(rec.get("pages") or max((c.page or 0) for c in chunks))
-    return TextWindow(doc_id, first.title, file_name(first.source), lo, hi, start, end, page, pages, "".join(buf))
+    return lo, hi, start, end, "".join(buf), page
 
 
 def paragraph_around(store: ChunkStore, doc_id: str, start: int, end: int, margin: int = 1200) -> str:
     """The paragraph of the document that holds the span (between blank lines, at most `margin` characters on
     either side): what a cited passage's sentences were cut from. Empty when the document is gone, or when no
     blank line or end of the document bounds it on either side within `margin` (a PDF page's text has no blank
-    lines: its "paragraph" would be any stretch of the page, and `unstated_terms` would read too much)."""
-    try:
-        window = text_window(store, doc_id, start, end, margin)
-    except DocumentNotFound:
+    lines: its "paragraph" would be any stretch of the page, and `unstated_terms` would read too much). Stitched
+    as `text_window` stitches, without the collection-wide read of document records it needs only for pages."""
+    chunks = store.get_chunks(doc_id)
+    if not chunks:
         return ""
-    s, e = window.span_start - window.start, window.span_end - window.start
-    before = window.text.rfind("\n\n", 0, s)
-    after = window.text.find("\n\n", e)
-    cut_before, cut_after = window.start > 0, window.end == window.span_end + margin  # by the margin, not an end
+    lo, hi, start, end, text, _ = _stitched(chunks, start, end, margin)
+    s, e = start - lo, end - lo
+    before = text.rfind("\n\n", 0, s)
+    after = text.find("\n\n", e)
+    cut_before, cut_after = lo > 0, hi == end + margin  # by the margin, not an end of the document
     if before < 0 and after < 0 and cut_before and cut_after:
         return ""
-    return window.text[before + 2 if before >= 0 else 0:after if after >= 0 else len(window.text)]
+    return text[before + 2 if before >= 0 else 0:after if after >= 0 else len(text)]
 
 
 def document_file(store: ChunkStore, doc_id: str) -> Path | None:
