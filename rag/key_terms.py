@@ -13,6 +13,8 @@ import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+from rag.text import STOPWORDS
+
 if TYPE_CHECKING:
     from rag.schemas import Passage
 
@@ -95,8 +97,9 @@ def _acronym_found(term: tuple[str, ...], words: list[str], text: str) -> bool:
     word = term[0] if len(term) == 1 else ""
     if _DOTTED.fullmatch(word + "."):  # "U.S." (read as "U.S") is spelled out as "US" is; as written it is found
         word = word.replace(".", "")  # by the plain search, which a rewrite to "US" would lose to the pronoun "us"
-    if word in _TWO_LETTER_ACRONYMS:
-        return re.search(rf"(?<!\w){_TWO_LETTER_ACRONYMS[word]}(?!\w)", text.lower()) is not None
+    if word in _TWO_LETTER_ACRONYMS:  # "US" is also written "U.S."
+        return (re.search(rf"(?<!\w){re.escape('.'.join(word))}\.", text) is not None
+                or re.search(rf"(?<!\w){_TWO_LETTER_ACRONYMS[word]}(?!\w)", text.lower()) is not None)
     if re.fullmatch(r"[A-Z](?:&[A-Z])+", word):  # "V&A" is "Victoria and Albert", not "Vladimir Antonov"
         spelled = r"\s+(?:and|&)\s+".join(rf"{c}[a-z]+" for c in word.split("&"))
     elif 3 <= len(word) <= 5 and word.isupper() and word.isalpha():
@@ -120,6 +123,12 @@ def _says(haystack: str, word: str) -> bool:
     return re.search(rf"(?<!\w){re.escape(word)}(?!\w)", haystack) is not None
 
 
+def _word_like(term: tuple[str, ...]) -> bool:
+    """An acronym that is also a common word in lower case ("US", "IT"): found only as written, so that the
+    pronoun "us" does not mention the United States."""
+    return len(term) == 1 and term[0].isupper() and term[0].isalpha() and term[0].lower() in STOPWORDS
+
+
 def missing_terms(question: str, texts: list[str], titles: Sequence[str] = ()) -> list[str]:
     """The key terms none of the texts mention: a number by itself, a name when none of its words appear
     ("Nikola Tesla" is found where the passages say only "Tesla"), in any of the forms `_same_name` and
@@ -132,7 +141,7 @@ def missing_terms(question: str, texts: list[str], titles: Sequence[str] = ()) -
     out = []
     for term in key_terms(question):
         words = _words(term)
-        if not words or any(_says(haystack, w) for w in words):
+        if not words or (_says(text, term[0]) if _word_like(term) else any(_says(haystack, w) for w in words)):
             continue
         if term[0][0].isdigit():  # a number is found only as itself
             out.append(" ".join(term))

@@ -130,6 +130,11 @@ def test_key_terms_are_names_and_numbers() -> None:
                              ("let us count the colleges", ["U.S"])]:
         assert missing_terms("How many colleges are in the U.S.?", [passage]) == missing, passage
     assert missing_terms("How many colleges are in the U.K.?", ["colleges in the United States"]) == ["U.K"]
+    # undotted, it is found only as written: "us" and "Us" are pronouns, not the United States
+    for passage, missing in [("colleges in the US", []), ("colleges in the U.S.", []), ("the United States", []),
+                             ("let us count the colleges", ["US"]), ("Us and them", ["US"])]:
+        assert missing_terms("How many colleges are in the US?", [passage]) == missing, passage
+    assert missing_terms("Did NATO grow?", ["Nato grew"]) == []  # not a common word: found in any case
     assert missing_terms("What did the U.S.S.R. launch?", ["The U.S.S.R. launched Sputnik."]) == []
 
 
