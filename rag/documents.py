@@ -42,14 +42,22 @@ class TextWindow:
 
 def text_window(store: ChunkStore, doc_id: str, start: int, end: int, margin: int = 1200) -> TextWindow:
     """The document's text from `margin` characters before `start` to `margin` after `end`."""
-    chunks = store.get_chunks(doc_id)
+    chunks = _window_chunks(store, doc_id, start, end, margin)
     if not chunks:
         raise DocumentNotFound(doc_id)
     lo, hi, start, end, text, page = _stitched(chunks, start, end, margin)
     first = chunks[0]
-    rec = store.doc_records().get(doc_id, {})
-    pages = int(rec.get("pages") or max((c.page or 0) for c in chunks))
+    rec = store.doc_record(doc_id)  # its page count; a store written without records counts the chunks' pages
+    pages = int(rec["pages"]) if "pages" in rec else max((c.page or 0) for c in store.get_chunks(doc_id))
     return TextWindow(doc_id, first.title, file_name(first.source), lo, hi, start, end, page, pages, text)
+
+
+def _window_chunks(store: ChunkStore, doc_id: str, start: int, end: int, margin: int) -> list[Chunk]:
+    """The chunks `_stitched` needs for this window: those overlapping it, read by offsets (a little past its
+    end, so that a gap between chunks at the edge is not taken for the document's end); all of the document's
+    when none overlap (a span past the document's end is clamped to it)."""
+    return (store.get_chunks(doc_id, max(0, start - margin), max(start, end) + margin + 16)
+            or store.get_chunks(doc_id))
 
 
 def _stitched(chunks: list[Chunk], start: int, end: int, margin: int) -> tuple[int, int, int, int, str, int | None]:
@@ -79,8 +87,8 @@ def paragraph_around(store: ChunkStore, doc_id: str, start: int, end: int, margi
     either side): what a cited passage's sentences were cut from. Empty when the document is gone, or when no
     blank line or end of the document bounds it on either side within `margin` (a PDF page's text has no blank
     lines: its "paragraph" would be any stretch of the page, and `unstated_terms` would read too much). Stitched
-    as `text_window` stitches, without the collection-wide read of document records it needs only for pages."""
-    chunks = store.get_chunks(doc_id)
+    as `text_window` stitches, from the chunks that overlap the window."""
+    chunks = _window_chunks(store, doc_id, start, end, margin)
     if not chunks:
         return ""
     lo, hi, start, end, text, _ = _stitched(chunks, start, end, margin)
@@ -95,7 +103,7 @@ def paragraph_around(store: ChunkStore, doc_id: str, start: int, end: int, margi
 
 def document_file(store: ChunkStore, doc_id: str) -> Path | None:
     """The document's file on this server: a kept upload or the path it was ingested from."""
-    rec = store.doc_records().get(doc_id, {})
+    rec = store.doc_record(doc_id)
     for key in ("file", "path"):
         value = str(rec.get(key) or "")
         if value and Path(value).is_file():

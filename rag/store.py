@@ -255,8 +255,18 @@ class ChunkStore:
             d["pages"] = int(records.get(doc_id, {}).get("pages") or d["pages"])
         return sorted(docs.values(), key=lambda d: d["source"])
 
-    def get_chunks(self, doc_id: str) -> list[Chunk]:
-        got = self._col.get(where={"doc_id": doc_id}, include=["documents", "metadatas"])
+    def doc_record(self, doc_id: str) -> dict[str, Any]:
+        """One document's record (empty when there is none), without reading every document's."""
+        got = self._meta.get(ids=[f"doc:{doc_id}"], include=["metadatas"])
+        return dict((got["metadatas"] or [{}])[0] or {})
+
+    def get_chunks(self, doc_id: str, lo: int | None = None, hi: int | None = None) -> list[Chunk]:
+        """A document's chunks in order; with `lo` and `hi`, only those that overlap [lo, hi) (a citation's
+        window in a long PDF reads a few chunks, not thousands)."""
+        where: dict[str, Any] = {"doc_id": doc_id}
+        if lo is not None and hi is not None:
+            where = {"$and": [where, {"end": {"$gt": lo}}, {"start": {"$lt": hi}}]}
+        got = self._col.get(where=where, include=["documents", "metadatas"])
         chunks = [_chunk(i, t, m) for i, t, m in zip(got["ids"], got["documents"], got["metadatas"],
                                                       strict=True)]
         return sorted(chunks, key=lambda c: c.start)

@@ -41,6 +41,14 @@ def test_text_window_matches_the_document_exactly(comps) -> None:
         assert len(w.text) == w.end - w.start and w.text.split() == doc.text[w.start:w.end].split()
         assert w.text[w.span_start - w.start:w.span_end - w.start] == doc.text[start:end]
         assert w.file_name == SEED_DOC.name and "/" not in w.file_name
+    # the window reads only the chunks that overlap it, by their offsets
+    every = comps.store.get_chunks(doc_id)
+    some = comps.store.get_chunks(doc_id, 1500, 1620)
+    assert 0 < len(some) < len(every)
+    assert [c.id for c in some] == [c.id for c in every if c.end > 1500 and c.start < 1620]
+    end = len(doc.text.rstrip())  # a span past the document's end is clamped to it
+    assert text_window(comps.store, doc_id, end + 500, end + 600, margin=40).text.split() == doc.text[
+        end - 40:end].split()
 
 
 def test_the_paragraph_around_a_span_is_the_one_between_blank_lines(comps, tmp_path) -> None:

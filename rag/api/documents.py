@@ -87,7 +87,7 @@ def router(comps: Components) -> APIRouter:
                                _503="the server is stopping, or the store is unreachable"))
     def reingest(doc_id: str, collection: CollectionParam = None) -> dict:
         parts = comps.collection(collection)
-        if doc_id not in parts.store.doc_records():
+        if not parts.store.doc_record(doc_id):
             raise ApiError(404, f"no document with id {doc_id!r}", "document_not_found")
         try:
             r = parts.ingestor.reingest(doc_id)

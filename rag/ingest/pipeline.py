@@ -130,7 +130,7 @@ class Ingestor:
 
     def delete_document(self, doc_id: str) -> int:
         """Every chunk (Chroma, then BM25), the record and a kept upload."""
-        kept = str(self.store.doc_records().get(doc_id, {}).get("file") or "")
+        kept = str(self.store.doc_record(doc_id).get("file") or "")
         removed = self.store.delete_document(doc_id)
         if removed:
             self._after_write()
@@ -152,7 +152,7 @@ class Ingestor:
 
     def reingest(self, doc_id: str) -> DocResult:
         """Read a document's file again (its folder path, or the kept upload) and replace its chunks."""
-        rec = self.store.doc_records().get(doc_id)
+        rec = self.store.doc_record(doc_id) or None
         if rec is None:
             raise LoadError(f"no document with id {doc_id!r}")
         kept, path = str(rec.get("file") or ""), str(rec.get("path") or "")
