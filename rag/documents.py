@@ -42,28 +42,33 @@ class TextWindow:
 
 def text_window(store: ChunkStore, doc_id: str, start: int, end: int, margin: int = 1200) -> TextWindow:
     """The document's text from `margin` characters before `start` to `margin` after `end`."""
-    chunks = _window_chunks(store, doc_id, start, end, margin)
+    chunks, known_end = _window_chunks(store, doc_id, start, end, margin)
     if not chunks:
         raise DocumentNotFound(doc_id)
-    lo, hi, start, end, text, page = _stitched(chunks, start, end, margin)
+    lo, hi, start, end, text, page = _stitched(chunks, start, end, margin, known_end)
     first = chunks[0]
     rec = store.doc_record(doc_id)  # its page count; a store written without records counts the chunks' pages
     pages = int(rec["pages"]) if "pages" in rec else max((c.page or 0) for c in store.get_chunks(doc_id))
     return TextWindow(doc_id, first.title, file_name(first.source), lo, hi, start, end, page, pages, text)
 
 
-def _window_chunks(store: ChunkStore, doc_id: str, start: int, end: int, margin: int) -> list[Chunk]:
-    """The chunks `_stitched` needs for this window: those overlapping it, read by offsets (a little past its
-    end, so that a gap between chunks at the edge is not taken for the document's end); all of the document's
-    when none overlap (a span past the document's end is clamped to it)."""
-    return (store.get_chunks(doc_id, max(0, start - margin), max(start, end) + margin + 16)
-            or store.get_chunks(doc_id))
+def _window_chunks(store: ChunkStore, doc_id: str, start: int, end: int, margin: int) -> tuple[list[Chunk], int]:
+    """The chunks `_stitched` needs for this window, read by their offsets, and how far the document is known
+    to reach (the window's end when a later chunk exists: white space at the window's edge is not its end).
+    All of the document's chunks when none overlap the window (a span past the end is clamped to it)."""
+    lo, hi = max(0, start - margin), max(start, end) + margin
+    chunks = store.get_chunks(doc_id, lo, hi)
+    if not chunks:
+        return store.get_chunks(doc_id), 0
+    return chunks, hi if store.has_chunk_from(doc_id, hi) else 0
 
 
-def _stitched(chunks: list[Chunk], start: int, end: int, margin: int) -> tuple[int, int, int, int, str, int | None]:
-    """(lo, hi, start, end, text, page): the text of `chunks` (one document's, in order) from `margin` before
-    `start` to `margin` after `end`, both clamped to the document, and the page that holds `start`."""
-    doc_end = max(c.end for c in chunks)
+def _stitched(chunks: list[Chunk], start: int, end: int, margin: int,
+              known_end: int = 0) -> tuple[int, int, int, int, str, int | None]:
+    """(lo, hi, start, end, text, page): the text of `chunks` (one document's, in order, or those overlapping
+    the window) from `margin` before `start` to `margin` after `end`, both clamped to the document (which
+    reaches at least `known_end`), and the page that holds `start`."""
+    doc_end = max(known_end, max(c.end for c in chunks))
     start = max(0, min(start, doc_end))
     end = max(start, min(end, doc_end))
     lo, hi = max(0, start - margin), min(doc_end, end + margin)
@@ -88,10 +93,10 @@ def paragraph_around(store: ChunkStore, doc_id: str, start: int, end: int, margi
     blank line or end of the document bounds it on either side within `margin` (a PDF page's text has no blank
     lines: its "paragraph" would be any stretch of the page, and `unstated_terms` would read too much). Stitched
     as `text_window` stitches, from the chunks that overlap the window."""
-    chunks = _window_chunks(store, doc_id, start, end, margin)
+    chunks, known_end = _window_chunks(store, doc_id, start, end, margin)
     if not chunks:
         return ""
-    lo, hi, start, end, text, _ = _stitched(chunks, start, end, margin)
+    lo, hi, start, end, text, _ = _stitched(chunks, start, end, margin, known_end)
     s, e = start - lo, end - lo
     before = text.rfind("\n\n", 0, s)
     after = text.find("\n\n", e)

@@ -271,6 +271,11 @@ class ChunkStore:
                                                       strict=True)]
         return sorted(chunks, key=lambda c: c.start)
 
+    def has_chunk_from(self, doc_id: str, offset: int) -> bool:
+        """Whether the document has a chunk starting at or after `offset` (it goes on past a window)."""
+        got = self._col.get(where={"$and": [{"doc_id": doc_id}, {"start": {"$gte": offset}}]}, limit=1, include=[])
+        return bool(got["ids"])
+
     def query(self, embedding: Sequence[float], k: int, where: dict[str, Any] | None = None) -> list[Passage]:
         if self.count() == 0:
             return []

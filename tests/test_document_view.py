@@ -73,6 +73,43 @@ def test_the_paragraph_around_a_span_is_the_one_between_blank_lines(comps, tmp_p
     assert paragraph_around(comps.store, "no-such-doc", 0, 10) == ""
 
 
+class _WholeReads:
+    """The store as the window read it before: every chunk of the document, nothing known past them."""
+
+    def __init__(self, store) -> None:
+        self.store = store
+
+    def get_chunks(self, doc_id: str, lo: int | None = None, hi: int | None = None) -> list:
+        return self.store.get_chunks(doc_id)
+
+    def has_chunk_from(self, doc_id: str, offset: int) -> bool:
+        return False
+
+    def doc_record(self, doc_id: str) -> dict:
+        return self.store.doc_record(doc_id)
+
+
+def test_a_window_read_by_offsets_is_the_window_of_the_whole_document(comps) -> None:
+    """The window reads only the chunks that overlap it; white space no chunk holds at its edge (here 50
+    characters between two chunks, as between a PDF's pages) is not mistaken for the document's end."""
+    from rag.schemas import Chunk
+
+    words = "the harbour of Vellmar was built in stone. "
+    spans = [(0, 100), (60, 160), (210, 300), (300, 400)]  # overlapping, then a gap of 50, then touching
+    chunks = [Chunk(id=f"c{i}", doc_id="d", source="d.txt", title="d", start=a, end=b,
+                    text=(words * 10)[:b - a].replace(" ", "x", 1)) for i, (a, b) in enumerate(spans)]
+    comps.store.replace_document(chunks, [[1.0] + [0.0] * 7] * len(chunks), "d", "h", keep={c.id for c in chunks})
+    comps.store.put_doc_record("d", source="d.txt", pages=0, state="complete")
+    whole = _WholeReads(comps.store)
+    for start in range(0, 400, 7):
+        for margin in (30, 60):
+            assert text_window(comps.store, "d", start, start + 5, margin) == text_window(
+                whole, "d", start, start + 5, margin), (start, margin)
+            assert paragraph_around(comps.store, "d", start, start + 5, margin) == paragraph_around(
+                whole, "d", start, start + 5, margin), (start, margin)
+    assert [c.id for c in comps.store.get_chunks("d", 150, 190)] == ["c1"]  # only the chunk before the gap
+
+
 def test_an_unreadable_store_gives_the_chain_no_paragraph(comps, monkeypatch) -> None:
     """The paragraph is read after the reply streamed: a store error there refuses (no paragraph, the term stays
     unstated) instead of ending the stream without a final answer."""
