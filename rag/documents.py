@@ -60,6 +60,8 @@ def _window_chunks(store: ChunkStore, doc_id: str, start: int, end: int, margin:
     chunks = store.get_chunks(doc_id, lo, hi)
     if not chunks:
         return store.get_chunks(doc_id), 0
+    if max(c.end for c in chunks) >= hi:  # a chunk runs past the window: no need to ask
+        return chunks, hi
     return chunks, hi if store.has_chunk_from(doc_id, hi) else 0
 
 

@@ -84,6 +84,11 @@ _TWO_LETTER_ACRONYMS = {"US": "united states", "UK": "united kingdom", "UN": "un
                         "EU": "european union"}
 
 
+def _dotted(initials: str) -> str:
+    """The pattern of an acronym written with dots: "US" as "U.S."."""
+    return r"\.".join(initials) + r"\."
+
+
 def _acronym_found(term: tuple[str, ...], words: list[str], text: str) -> bool:
     """"United States" is mentioned by "US" or "U.S."; "NATO" by "North Atlantic Treaty Organization"."""
     if len(words) >= 2:
@@ -92,13 +97,12 @@ def _acronym_found(term: tuple[str, ...], words: list[str], text: str) -> bool:
             return False
         if len(initials) == 2 and initials not in _TWO_LETTER_ACRONYMS:
             return False  # "John Smith" is not "J.S."
-        dotted = r"\.".join(initials) + r"\."
-        return re.search(rf"(?<!\w)(?:{dotted}|{initials})(?!\w)", text) is not None
+        return re.search(rf"(?<!\w)(?:{_dotted(initials)}|{initials})(?!\w)", text) is not None
     word = term[0] if len(term) == 1 else ""
     if _DOTTED.fullmatch(word + "."):  # "U.S." (read as "U.S") is spelled out as "US" is; as written it is found
         word = word.replace(".", "")  # by the plain search, which a rewrite to "US" would lose to the pronoun "us"
     if word in _TWO_LETTER_ACRONYMS:  # "US" is also written "U.S."
-        return (re.search(rf"(?<!\w){re.escape('.'.join(word))}\.", text) is not None
+        return (re.search(rf"(?<!\w){_dotted(word)}", text) is not None
                 or re.search(rf"(?<!\w){_TWO_LETTER_ACRONYMS[word]}(?!\w)", text.lower()) is not None)
     if re.fullmatch(r"[A-Z](?:&[A-Z])+", word):  # "V&A" is "Victoria and Albert", not "Vladimir Antonov"
         spelled = r"\s+(?:and|&)\s+".join(rf"{c}[a-z]+" for c in word.split("&"))

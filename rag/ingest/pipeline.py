@@ -152,8 +152,8 @@ class Ingestor:
 
     def reingest(self, doc_id: str) -> DocResult:
         """Read a document's file again (its folder path, or the kept upload) and replace its chunks."""
-        rec = self.store.doc_record(doc_id) or None
-        if rec is None:
+        rec = self.store.doc_record(doc_id)
+        if not rec:
             raise LoadError(f"no document with id {doc_id!r}")
         kept, path = str(rec.get("file") or ""), str(rec.get("path") or "")
         if kept and Path(kept).is_file():
