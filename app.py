@@ -6,8 +6,8 @@ if __name__ == "__main__":
     offline_environment()
     from rag.cli import _components
     from rag.logs import configure
-    from rag.server import launch
+    from rag.web.server import launch
 
     comps = _components()
     configure(comps.settings)
-    launch(comps, host=comps.settings.host, port=comps.settings.port)
+    launch(comps, host=comps.settings.server.host, port=comps.settings.server.port)

@@ -18,9 +18,9 @@ import time
 from pathlib import Path
 
 from benchmarks.common import Recorder, p50_p95, table, write
+from rag.backends.llm import build_llm
 from rag.components import Components
-from rag.models.llm import build_llm
-from rag.settings import PROJECT_ROOT, Settings
+from rag.config import PROJECT_ROOT, Settings
 
 
 def main() -> None:
@@ -32,14 +32,14 @@ def main() -> None:
     rows = [json.loads(line) for line in args.gold.read_text().splitlines() if line.strip()]
     rows = [r for r in rows if not r.get("unanswerable")][: args.limit]
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(persist_dir=Path(tmp), collection="bench")
+        settings = Settings(store={"persist_dir": Path(tmp), "collection": "bench"})
         llm = build_llm(settings)
         rec = Recorder(llm)
         comps = Components(settings, llm=rec)
         comps.ingestor.ingest_paths([args.docs])
         llama = llm.load()  # type: ignore[attr-defined]  # llama-cpp-python's model, also timed directly
         system = {"role": "system", "content": comps.prompts.system}
-        max_tokens = comps.settings.max_tokens
+        max_tokens = comps.settings.llm.max_tokens
 
         def warm() -> None:
             llama.create_chat_completion(messages=[system, {"role": "user", "content": "Say OK."}], max_tokens=1)

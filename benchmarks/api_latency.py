@@ -21,9 +21,9 @@ import httpx
 import uvicorn
 
 from rag.components import Components
+from rag.config import PROJECT_ROOT, Settings
 from rag.eval.metrics import percentile
-from rag.server import create_app
-from rag.settings import PROJECT_ROOT, Settings
+from rag.web.server import create_app
 
 
 def main() -> None:
@@ -36,7 +36,7 @@ def main() -> None:
     gold = [json.loads(x) for x in (PROJECT_ROOT / "seeds" / "gold.jsonl").read_text().splitlines() if x.strip()]
     questions = [g["question"] for g in gold if not g.get("unanswerable")]
     with tempfile.TemporaryDirectory() as tmp:
-        comps = Components(Settings(persist_dir=Path(tmp), collection="bench"))
+        comps = Components(Settings(store={"persist_dir": Path(tmp), "collection": "bench"}))
         comps.ingestor.ingest_paths([PROJECT_ROOT / "seeds"])
         comps.llm.load()
         server = uvicorn.Server(uvicorn.Config(create_app(comps, with_ui=False), host="127.0.0.1",

@@ -22,10 +22,10 @@ from pathlib import Path
 
 from benchmarks.common import SQUAD_DOCS, fill_synthetic, p50_p95, paragraphs, table, write
 from rag.components import Components
+from rag.config import Settings
+from rag.index.keyword import KeywordIndex
+from rag.index.store import ChunkStore
 from rag.ingest.pipeline import Ingestor
-from rag.keyword_index import KeywordIndex
-from rag.settings import Settings
-from rag.store import ChunkStore
 
 
 class TimedIndex(KeywordIndex):
@@ -51,13 +51,13 @@ def main() -> None:
     args = ap.parse_args()
     texts = paragraphs(args.docs)
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(persist_dir=Path(tmp), collection="bench", upsert_batch=5000)
+        settings = Settings(store={"persist_dir": Path(tmp), "collection": "bench", "upsert_batch": 5000})
         comps = Components(settings)
         t0 = time.perf_counter()
         filled = fill_synthetic(comps.store, args.chunks)
         fill_s = time.perf_counter() - t0
-        folder = settings.persist_dir / "bm25" / settings.collection
-        index = TimedIndex(comps.store, folder, settings.bm25_merge_min, settings.bm25_merge_ratio)
+        folder = settings.store.persist_dir / "bm25" / settings.store.collection
+        index = TimedIndex(comps.store, folder, settings.store.bm25_merge_min, settings.store.bm25_merge_ratio)
         t0 = time.perf_counter()
         index.sync()
         build_s = time.perf_counter() - t0
@@ -119,7 +119,7 @@ def main() -> None:
     md = (f"## BM25 update: one upload into {args.chunks:,} chunks ({args.uploads} uploads)\n\n"
           + table(["what", "seconds"], rows)
           + f"\n\nDelta after the uploads: {snap.delta.size} chunks, {snap.tombstones} tombstones; merged "
-            f"when over max({settings.bm25_merge_min}, {settings.bm25_merge_ratio} × main).")
+            f"when over max({settings.store.bm25_merge_min}, {settings.store.bm25_merge_ratio} × main).")
     write(f"bm25_update_{args.chunks}", {
         "chunks": args.chunks, "uploads": args.uploads, "fill_s": fill_s, "full_build_s": build_s,
         "upload_to_searchable_s": total, "upload_to_searchable_p50_s": p50, "bm25_catch_up_s": bm25,

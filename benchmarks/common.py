@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from rag.eval.metrics import percentile
-from rag.schemas import Chunk
-from rag.store import ChunkStore
+from rag.index.store import ChunkStore
+from rag.types import Chunk
 
 RESULTS = Path("benchmarks/results")
 

@@ -37,12 +37,12 @@ def main() -> None:
     offline_environment()
     from benchmarks.common import SQUAD_DOCS, table, write
     from benchmarks.shape_tables import group
+    from rag.answer.shapes import classify
     from rag.components import Components
+    from rag.config import Settings
     from rag.eval import metrics as m
     from rag.eval.gold import load_gold
     from rag.eval.sweep import top_level_split
-    from rag.settings import Settings
-    from rag.shapes import classify
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--split", default="tune", choices=["tune", "test"])
@@ -56,7 +56,7 @@ def main() -> None:
     recall: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     for docs, sets in zip((Path("seeds"), SQUAD_DOCS), gold_sets(args.split), strict=True):
         with tempfile.TemporaryDirectory() as tmp:
-            base = Components(Settings(_env_file=None, persist_dir=Path(tmp), collection="bench"))
+            base = Components(Settings(_env_file=None, store={"persist_dir": Path(tmp), "collection": "bench"}))
             base.ingestor.ingest_paths([docs])
             runs = {name: base.with_settings(over) for name, over in variants.items()}
             scorer = base.chain.scorer  # keeps the sentences' vectors: they do not depend on the weights

@@ -20,9 +20,9 @@ import numpy as np
 
 from benchmarks.common import SQUAD_DOCS, table, write
 from rag.components import Components, build_retriever
+from rag.config import PROJECT_ROOT, Settings
 from rag.eval.gold import load_gold
 from rag.eval.metrics import retrieval_metrics
-from rag.settings import PROJECT_ROOT, Settings
 
 SETS = [(PROJECT_ROOT / "benchmarks/gold/squad13-factoid.jsonl", SQUAD_DOCS), (PROJECT_ROOT / "seeds/gold.jsonl",
                                                                               PROJECT_ROOT / "seeds")]
@@ -40,8 +40,12 @@ def main() -> None:
             row: dict = {}
             for gold_path, docs in sets:
                 name = gold_path.stem
-                comps = Components(Settings(persist_dir=Path(tmp) / precision / name, collection="bench",
-                                            embed_precision=precision))
+                comps = Components(
+                    Settings(
+                        store={"persist_dir": Path(tmp) / precision / name, "collection": "bench"},
+                        embed={"precision": precision},
+                    )
+                )
                 emb = comps.embedder
                 emb.embed_documents(["warm up the model"])
                 t0 = time.perf_counter()

@@ -23,8 +23,8 @@ from pathlib import Path
 
 from benchmarks.common import table, write
 from rag.components import Components
+from rag.config import Settings
 from rag.ingest.loaders import load_bytes
-from rag.settings import Settings
 from tests.conftest import SEED_DOC
 from tests.pdfgen import make_scanned_pdf
 
@@ -117,7 +117,9 @@ def main() -> None:
     args = ap.parse_args()
     results = []
     with tempfile.TemporaryDirectory() as tmp:
-        comps = Components(Settings(persist_dir=Path(tmp) / "store", collection="formats", _env_file=None))
+        comps = Components(
+            Settings(_env_file=None, store={"persist_dir": Path(tmp) / "store", "collection": "formats"})
+        )
         comps.embedder.embed_documents(["warm up the model"])  # loading the model is not ingestion
         for label, name, make in FORMATS:
             if name.endswith(".pdf") and shutil.which("tesseract") is None:

@@ -33,10 +33,10 @@ from pathlib import Path
 
 from benchmarks.common import SQUAD_DOCS, table, write, write_small_files
 from rag.components import Components
+from rag.config import Settings
 from rag.ingest.chunker import chunk_document
 from rag.ingest.loaders import iter_files, load_file
-from rag.ingest.tokens import count_tokens
-from rag.settings import Settings
+from rag.text.tokens import count_tokens
 
 
 def main() -> None:
@@ -48,16 +48,20 @@ def main() -> None:
         small_files(args.small_files, args.docs)
         return
     with tempfile.TemporaryDirectory() as tmp:
-        comps = Components(Settings(persist_dir=Path(tmp) / "store", collection="bench"))
+        comps = Components(Settings(store={"persist_dir": Path(tmp) / "store", "collection": "bench"}))
         emb = comps.embedder
         emb.embed_documents(["warm up the model"])  # loading the model is not ingestion
         docs = [load_file(f) for f in iter_files([args.docs])]
-        chunks = [c for d in docs for c in chunk_document(d, comps.settings.chunk_size, comps.settings.chunk_overlap)]
+        chunks = [
+            c
+            for d in docs
+            for c in chunk_document(d, comps.settings.ingest.chunk_size, comps.settings.ingest.chunk_overlap)
+        ]
         tokens = sum(count_tokens(c.text) for c in chunks)
         doc_tokens = sum(count_tokens(d.text) for d in docs)
 
         t0 = time.perf_counter()
-        step = comps.settings.embed_batch_size
+        step = comps.settings.embed.batch_size
         for i in range(0, len(chunks), step):
             emb.embed_documents([c.text for c in chunks[i:i + step]])
         raw_s = time.perf_counter() - t0
@@ -115,7 +119,7 @@ def _timed(fn) -> float:
 def small_files(n: int, docs: Path) -> None:
     from sentence_transformers import SentenceTransformer
 
-    from rag.models.embedder import packaged_minilm_path
+    from rag.backends.embedder import packaged_minilm_path
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "notes"
@@ -129,22 +133,22 @@ def small_files(n: int, docs: Path) -> None:
 
         plain_before = _timed(plain)
         env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
-        env.update(RAG_PERSIST_DIR=str(Path(tmp) / "store"), RAG_COLLECTION="notes", HF_HUB_OFFLINE="1")
+        env.update(RAG_STORE__PERSIST_DIR=str(Path(tmp) / "store"), RAG_STORE__COLLECTION="notes", HF_HUB_OFFLINE="1")
 
         def whole_sync(store: str, **extra: str) -> float:
             t0 = time.perf_counter()
             proc = subprocess.run([sys.executable, "-m", "rag.cli", "sync", str(folder)], capture_output=True,
-                                  text=True, env=env | {"RAG_PERSIST_DIR": str(Path(tmp) / store)} | extra)
+                                  text=True, env=env | {"RAG_STORE__PERSIST_DIR": str(Path(tmp) / store)} | extra)
             if proc.returncode != 0:
                 raise SystemExit(proc.stderr)
             return time.perf_counter() - t0
 
         sync_s = whole_sync("store")
-        sync_fp32_s = whole_sync("store-fp32", RAG_EMBED_PRECISION="float32")
+        sync_fp32_s = whole_sync("store-fp32", RAG_EMBED__PRECISION="float32")
         plain_after = _timed(plain)
         plain_s = (plain_before + plain_after) / 2
 
-        comps = Components(Settings(persist_dir=Path(tmp) / "store2", collection="notes"))
+        comps = Components(Settings(store={"persist_dir": Path(tmp) / "store2", "collection": "notes"}))
         emb = comps.embedder
         emb.embed_documents(["warm up the model"])
         ours_embed_s = _timed(lambda: emb.embed_documents(texts))
@@ -162,7 +166,7 @@ def small_files(n: int, docs: Path) -> None:
           + table(["system", "seconds", "files/s", "vs plain sentence-transformers"], [
               row(f"`rag sync` (whole process: start, imports, model load, ingest, BM25), "
                   f"embed_precision=auto ({precision})", sync_s),
-              row("`rag sync`, whole process, `RAG_EMBED_PRECISION=float32`", sync_fp32_s),
+              row("`rag sync`, whole process, `RAG_EMBED__PRECISION=float32`", sync_fp32_s),
               row("`Ingestor.sync` in-process (model loaded)", in_process_s),
               row("plain sentence-transformers `encode` (batch 32, normalised)", plain_s),
               row("our embedder `embed_documents`", ours_embed_s),

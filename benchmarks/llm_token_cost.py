@@ -21,19 +21,30 @@ def main() -> None:
     from llama_cpp import Llama
 
     from benchmarks.common import table, write
-    from rag.models.llm import extra_buffers, repack_weights
-    from rag.models.weights import ensure_model
-    from rag.settings import PROJECT_ROOT, Settings
+    from rag.backends.llm import extra_buffers, repack_weights
+    from rag.backends.weights import ensure_model
+    from rag.config import PROJECT_ROOT, Settings
 
     settings = Settings()
-    path = ensure_model(settings.llm_preset, settings.model_cache_dir)
+    path = ensure_model(settings.llm.preset, settings.llm.cache_dir)
     text = next((PROJECT_ROOT / "seeds").glob("*.txt")).read_text(encoding="utf-8")
     rows, data = [], []
     for cfg in CONFIGS:
         params = {k: v for k, v in cfg.items() if k != "repack"}
         with extra_buffers(cfg["repack"]):
-            llm = Llama(model_path=str(path), **({"n_ctx": 2048, "verbose": False, "seed": 0, "n_batch": 512,
-                                                   "n_threads": settings.n_threads or os.cpu_count() or 2} | params))
+            llm = Llama(
+                model_path=str(path),
+                **(
+                    {
+                        "n_ctx": 2048,
+                        "verbose": False,
+                        "seed": 0,
+                        "n_batch": 512,
+                        "n_threads": settings.llm.n_threads or os.cpu_count() or 2,
+                    }
+                    | params
+                ),
+            )
         toks = llm.tokenize(text.encode())[:700]
         llm.eval(toks[:500])  # the cached prefix
         read, write_ms = [], []
@@ -51,7 +62,7 @@ def main() -> None:
         data.append({"config": cfg, "read_ms_per_token": round(read_ms, 2), "write_ms_per_token": round(one_ms, 2)})
         del llm
     write("llm_token_cost", {"model": path.name, "runs": data},
-          f"Model {path.name}; `rag` default here: repack {repack_weights(settings.llm_repack)}.\n\n"
+          f"Model {path.name}; `rag` default here: repack {repack_weights(settings.llm.repack)}.\n\n"
           "Median of 3 runs, 200 prompt tokens after a 500-token cached prefix, 8 tokens "
           "written one at a time, threads as `rag` uses them.\n\n"
           + table(["llama.cpp settings", "read ms/token", "write ms/token"], rows))

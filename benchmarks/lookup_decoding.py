@@ -22,9 +22,9 @@ from collections import defaultdict
 from pathlib import Path
 
 from benchmarks.common import Recorder, machine, p50_p95, table, write
+from rag.backends.llm import build_llm
 from rag.components import Components
-from rag.models.llm import build_llm
-from rag.settings import PROJECT_ROOT, Settings
+from rag.config import PROJECT_ROOT, Settings
 
 
 def main() -> None:
@@ -43,7 +43,7 @@ def main() -> None:
     settings_list = [0, *args.lookup]
     runs: dict[int, list[dict]] = defaultdict(list)
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(persist_dir=Path(tmp), collection="bench", lookup_tokens=0)
+        settings = Settings(store={"persist_dir": Path(tmp), "collection": "bench"}, llm={"lookup_tokens": 0})
         llm = build_llm(settings)
         rec = Recorder(llm)
         comps = Components(settings, llm=rec)

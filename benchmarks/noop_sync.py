@@ -56,7 +56,7 @@ def main() -> None:
             write_small_files(folder, args.files, args.docs)
         n_files = sum(1 for p in folder.rglob("*") if p.is_file())
         env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
-        env.update(RAG_PERSIST_DIR=str(Path(tmp) / "store"), RAG_COLLECTION="noop", HF_HUB_OFFLINE="1")
+        env.update(RAG_STORE__PERSIST_DIR=str(Path(tmp) / "store"), RAG_STORE__COLLECTION="noop", HF_HUB_OFFLINE="1")
         cmd = ["-m", "rag.cli", "sync", str(folder)]
         first_s, first = _run(cmd, env)
         print(f"first sync of {n_files} files: {first_s:.1f} s", flush=True)

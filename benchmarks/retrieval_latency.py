@@ -19,7 +19,7 @@ from pathlib import Path
 
 from benchmarks.common import fill_synthetic, p50_p95, table, write
 from rag.components import Components, build_retriever
-from rag.settings import Settings
+from rag.config import Settings
 
 
 def main() -> None:
@@ -30,7 +30,7 @@ def main() -> None:
     results, rows = [], []
     for size in [int(s) for s in args.sizes.split(",")]:
         with tempfile.TemporaryDirectory() as tmp:
-            comps = Components(Settings(persist_dir=Path(tmp), collection="bench", upsert_batch=5000))
+            comps = Components(Settings(store={"persist_dir": Path(tmp), "collection": "bench", "upsert_batch": 5000}))
             t0 = time.perf_counter()
             texts = fill_synthetic(comps.store, size)
             fill_s = time.perf_counter() - t0

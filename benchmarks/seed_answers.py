@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from rag.components import Components
-from rag.settings import PROJECT_ROOT, Settings
+from rag.config import PROJECT_ROOT, Settings
 
 
 def main() -> None:
@@ -27,7 +27,7 @@ def main() -> None:
     args = ap.parse_args()
     rows = [json.loads(line) for line in args.gold.read_text().splitlines() if line.strip()][: args.limit]
     with tempfile.TemporaryDirectory() as tmp:
-        comps = Components(Settings(persist_dir=Path(tmp), collection="bench"))
+        comps = Components(Settings(store={"persist_dir": Path(tmp), "collection": "bench"}))
         t0 = time.perf_counter()
         report = comps.ingestor.ingest_paths([args.docs])
         print(f"ingest: {len(report.documents)} docs, {report.chunks} chunks, {time.perf_counter() - t0:.1f} s")

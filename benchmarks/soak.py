@@ -56,7 +56,7 @@ from typing import Any
 import httpx
 
 from benchmarks.common import SQUAD_DOCS, p50_p95, table, write
-from rag.settings import PROJECT_ROOT
+from rag.config import PROJECT_ROOT
 
 HOST = "127.0.0.1"  # every request of this benchmark goes to loopback
 COLLECTION = "soak"
@@ -178,7 +178,7 @@ def upload_doc(name: str, data: bytes):
 def chunk_ids(doc, settings) -> frozenset[str]:
     from rag.ingest.chunker import chunk_document
 
-    return frozenset(c.id for c in chunk_document(doc, settings.chunk_size, settings.chunk_overlap))
+    return frozenset(c.id for c in chunk_document(doc, settings.ingest.chunk_size, settings.ingest.chunk_overlap))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -193,11 +193,19 @@ def free_port() -> int:
 
 def start_server(data: Path, seeds: Path, port: int, env_extra: dict[str, str] | None = None) -> subprocess.Popen:
     env = dict(os.environ)
-    env.update(RAG_PERSIST_DIR=str(data / "store"), RAG_COLLECTION=COLLECTION, RAG_SEEDS_DIR=str(seeds),
-               RAG_HOST=HOST, RAG_PORT=str(port), HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false",
-               NO_PROXY=f"{HOST},localhost", no_proxy=f"{HOST},localhost")
-    env.pop("RAG_API_TOKEN", None)
-    env.pop("RAG_CHROMA_HOST", None)  # the checks open the embedded store in the data folder
+    env.update(
+        RAG_STORE__PERSIST_DIR=str(data / "store"),
+        RAG_STORE__COLLECTION=COLLECTION,
+        RAG_STORE__SEEDS_DIR=str(seeds),
+        RAG_SERVER__HOST=HOST,
+        RAG_SERVER__PORT=str(port),
+        HF_HUB_OFFLINE="1",
+        TOKENIZERS_PARALLELISM="false",
+        NO_PROXY=f"{HOST},localhost",
+        no_proxy=f"{HOST},localhost",
+    )
+    env.pop("RAG_SERVER__API_TOKEN", None)
+    env.pop("RAG_STORE__CHROMA_HOST", None)  # the checks open the embedded store in the data folder
     env.update(env_extra or {})
     log = (data / "server.log").open("w")
     return subprocess.Popen([sys.executable, "-m", "rag.cli", "serve", "--host", HOST, "--port", str(port)],
@@ -278,8 +286,8 @@ class FakeLLM:
         return f"{sentence} [1]."
 
     def env(self) -> dict[str, str]:
-        return {"RAG_LLM_BACKEND": "openai", "RAG_OPENAI_BASE_URL": f"http://{HOST}:{self.port}/v1",
-                "RAG_OPENAI_API_KEY": "unused", "RAG_LLM_MODEL": "fake", "RAG_OPENAI_STREAM": "false"}
+        return {"RAG_LLM__BACKEND": "openai", "RAG_LLM__OPENAI_BASE_URL": f"http://{HOST}:{self.port}/v1",
+                "RAG_LLM__OPENAI_API_KEY": "unused", "RAG_LLM__MODEL": "fake", "RAG_LLM__OPENAI_STREAM": "false"}
 
     def close(self) -> None:
         self.server.shutdown()
@@ -560,11 +568,11 @@ def check_store(persist_dir: Path, collection: str, expected: dict[str, frozense
     saved at the store's revision and holds exactly the store's chunk ids (each once, under the same
     document), no document holds two chunks for one span; and, given `expected`, each document holds
     exactly the chunk ids of its last version (no lost chunk, no stale one). Open it while no server runs."""
-    from rag.keyword_index import KeywordIndex
-    from rag.settings import Settings
-    from rag.store import ChunkStore
+    from rag.config import Settings
+    from rag.index.keyword import KeywordIndex
+    from rag.index.store import ChunkStore
 
-    settings = Settings(persist_dir=persist_dir, collection=collection)
+    settings = Settings(store={"persist_dir": persist_dir, "collection": collection})
     store = ChunkStore(settings)
     problems: list[str] = []
     rows = list(store.iter_chunks())
@@ -682,9 +690,9 @@ def base_documents(copies: dict[str, Path], settings: Any) -> tuple[dict[str, st
 
 
 def soak(args: argparse.Namespace, data: Path) -> tuple[dict[str, Any], str, bool]:
-    from rag.settings import Settings
+    from rag.config import Settings
 
-    settings = Settings(persist_dir=data / "store", collection=COLLECTION)
+    settings = Settings(store={"persist_dir": data / "store", "collection": COLLECTION})
     corpus = build_corpus(args.docs, args.squad, args.base_articles, max(1, args.writers))
     copies = seed_folder(corpus, data / "docs")
     base_texts, base_ids = base_documents(copies, settings)

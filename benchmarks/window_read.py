@@ -17,9 +17,9 @@ import time
 from pathlib import Path
 
 from benchmarks.common import fill_synthetic, p50_p95, table, write
-from rag.documents import TextWindow, _stitched, file_name, text_window
-from rag.settings import Settings
-from rag.store import ChunkStore
+from rag.config import Settings
+from rag.index.documents import TextWindow, _stitched, file_name, text_window
+from rag.index.store import ChunkStore
 
 
 def whole_read(store: ChunkStore, doc_id: str, start: int, end: int, margin: int = 1200) -> TextWindow:
@@ -37,7 +37,7 @@ def main() -> None:
     ap.add_argument("--opens", type=int, default=50)
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        store = ChunkStore(Settings(_env_file=None, persist_dir=Path(tmp), collection="window"))
+        store = ChunkStore(Settings(_env_file=None, store={"persist_dir": Path(tmp), "collection": "window"}))
         fill_synthetic(store, args.chunks)
         docs = [f"doc{d}" for d in range(0, args.chunks, 1000)]
         store.put_doc_records({d: {"source": f"synthetic/{d}.txt", "pages": 0, "state": "complete"} for d in docs})

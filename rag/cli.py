@@ -11,8 +11,8 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from rag.config import Settings, overridden
 from rag.logs import configure, held
-from rag.settings import Settings
 
 app = typer.Typer(help="Answer questions from your documents, with every claim cited.", no_args_is_help=True,
                   add_completion=False, pretty_exceptions_enable=False)
@@ -45,7 +45,7 @@ def ingest(paths: Annotated[list[Path] | None, typer.Argument(help="Files or fol
            ) -> None:
     """Add documents to the collection; ingesting the same file again changes nothing."""
     comps = _components()
-    targets = paths or [comps.settings.seeds_dir]
+    targets = paths or [comps.settings.store.seeds_dir]
     with held(), _bar() as bar:  # the ingest's log line after the bar, not through it
         task = bar.add_task("embedding chunks", total=None)
         report = comps.ingestor.ingest_paths(
@@ -89,13 +89,15 @@ def ask(question: str,
         as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
         top_k: Annotated[int | None, typer.Option(help="Passages to retrieve.")] = None) -> None:
     """Answer a question from the collection, with verified citations."""
-    from rag.chain import QuestionError, validate_question
-    from rag.models.llm import LLMError
-    from rag.schemas import Answer, Delta, Final, Replace, final_answer
+    from rag.answer.chain import QuestionError, validate_question
+    from rag.backends.llm import LLMError
+    from rag.types import Answer, Delta, Final, Replace, final_answer
 
     comps = _components()
     try:
-        validate_question(question, comps.settings.max_question_chars)  # before the store is seeded, models built
+        validate_question(
+            question, comps.settings.answer.max_question_chars
+        )  # before the store is seeded, models built
         comps.seed_if_empty()
         events = comps.chain.stream(question, top_k=top_k)
         final: Answer | None = None
@@ -185,7 +187,7 @@ def evaluate(
             raise typer.BadParameter("--compare gates one run: sweep with --set first, then compare the value chosen")
         tmp = tempfile.TemporaryDirectory() if docs else None
         if tmp is not None:
-            settings = settings.model_copy(update={"persist_dir": Path(tmp.name), "collection": "eval"})
+            settings = overridden(settings, {"store.persist_dir": Path(tmp.name), "store.collection": "eval"})
         from rag.components import Components
 
         comps = Components(settings)
@@ -231,7 +233,7 @@ def evaluate(
                                         "docs": str(docs) if docs else None,
                                         "limit": limit, "sample": sample, "seed": seed, "system": name,
                                         "model": None if retrieval_only else comps.llm.name,
-                                        "chunk_size": settings.chunk_size, "set": point or None,
+                                        "chunk_size": settings.ingest.chunk_size, "set": point or None,
                                         "retrieval": used.retrieval.model_dump(),
                                         "answer": used.answer.model_dump()}
         out = out or Path("eval-results") / f"{gold[0].stem}.json"
@@ -257,13 +259,13 @@ def evaluate(
 
 
 @app.command()
-def serve(host: Annotated[str | None, typer.Option(help="Default: RAG_HOST (127.0.0.1)")] = None,
-          port: Annotated[int | None, typer.Option(help="Default: RAG_PORT (7860)")] = None) -> None:
+def serve(host: Annotated[str | None, typer.Option(help="Default: RAG_SERVER__HOST (127.0.0.1)")] = None,
+          port: Annotated[int | None, typer.Option(help="Default: RAG_SERVER__PORT (7860)")] = None) -> None:
     """Serve the chat UI and the HTTP API in one process (ingesting seeds/ first when the store is empty)."""
-    from rag.server import launch
+    from rag.web.server import launch
 
     comps = _components()
-    launch(comps, host=host or comps.settings.host, port=port or comps.settings.port)
+    launch(comps, host=host or comps.settings.server.host, port=port or comps.settings.server.port)
 
 
 @app.command()
@@ -278,10 +280,10 @@ def main() -> None:
     from rag.components import offline_environment
 
     offline_environment()
-    configure(Settings())  # RAG_LOG_LEVEL, RAG_LOG_JSON: the lines go to stderr
-    from rag.models.llm import LLMError
-    from rag.models.weights import ModelWeightsError
-    from rag.store import StoreError
+    configure(Settings())  # RAG_LOG__LEVEL, RAG_LOG__FORMAT: the lines go to stderr
+    from rag.backends.llm import LLMError
+    from rag.backends.weights import ModelWeightsError
+    from rag.index.store import StoreError
 
     try:
         app()

@@ -20,33 +20,34 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rag.settings import RetrievalSettings, Settings, overridden
+from rag.config import RetrievalSettings, Settings, overridden
 
 if TYPE_CHECKING:
-    from rag.chain import AnswerChain
-    from rag.conversations import Conversations
+    from rag.answer.chain import AnswerChain
+    from rag.answer.prompting import Prompts
+    from rag.backends.embedder import Embedder
+    from rag.backends.llm import LLM
+    from rag.index.keyword import KeywordIndex
+    from rag.index.store import ChunkStore
     from rag.ingest.pipeline import Ingestor, IngestReport
-    from rag.keyword_index import KeywordIndex
-    from rag.models.embedder import Embedder
-    from rag.models.llm import LLM
-    from rag.prompting import Prompts
-    from rag.retrieve import Retriever
-    from rag.schemas import Chunk
-    from rag.store import ChunkStore
+    from rag.retrieval.retrievers import Retriever
+    from rag.state.conversations import Conversations
+    from rag.types import Chunk
 
 
 def offline_environment() -> None:
     """Keep every library off the network and quiet: the models come from PyPI packages (no model hub),
     tiktoken's file from llama-index-core's wheel, and Gradio sends no analytics. Some of these are read
     when the library is imported, so each entry point calls this first: the `rag` command (`main`), the
-    server's app (`create_app`), `app.py`, `rag.llamaindex` (for llama-index programs), and the test and benchmark
+    server's app (`create_app`), `app.py`, `rag.adapters.llamaindex` (for llama-index programs), and the test and
+    benchmark
     packages. Any other program that embeds
     `rag` should call it before importing anything else. A value already in the environment wins."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # huggingface_hub and transformers read these at import
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    from rag.ingest.tokens import llama_index_static
+    from rag.text.tokens import llama_index_static
 
     # tiktoken would download cl100k_base on first use; llama-index-core's wheel (a dependency) carries it
     with contextlib.suppress(ImportError):
@@ -59,7 +60,7 @@ def build_retriever(settings: RetrievalSettings, store: ChunkStore, embedder: Em
     off; both get the retrieval section (depth, RRF k, rerank weights). It lives here, with the other wiring,
     so that retrieve.py (the first stages) and rerank.py (which wraps any `Retriever`) need not import each
     other."""
-    from rag.retrieve import Bm25Retriever, DenseRetriever, HybridRetriever
+    from rag.retrieval.retrievers import Bm25Retriever, DenseRetriever, HybridRetriever
 
     first: Retriever
     if settings.mode == "dense":
@@ -72,7 +73,7 @@ def build_retriever(settings: RetrievalSettings, store: ChunkStore, embedder: Em
         raise ValueError(f"unknown retrieval mode {settings.mode!r}: choose dense, bm25 or hybrid")
     if not settings.rerank:
         return first
-    from rag.rerank import SentenceReranker
+    from rag.retrieval.rerank import SentenceReranker
 
     return SentenceReranker(first, settings)
 
@@ -120,40 +121,40 @@ class Components:
 
     @cached_property
     def store(self) -> ChunkStore:
-        from rag.store import ChunkStore
+        from rag.index.store import ChunkStore
 
         return ChunkStore(self.settings)
 
     @cached_property
     def embedder(self) -> Embedder:
-        from rag.models.embedder import build_embedder
+        from rag.backends.embedder import build_embedder
 
         return self.root.embedder if self.root else build_embedder(self.settings)
 
     @cached_property
     def llm(self) -> LLM:
-        from rag.models.llm import build_llm
+        from rag.backends.llm import build_llm
 
         return self.root.llm if self.root else build_llm(self.settings)
 
     @cached_property
     def prompts(self) -> Prompts:
-        from rag.prompting import Prompts
+        from rag.answer.prompting import Prompts, packaged_prompts
 
-        return self.root.prompts if self.root else Prompts.load(self.settings.prompts_dir)
+        return self.root.prompts if self.root else Prompts.load(self.settings.answer.prompts_dir or packaged_prompts())
 
     @cached_property
     def conversations(self) -> Conversations:
         """One conversation store for every collection (each conversation names its collection)."""
-        from rag.conversations import Conversations
+        from rag.state.conversations import Conversations
 
         if self.root:
             return self.root.conversations
-        return Conversations(self.settings.persist_dir / "conversations.sqlite3")
+        return Conversations(self.settings.store.persist_dir / "conversations.sqlite3")
 
     @property
     def name(self) -> str:
-        return self.settings.collection
+        return self.settings.store.collection
 
     # The registry (on the root): names, lookup, create, delete.
     def _top(self) -> Components:
@@ -173,14 +174,15 @@ class Components:
             return top
         with top._registry_lock:
             exists = name in top._collections or name in top.store.collection_names()
-            if create or not exists:  # a collection made earlier under looser rules (RAG_COLLECTION) still opens
+            if create or not exists:  # one made under looser rules (RAG_STORE__COLLECTION) opens
                 check_collection_name(name)
             if create and exists:
                 raise CollectionError(f"collection {name!r} already exists", 409, "collection_exists")
             if not create and not exists:
                 raise CollectionError(f"no collection named {name!r}", 404, "collection_not_found")
             if name not in top._collections:
-                other = Components(top.settings.model_copy(update={"collection": name}), root=top)
+                store = top.settings.store.model_copy(update={"collection": name})
+                other = Components(top.settings.model_copy(update={"store": store}), root=top)
                 other.store  # noqa: B018 - opening the store creates the collection
                 top._collections[name] = other
             return top._collections[name]
@@ -195,15 +197,19 @@ class Components:
         with top._registry_lock:
             top._collections.pop(name, None)
             parts.store.drop()
-            shutil.rmtree(top.settings.persist_dir / "bm25" / name, ignore_errors=True)
-            shutil.rmtree(top.settings.persist_dir / "files" / name, ignore_errors=True)
+            shutil.rmtree(top.settings.store.persist_dir / "bm25" / name, ignore_errors=True)
+            shutil.rmtree(top.settings.store.persist_dir / "files" / name, ignore_errors=True)
 
     @cached_property
     def keyword_index(self) -> KeywordIndex:
-        from rag.keyword_index import KeywordIndex
+        from rag.index.keyword import KeywordIndex
 
-        return KeywordIndex(self.store, self.settings.persist_dir / "bm25" / self.settings.collection,
-                            merge_min=self.settings.bm25_merge_min, merge_ratio=self.settings.bm25_merge_ratio)
+        return KeywordIndex(
+            self.store,
+            self.settings.store.persist_dir / "bm25" / self.settings.store.collection,
+            merge_min=self.settings.store.bm25_merge_min,
+            merge_ratio=self.settings.store.bm25_merge_ratio,
+        )
 
     @cached_property
     def retriever(self) -> Retriever:
@@ -217,9 +223,9 @@ class Components:
 
     @cached_property
     def chain(self) -> AnswerChain:
-        from rag.chain import AnswerChain
-        from rag.context import embedding_scorer
-        from rag.documents import paragraph_around
+        from rag.answer.chain import AnswerChain
+        from rag.answer.context import embedding_scorer
+        from rag.index.documents import paragraph_around
         from rag.logs import answer_log
 
         scorer = embedding_scorer(self.embedder.embed_query, self.embedder.embed_documents)
@@ -239,7 +245,7 @@ class Components:
 
     def with_settings(self, overrides: Mapping[str, object]) -> Components:
         """The same store, models and prompts with other retrieval or answering settings (eval modes and
-        sweeps): `overrides` maps dotted names to values, `{"retrieval.mode": "bm25"}` (`rag.settings.overridden`)."""
+        sweeps): `overrides` maps dotted names to values, `{"retrieval.mode": "bm25"}` (`rag.config.overridden`)."""
         return Components(overridden(self.settings, overrides), root=self.root, store=self.store,
                           embedder=self.embedder, llm=self.llm, prompts=self.prompts,
                           keyword_index=self.keyword_index)
@@ -247,7 +253,7 @@ class Components:
     def seed_if_empty(self) -> IngestReport | None:
         """First run: an empty store gets the seed documents; so does one whose seeding was cut off (a seed's
         record still "writing"): unchanged seeds are skipped by hash, the cut-off one is finished."""
-        seeds = self.settings.seeds_dir
+        seeds = self.settings.store.seeds_dir
         if not seeds.is_dir():
             return None
         root = seeds.resolve()

@@ -1,7 +1,7 @@
 """Logs: one structured line per answer (`rag.answer`) and per ingest (`rag.ingest`), and a warning per file
 refused at upload, with the values the refusal thresholds and the grounding check acted on.
 
-`configure(settings)` sets up the `rag` logger hierarchy from `RAG_LOG_LEVEL` and `RAG_LOG_JSON`; each entry
+`configure(settings)` sets up the `rag` logger hierarchy from `RAG_LOG__LEVEL` and `RAG_LOG__FORMAT`; each entry
 point (the `rag` command, the server's app, `app.py`) calls it once, next to `offline_environment()`. The
 lines go to stderr, so `rag ask --json` keeps stdout to its one JSON object. Without `configure` (a program
 that embeds `rag`), the records propagate to the root logger as any library's do; their message is the
@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Protocol, TypeVar
 
 if TYPE_CHECKING:
-    from rag.schemas import Answer, AnswerSentence
-    from rag.settings import Settings
+    from rag.config import Settings
+    from rag.types import Answer, AnswerSentence
 
 ROOT = "rag"
 answer_log = logging.getLogger("rag.answer")
@@ -33,12 +33,12 @@ R = TypeVar("R", bound="Report")
 TEXT_CHARS = 200  # a question or query is cut to this many characters
 LIST_ITEMS = 50  # the sources, skipped files and warnings of one ingest line
 _BARE = re.compile(r"[^\s=\"]+")
-# upload refusals the API answers (rag/api): logged as warnings; other errors are the caller's business
+# upload refusals the API answers (rag/web/api): logged as warnings; other errors are the caller's business
 _REFUSED_FILE = {"unsupported_file_type", "file_too_large", "unreadable_file"}
 
 
 class Chain(Protocol):
-    """What the answer line reads of `rag.chain.AnswerChain` (which imports this module)."""
+    """What the answer line reads of `rag.answer.chain.AnswerChain` (which imports this module)."""
 
     settings: Settings
     coverage: Callable[[str, list[str]], float] | None
@@ -120,16 +120,16 @@ class _Handler(logging.StreamHandler):
 
 
 def configure(settings: Settings, stream: IO[str] | None = None) -> logging.Logger:
-    """Set up the `rag` loggers: level `settings.log_level`, one handler writing key=value lines (or JSON
-    with `settings.log_json`) to `stream` (default: stderr). Calling it again replaces the handler, so
+    """Set up the `rag` loggers: level `settings.log.level`, one handler writing key=value lines (or JSON
+    with `settings.log.format`) to `stream` (default: stderr). Calling it again replaces the handler, so
     every entry point may call it. The `rag` records then stop at this handler (no copy at the root)."""
     logger = logging.getLogger(ROOT)
     for old in [h for h in logger.handlers if isinstance(h, _Handler)]:
         logger.removeHandler(old)
     handler = _Handler(stream)
-    handler.setFormatter(JsonFormatter() if settings.log_json else LineFormatter())
+    handler.setFormatter(JsonFormatter() if settings.log.format == "json" else LineFormatter())
     logger.addHandler(handler)
-    logger.setLevel(settings.log_level)
+    logger.setLevel(settings.log.level)
     logger.propagate = False
     return logger
 
@@ -193,7 +193,7 @@ def answer_fields(answer: Answer, chain: Chain | None = None,
     t, u = answer.timings, answer.usage
     return Fields(
         question=_clip(answer.question), query=_clip(answer.query),
-        collection=settings.collection if settings else None, mode=settings.retrieval.mode if settings else None,
+        collection=settings.store.collection if settings else None, mode=settings.retrieval.mode if settings else None,
         shape=answer.shape, answerable=answer.answerable, refusal_reason=answer.refusal_reason,
         verdict=answer.verdict, passages=len(answer.retrieved), top_dense=_round(max(dense) if dense else None),
         coverage=_round(coverage), check=_round(answer.check), verify=_round(answer.verify),
@@ -223,7 +223,7 @@ def log_ingest(report: R, settings: Settings, kind: str, sources: Sequence[str |
     WARNING when files were skipped (each named with its reason)."""
     changed = [d for d in report.documents if not d.unchanged]
     fields = Fields(
-        kind=kind, collection=settings.collection, sources=_capped(str(s) for s in sources),
+        kind=kind, collection=settings.store.collection, sources=_capped(str(s) for s in sources),
         documents=len(report.documents), changed=len(changed), unchanged=report.unchanged, chunks=report.chunks,
         embedded=report.embedded, removed=sum(d.removed for d in changed), deleted=_capped(report.deleted),
         skipped=_capped({"file": name, "reason": reason} for name, reason in report.skipped),

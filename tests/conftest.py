@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from rag.backends import fakes
 from rag.components import offline_environment
-from rag.models import testing
-from rag.schemas import Answer, Delta, Event, Final, Replace
+from rag.types import Answer, Delta, Event, Final, Replace
 
 offline_environment()  # the tests are an entry point too
 
@@ -17,7 +17,7 @@ SEEDS = ROOT / "seeds"
 SEED_DOC = SEEDS / "putin-tehran-visit-iran-russia-nato-july-2022.txt"
 
 
-class HashEmbedder(testing.HashEmbedder):
+class HashEmbedder(fakes.HashEmbedder):
     """The `hash` embedding back end (a deterministic bag of words), 64-dimensional by default here: a fast
     stand-in for unit tests of the store and pipeline."""
 
@@ -65,6 +65,6 @@ def hash_embedder() -> HashEmbedder:
 
 @pytest.fixture
 def settings(tmp_path):
-    from rag.settings import Settings
+    from rag.config import Settings
 
-    return Settings(persist_dir=tmp_path / "store", collection="test", _env_file=None)
+    return Settings(_env_file=None, store={"persist_dir": tmp_path / "store", "collection": "test"})

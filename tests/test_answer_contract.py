@@ -11,12 +11,12 @@ import pytest
 from fastapi.testclient import TestClient
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
-from rag.chain import QuestionError
+from rag.answer.chain import QuestionError
+from rag.backends.fakes import ScriptedLLM as ServerLLM
 from rag.components import Components
-from rag.models.testing import ScriptedLLM as ServerLLM
-from rag.schemas import Delta, Final, Replace, Sources, final_answer
-from rag.server import create_app
-from rag.settings import Settings
+from rag.config import Settings
+from rag.types import Delta, Final, Replace, Sources, final_answer
+from rag.web.server import create_app
 from tests.conftest import SEED_DOC, HashEmbedder, played, sse_events
 from tests.test_chain import FixedRetriever, ScriptedLLM, TwoPassageRetriever, chain
 
@@ -100,8 +100,15 @@ def test_final_answer_needs_a_final_event() -> None:
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory):
-    comps = Components(Settings(_env_file=None, persist_dir=tmp_path_factory.mktemp("store"), collection="contract",
-                                max_question_chars=300), embedder=HashEmbedder(), llm=ServerLLM())
+    comps = Components(
+        Settings(
+            _env_file=None,
+            store={"persist_dir": tmp_path_factory.mktemp("store"), "collection": "contract"},
+            answer={"max_question_chars": 300},
+        ),
+        embedder=HashEmbedder(),
+        llm=ServerLLM(),
+    )
     comps.ingestor.ingest_paths([SEED_DOC])
     with TestClient(create_app(comps, with_ui=False)) as c:
         yield c
@@ -122,7 +129,7 @@ def test_answer_stream_sends_the_sources_before_any_text(client) -> None:
 
 
 def test_answer_json_is_the_declared_response_model(client) -> None:
-    from rag.api.models import AnswerResponse
+    from rag.web.api.models import AnswerResponse
 
     body = client.post("/v1/answer", json={"question": "Who welcomed Putin at the airport?"}).json()
     assert AnswerResponse.model_validate(body).answerable and "Javad Owji" in body["answer"]

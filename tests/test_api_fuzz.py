@@ -18,7 +18,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from rag.components import Components
-from rag.server import create_app
+from rag.web.server import create_app
 from tests.conftest import SEED_DOC, HashEmbedder
 
 
@@ -40,10 +40,17 @@ CONFORMANCE = [not_a_server_error, status_code_conformance, content_type_conform
 
 def test_no_generated_input_causes_a_server_error_or_an_undeclared_response(tmp_path) -> None:
     # Driven through hypothesis directly: schemathesis' pytest plugin does not load under pytest 9.
-    from rag.settings import Settings
+    from rag.config import Settings
 
-    comps = Components(Settings(_env_file=None, persist_dir=tmp_path / "store", collection="fuzz",
-                                max_question_chars=500), embedder=HashEmbedder(), llm=EchoLLM())
+    comps = Components(
+        Settings(
+            _env_file=None,
+            store={"persist_dir": tmp_path / "store", "collection": "fuzz"},
+            answer={"max_question_chars": 500},
+        ),
+        embedder=HashEmbedder(),
+        llm=EchoLLM(),
+    )
     comps.ingestor.ingest_paths([SEED_DOC])
     schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(comps, with_ui=False))
     operations = [result.ok() for result in schema.get_all_operations()]

@@ -1,9 +1,10 @@
-"""A bridge question answered with its bridge is asked again about the bridge (rag/bridge.py, rag/chain.py)."""
+"""A bridge question answered with its bridge is asked again about the bridge (rag/answer/rules/bridge.py,
+rag/answer/chain.py)."""
 
 from __future__ import annotations
 
-from rag.bridge import bridged_question, described_answer
-from rag.schemas import Chunk, Passage
+from rag.answer.rules.bridge import bridged_question, described_answer
+from rag.types import Chunk, Passage
 from tests.conftest import played
 from tests.test_chain import ScriptedLLM, chain
 

@@ -6,10 +6,10 @@ import time
 
 import pytest
 
-from rag.chain import AnswerChain, QuestionError
-from rag.prompting import Prompts
-from rag.schemas import Chunk, Delta, Passage, Replace
-from rag.settings import PROJECT_ROOT, AnswerSettings, RetrievalSettings, Settings, overridden
+from rag.answer.chain import AnswerChain, QuestionError
+from rag.answer.prompting import Prompts, packaged_prompts
+from rag.config import AnswerSettings, RetrievalSettings, Settings, overridden
+from rag.types import Chunk, Delta, Passage, Replace
 from tests.conftest import played
 
 TEXT = "Putin's plane landed at Tehran's Mehrabad airport. He was welcomed by the oil minister, Javad Owji."
@@ -59,7 +59,7 @@ def chain(llm, retriever=None, coverage=None, paragraph=None, **kw) -> AnswerCha
         return next((f"{s}.{name}" for s, model in sections.items() if name in model.model_fields), name)
 
     settings = overridden(Settings(_env_file=None), {path(name): value for name, value in kw.items()})
-    return AnswerChain(settings, retriever or FixedRetriever(), llm, Prompts.load(PROJECT_ROOT / "prompts"),
+    return AnswerChain(settings, retriever or FixedRetriever(), llm, Prompts.load(packaged_prompts()),
                        coverage=coverage, paragraph=paragraph)
 
 
@@ -367,7 +367,7 @@ def test_a_refusal_in_the_models_own_words_is_streamed_then_replaced() -> None:
 
 
 def test_a_shape_can_have_its_own_context_budget() -> None:
-    from rag.shapes import classify
+    from rag.answer.shapes import classify
 
     c = chain(ScriptedLLM(), context_tokens_by_shape={"why": 320})
     why, factoid = classify("Why did Putin go to Tehran?"), classify("Who welcomed Putin?")
@@ -449,7 +449,7 @@ def test_a_prompts_folder_made_before_the_verification_still_loads(tmp_path) -> 
     import shutil
 
     folder = tmp_path / "prompts"
-    shutil.copytree(PROJECT_ROOT / "prompts", folder)
+    shutil.copytree(packaged_prompts(), folder)
     (folder / "verify.txt").unlink()
     assert "Proposed answer: {answer}" in Prompts.load(folder).verify.template
 

@@ -4,15 +4,15 @@ from pathlib import Path
 
 import pytest
 
+from rag.config import IngestSettings
 from rag.ingest.chunker import chunk_document, chunk_spans
 from rag.ingest.loaders import iter_files, load_bytes, load_file
-from rag.ingest.normalize import normalize_text
-from rag.ingest.tokens import count_tokens
-from rag.schemas import Document
-from rag.settings import Settings
+from rag.text.normalize import normalize_text
+from rag.text.tokens import count_tokens
+from rag.types import Document
 from tests.conftest import SEED_DOC, SEEDS
 
-SIZE, OVERLAP = Settings.model_fields["chunk_size"].default, Settings.model_fields["chunk_overlap"].default
+SIZE, OVERLAP = IngestSettings().chunk_size, IngestSettings().chunk_overlap
 
 
 def check_chunks(doc: Document, size: int = SIZE, overlap: int = OVERLAP) -> list:
@@ -38,7 +38,7 @@ def test_every_seed_file_has_exact_offsets(path: Path) -> None:
 def test_seed_chunks_fit_the_embedders_window() -> None:
     from transformers import AutoTokenizer
 
-    from rag.models.embedder import packaged_minilm_path
+    from rag.backends.embedder import packaged_minilm_path
 
     tok = AutoTokenizer.from_pretrained(packaged_minilm_path())
     for c in chunk_document(load_file(SEED_DOC), SIZE, OVERLAP):

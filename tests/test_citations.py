@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from rag.citations import CitationStream, best_quote, is_refusal, verify
-from rag.schemas import Chunk, Passage
-from rag.settings import AnswerSettings
+from rag.answer.citations.stream import CitationStream, best_quote, is_refusal, verify
+from rag.config import AnswerSettings
+from rag.types import Chunk, Passage
 
 DOC = ("Putin's plane landed at Tehran's Mehrabad airport in the afternoon. This was Putin's fifth visit "
        "to Iran as president. He had previously visited the country in 2007, 2015, 2017 and 2018.\n\n"
@@ -112,14 +112,14 @@ def test_terse_numeric_answer_is_attributed_through_the_question() -> None:
 
 
 def test_number_words_match_digits_and_ordinals() -> None:
-    from rag.citations import content_words
+    from rag.answer.citations.stream import content_words
 
     assert content_words("five") == content_words("fifth") == content_words("5") == {"5"}
 
 
 def test_a_marker_on_a_passage_without_the_answers_words_moves_to_the_one_with_them() -> None:
-    from rag.citations import verify
-    from rag.schemas import Chunk, Passage
+    from rag.answer.citations.stream import verify
+    from rag.types import Chunk, Passage
 
     texts = ["The Turkish president joined the talks in Tehran on Tuesday.",
              "Recep Tayyip Erdogan, Turkey's president, arrived later."]

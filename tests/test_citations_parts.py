@@ -6,14 +6,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rag.cite.attribution import Attribution
-from rag.cite.evidence import PassageWords
-from rag.cite.grounding import Grounding
-from rag.cite.lexer import MARKER, MarkerLexer, SentenceEnd, lex, marker_numbers, strip_markers
-from rag.cite.quotes import best_quote, citation
-from rag.schemas import Chunk, Passage
-from rag.settings import AnswerSettings
-from rag.text import content_words
+from rag.answer.citations.attribution import Attribution
+from rag.answer.citations.evidence import PassageWords
+from rag.answer.citations.grounding import Grounding
+from rag.answer.citations.lexer import MARKER, MarkerLexer, SentenceEnd, lex, marker_numbers, strip_markers
+from rag.answer.citations.quotes import best_quote, citation
+from rag.config import AnswerSettings
+from rag.text.words import content_words
+from rag.types import Chunk, Passage
 from tests.test_citations import DOC, passages
 
 # -- lexer: markers and sentence ends, no policy

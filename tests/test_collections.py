@@ -7,8 +7,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from rag.components import Components
-from rag.server import create_app
-from rag.settings import Settings
+from rag.config import Settings
+from rag.web.server import create_app
 from tests.conftest import HashEmbedder
 from tests.test_stream_truth import OneReplyLLM
 
@@ -18,9 +18,16 @@ BETA = b"The Quintor bridge in Ostwick spans 300 metres. It was designed by arch
 
 @pytest.fixture
 def client(tmp_path):
-    comps = Components(Settings(_env_file=None, persist_dir=tmp_path / "store", collection="main",
-                                retrieval={"min_coverage": 0.0}, answer={"check": False}, seeds_dir=tmp_path / "none"),
-                       embedder=HashEmbedder(), llm=OneReplyLLM("It was commissioned by engineer Ilsa Brandt [1]."))
+    comps = Components(
+        Settings(
+            _env_file=None,
+            retrieval={"min_coverage": 0.0},
+            answer={"check": False},
+            store={"persist_dir": tmp_path / "store", "collection": "main", "seeds_dir": tmp_path / "none"},
+        ),
+        embedder=HashEmbedder(),
+        llm=OneReplyLLM("It was commissioned by engineer Ilsa Brandt [1]."),
+    )
     with TestClient(create_app(comps, with_ui=False)) as c:
         c.comps = comps  # type: ignore[attr-defined]
         yield c
@@ -74,7 +81,7 @@ def test_deleting_one_leaves_the_other_intact(client) -> None:
     client.post("/v1/collections", json={"name": "gamma"})
     _upload(client, "beta.txt", BETA, "beta")
     g = _upload(client, "alpha.txt", ALPHA, "gamma")
-    persist = comps.settings.persist_dir
+    persist = comps.settings.store.persist_dir
     assert (persist / "bm25" / "beta").is_dir() and (persist / "bm25" / "gamma").is_dir()
     r = client.delete("/v1/collections/beta")
     assert r.status_code == 200 and r.json()["deleted"]

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from rag.components import Components, offline_environment
-from rag.settings import overridden
+from rag.config import overridden
 from tests.conftest import ROOT, HashEmbedder
 
 
@@ -61,8 +61,8 @@ def test_the_offline_environment_is_set_in_one_place(monkeypatch) -> None:
 def test_each_part_is_built_with_its_own_section_of_the_settings(settings) -> None:
     """The composition root hands the retrieval section to the first stage and the rerank, the answer section
     to the chain's steps: a value set in the settings is the value the part uses."""
-    from rag.rerank import SentenceReranker
-    from rag.retrieve import HybridRetriever
+    from rag.retrieval.rerank import SentenceReranker
+    from rag.retrieval.retrievers import HybridRetriever
 
     tuned = overridden(settings, {"retrieval.depth": 7, "retrieval.rrf_k": 9, "retrieval.rerank_weights.rank": 0.1,
                                   "answer.support_min": 0.9})

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from rag.context import assemble, embedding_scorer, merge_spans
+from rag.answer.context import assemble, embedding_scorer, merge_spans
 from rag.ingest.chunker import chunk_document
 from rag.ingest.loaders import load_file
-from rag.ingest.tokens import count_tokens
-from rag.schemas import Passage
+from rag.text.tokens import count_tokens
+from rag.types import Passage
 from tests.conftest import SEED_DOC
 
 

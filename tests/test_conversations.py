@@ -7,10 +7,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from rag.components import Components
-from rag.conversations import ConversationNotFound, Conversations
-from rag.schemas import Answer, Citation
-from rag.server import create_app
-from rag.settings import Settings
+from rag.config import Settings
+from rag.state.conversations import ConversationNotFound, Conversations
+from rag.types import Answer, Citation
+from rag.web.server import create_app
 from tests.conftest import SEED_DOC, HashEmbedder
 from tests.test_stream_truth import OneReplyLLM
 
@@ -57,10 +57,15 @@ def test_store_round_trip_and_export(tmp_path) -> None:
 
 @pytest.fixture
 def client(tmp_path):
-    comps = Components(Settings(_env_file=None, persist_dir=tmp_path / "store", collection="conv",
-                                retrieval={"min_coverage": 0.0}, seeds_dir=tmp_path / "none"),
-                       embedder=HashEmbedder(),
-                       llm=RecordingLLM("Putin's plane landed at Tehran's Mehrabad airport [1]."))
+    comps = Components(
+        Settings(
+            _env_file=None,
+            retrieval={"min_coverage": 0.0},
+            store={"persist_dir": tmp_path / "store", "collection": "conv", "seeds_dir": tmp_path / "none"},
+        ),
+        embedder=HashEmbedder(),
+        llm=RecordingLLM("Putin's plane landed at Tehran's Mehrabad airport [1]."),
+    )
     comps.ingestor.ingest_paths([SEED_DOC])
     with TestClient(create_app(comps, with_ui=False)) as c:
         c.llm = comps.llm  # type: ignore[attr-defined]
@@ -96,7 +101,7 @@ def test_api_conversation_keeps_history_across_requests(client) -> None:
 
 
 def test_the_conversation_file_is_made_on_first_use(tmp_path) -> None:
-    comps = Components(Settings(_env_file=None, persist_dir=tmp_path / "store", collection="conv"),
+    comps = Components(Settings(_env_file=None, store={"persist_dir": tmp_path / "store", "collection": "conv"}),
                        embedder=HashEmbedder(), llm=RecordingLLM("x"))
     db = tmp_path / "store" / "conversations.sqlite3"
     with TestClient(create_app(comps, with_ui=False)) as client:

@@ -9,11 +9,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from rag.components import Components
-from rag.documents import file_name, paragraph_around, text_window
+from rag.config import Settings
+from rag.index.documents import file_name, paragraph_around, text_window
 from rag.ingest.loaders import load_file
-from rag.server import create_app
-from rag.settings import Settings
-from rag.ui.render import documents_table, viewer
+from rag.web.server import create_app
+from rag.web.ui.render import documents_table, viewer
 from tests.conftest import SEED_DOC, HashEmbedder
 from tests.pdfgen import make_pdf
 from tests.test_stream_truth import OneReplyLLM
@@ -25,9 +25,16 @@ PDF_PAGES = ["The Zorblat reactor produces forty megawatts of power.",
 
 @pytest.fixture
 def comps(tmp_path) -> Components:
-    c = Components(Settings(_env_file=None, persist_dir=tmp_path / "store", collection="view", chunk_size=64,
-                            chunk_overlap=16, retrieval={"min_coverage": 0.0}, seeds_dir=tmp_path / "none"),
-                   embedder=HashEmbedder(), llm=OneReplyLLM("x"))
+    c = Components(
+        Settings(
+            _env_file=None,
+            retrieval={"min_coverage": 0.0},
+            store={"persist_dir": tmp_path / "store", "collection": "view", "seeds_dir": tmp_path / "none"},
+            ingest={"chunk_size": 64, "chunk_overlap": 16},
+        ),
+        embedder=HashEmbedder(),
+        llm=OneReplyLLM("x"),
+    )
     return c
 
 
@@ -92,7 +99,7 @@ class _WholeReads:
 def test_a_window_read_by_offsets_is_the_window_of_the_whole_document(comps) -> None:
     """The window reads only the chunks that overlap it; white space no chunk holds at its edge (here 50
     characters between two chunks, as between a PDF's pages) is not mistaken for the document's end."""
-    from rag.schemas import Chunk
+    from rag.types import Chunk
 
     words = "the harbour of Vellmar was built in stone. "
     spans = [(0, 100), (60, 160), (210, 300), (300, 400)]  # overlapping, then a gap of 50, then touching

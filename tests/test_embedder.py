@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rag.models.embedder import LocalEmbedder, build_embedder, packaged_minilm_path
-from rag.settings import Settings
+from rag.backends.embedder import LocalEmbedder, build_embedder, packaged_minilm_path
+from rag.config import Settings
 from tests.conftest import SEED_DOC
 
 TEXTS = [p for p in SEED_DOC.read_text(encoding="utf-8").split("\n\n") if p.strip()][:6] + [
@@ -30,8 +30,8 @@ def test_bfloat16_vectors_match_float32(vectors: dict[str, np.ndarray]) -> None:
 
 
 def test_precision_is_a_setting() -> None:
-    assert build_embedder(Settings(embed_precision="float32")).uses_bfloat16() is False  # type: ignore[union-attr]
-    assert build_embedder(Settings(embed_precision="bfloat16")).uses_bfloat16() is True  # type: ignore[union-attr]
+    assert build_embedder(Settings(embed={"precision": "float32"})).uses_bfloat16() is False  # type: ignore[union-attr]
+    assert build_embedder(Settings(embed={"precision": "bfloat16"})).uses_bfloat16() is True  # type: ignore[union-attr]
     import torch
 
     auto = build_embedder(Settings()).uses_bfloat16()  # type: ignore[union-attr]
@@ -39,7 +39,7 @@ def test_precision_is_a_setting() -> None:
 
 
 def test_a_query_is_embedded_once_for_retrieval_and_context_assembly() -> None:
-    from rag.models.embedder import _QueryMemo
+    from rag.backends.embedder import _QueryMemo
 
     class Counting(_QueryMemo):
         def __init__(self) -> None:

@@ -8,11 +8,11 @@ import json
 import pytest
 
 from rag.components import Components
+from rag.config import Settings
 from rag.eval.baseline import synthesiser_baseline
 from rag.eval.gold import GoldItem
 from rag.eval.report import headline_table
 from rag.eval.runner import ours, run_eval
-from rag.settings import Settings
 from tests.conftest import SEED_DOC, SEEDS
 from tests.test_sweep import _rag_eval
 
@@ -35,8 +35,16 @@ class Recording:
 
 @pytest.fixture(scope="module")
 def comps(tmp_path_factory) -> Components:
-    settings = Settings(_env_file=None, llm_backend="scripted", embed_backend="hash", seeds_dir=SEEDS / "none",
-                        persist_dir=tmp_path_factory.mktemp("synth") / "store", collection="synth")
+    settings = Settings(
+        _env_file=None,
+        llm={"backend": "scripted"},
+        embed={"backend": "hash"},
+        store={
+            "seeds_dir": SEEDS / "none",
+            "persist_dir": tmp_path_factory.mktemp("synth") / "store",
+            "collection": "synth",
+        },
+    )
     c = Components(settings)
     c.ingestor.ingest_paths([SEED_DOC])
     return c

@@ -10,13 +10,13 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from rag.config import Settings, overridden
+from rag.index.store import ChunkStore, StoreError
 from rag.ingest.chunker import chunk_spans
 from rag.ingest.loaders import LoadError, decode_bytes
-from rag.ingest.normalize import normalize_text
 from rag.ingest.pipeline import Ingestor
-from rag.ingest.tokens import count_tokens
-from rag.settings import Settings
-from rag.store import ChunkStore, StoreError
+from rag.text.normalize import normalize_text
+from rag.text.tokens import count_tokens
 from tests.conftest import SEED_DOC
 
 
@@ -59,11 +59,11 @@ def test_a_locked_store_is_a_clear_error_not_a_hang(settings, hash_embedder) -> 
     store = ChunkStore(settings)
     Ingestor(settings, store, hash_embedder).ingest_paths([SEED_DOC])
     count = store.count()
-    con = sqlite3.connect(str(settings.persist_dir / "chroma.sqlite3"))
+    con = sqlite3.connect(str(settings.store.persist_dir / "chroma.sqlite3"))
     con.execute("BEGIN EXCLUSIVE")  # another process in the middle of a write
     try:
         with pytest.raises(StoreError, match="locked by another process"):
-            ChunkStore(settings.model_copy(update={"store_lock_timeout": 0.5}))
+            ChunkStore(overridden(settings, {"store.lock_timeout": 0.5}))
     finally:
         con.rollback()
         con.close()
@@ -72,7 +72,7 @@ def test_a_locked_store_is_a_clear_error_not_a_hang(settings, hash_embedder) -> 
 
 def test_a_bad_collection_name_is_a_settings_error(tmp_path) -> None:
     with pytest.raises(ValidationError, match="collection"):
-        Settings(_env_file=None, persist_dir=tmp_path, collection="x/../y")
+        Settings(_env_file=None, store={"persist_dir": tmp_path, "collection": "x/../y"})
 
 
 # Chunker invariants on arbitrary text: offsets exact, every word covered, the token limit held.

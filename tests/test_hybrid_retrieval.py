@@ -5,18 +5,18 @@ from __future__ import annotations
 import json
 
 from rag.components import build_retriever
+from rag.config import RetrievalSettings
+from rag.index.keyword import KeywordIndex
+from rag.index.store import ChunkStore
 from rag.ingest.pipeline import Ingestor
-from rag.keyword_index import KeywordIndex
-from rag.rerank import SentenceReranker
-from rag.retrieve import Bm25Retriever, Filters, HybridRetriever
-from rag.settings import RetrievalSettings
-from rag.store import ChunkStore
+from rag.retrieval.rerank import SentenceReranker
+from rag.retrieval.retrievers import Bm25Retriever, Filters, HybridRetriever
 from tests.conftest import SEED_DOC
 
 
 def make(settings, embedder):
     store = ChunkStore(settings)
-    index = KeywordIndex(store, settings.persist_dir / "bm25" / settings.collection)
+    index = KeywordIndex(store, settings.store.persist_dir / "bm25" / settings.store.collection)
     return store, index, Ingestor(settings, store, embedder, index)
 
 
@@ -41,7 +41,7 @@ def test_index_follows_ingest_reingest_and_delete(settings, hash_embedder, tmp_p
 def test_index_is_persisted_and_rebuilt_when_the_store_moved_on(settings, hash_embedder) -> None:
     store, index, ing = make(settings, hash_embedder)
     ing.ingest_paths([SEED_DOC])
-    folder = settings.persist_dir / "bm25" / settings.collection
+    folder = settings.store.persist_dir / "bm25" / settings.store.collection
     pointer = json.loads((folder / "current.json").read_text())
     assert pointer["revision"] == store.revision() and (folder / pointer["main"]).is_dir()
     # a new process loads the saved index instead of rebuilding it

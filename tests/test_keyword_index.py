@@ -11,11 +11,11 @@ import time
 import numpy as np
 import pytest
 
-import rag.keyword_index as keyword_index
-from rag.bm25_segments import Segment, Snapshot
+import rag.index.keyword as keyword_index
+from rag.index.bm25_segments import Segment, Snapshot
+from rag.index.keyword import KeywordIndex, tokenize
+from rag.index.store import ChunkStore
 from rag.ingest.pipeline import Ingestor
-from rag.keyword_index import KeywordIndex, tokenize
-from rag.store import ChunkStore
 from tests.conftest import SEED_DOC
 
 WORDS = ("orchard quince medlar harvest autumn cider press barrel frost blossom pruning ladder basket pear "
@@ -85,7 +85,7 @@ def test_main_delta_and_tombstones_score_exactly_as_one_fresh_index() -> None:
 
 def make(settings, embedder, **kw):
     store = ChunkStore(settings)
-    index = KeywordIndex(store, settings.persist_dir / "bm25" / settings.collection, **kw)
+    index = KeywordIndex(store, settings.store.persist_dir / "bm25" / settings.store.collection, **kw)
     return store, index, Ingestor(settings, store, embedder, index)
 
 

@@ -1,4 +1,4 @@
-"""rag.llamaindex: our retriever and answer chain inside llama-index's own classes, over a real Chroma store
+"""rag.adapters.llamaindex: our retriever and answer chain inside llama-index's own classes, over a real Chroma store
 embedded with the packaged MiniLM (the LLM is a scripted double here; tests/e2e runs the real one)."""
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ from llama_index.core.retrievers import QueryFusionRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 from llama_index.core.vector_stores.types import FilterOperator, MetadataFilter, MetadataFilters
 
-from rag import llamaindex as li
-from rag.chain import AnswerChain, QuestionError
+from rag.adapters import llamaindex as li
+from rag.answer.chain import AnswerChain, QuestionError
 from rag.components import Components
+from rag.config import Settings
 from rag.ingest.loaders import load_file
-from rag.ingest.tokens import count_tokens
-from rag.retrieve import Filters
-from rag.settings import Settings
+from rag.retrieval.retrievers import Filters
+from rag.text.tokens import count_tokens
 from tests.conftest import ROOT, SEED_DOC
 from tests.test_chain import ScriptedLLM
 
@@ -38,8 +38,11 @@ def comps(tmp_path_factory) -> Components:
     docs = tmp_path_factory.mktemp("docs")
     (docs / SEED_DOC.name).write_text(SEED_DOC.read_text())
     (docs / "orchard.md").write_text(ORCHARD * 3)
-    c = Components(Settings(_env_file=None, persist_dir=tmp_path_factory.mktemp("li") / "store",
-                            collection="llamaidx"))
+    c = Components(
+        Settings(
+            _env_file=None, store={"persist_dir": tmp_path_factory.mktemp("li") / "store", "collection": "llamaidx"}
+        )
+    )
     assert len(c.ingestor.ingest_paths([docs]).documents) == 2
     return c
 
@@ -59,7 +62,7 @@ def engine(comps, *replies: str, **kw) -> li.RagQueryEngine:
 
 
 def test_importing_rag_does_not_import_llama_index() -> None:
-    code = ("import sys, rag, rag.components, rag.chain, rag.retrieve, rag.cli, rag.schemas; "
+    code = ("import sys, rag, rag.components, rag.answer.chain, rag.retrieval.retrievers, rag.cli, rag.types; "
             "assert not [m for m in sys.modules if m.startswith('llama_index')]")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
 
@@ -200,7 +203,7 @@ def test_query_engine_from_components_uses_the_collection(comps) -> None:
     assert qe.chain is comps.chain and qe.top_k == 2
     assert [n.node.node_id for n in qe.retrieve(QueryBundle(GAS))] == [
         n.node.node_id for n in li.retriever(comps, top_k=2).retrieve(GAS)]
-    assert li.llm(comps).metadata.context_window == comps.settings.n_ctx
+    assert li.llm(comps).metadata.context_window == comps.settings.llm.n_ctx
 
 
 def test_rerank_and_context_assembly_as_node_postprocessors(comps) -> None:
@@ -227,14 +230,14 @@ def test_rerank_and_context_assembly_as_node_postprocessors(comps) -> None:
 
 
 def test_a_llama_index_program_is_kept_offline_by_importing_the_adapters() -> None:
-    """The README's llama-index example never runs the `rag` command: importing rag.llamaindex must point
+    """The README's llama-index example never runs the `rag` command: importing rag.adapters.llamaindex must point
     tiktoken at the file llama-index-core ships, or the first chunking tries to download it."""
     import os
     import subprocess
     import sys
 
     env = {k: v for k, v in os.environ.items() if k not in ("TIKTOKEN_CACHE_DIR", "HF_HUB_OFFLINE")}
-    code = ("import os, rag.llamaindex, tiktoken; tiktoken.get_encoding('cl100k_base'); "
+    code = ("import os, rag.adapters.llamaindex, tiktoken; tiktoken.get_encoding('cl100k_base'); "
             "print(os.environ['TIKTOKEN_CACHE_DIR']); print(os.environ['HF_HUB_OFFLINE'])")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]

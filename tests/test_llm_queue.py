@@ -12,12 +12,12 @@ import time
 import httpx
 import pytest
 
-from rag.chain import AnswerChain
+from rag.answer.chain import AnswerChain
+from rag.answer.prompting import Prompts, packaged_prompts
+from rag.backends.llm import LlamaCppLLM
 from rag.components import Components
-from rag.models.llm import LlamaCppLLM
-from rag.prompting import Prompts
-from rag.server import create_app
-from rag.settings import PROJECT_ROOT, Settings
+from rag.config import PROJECT_ROOT, Settings
+from rag.web.server import create_app
 from tests.conftest import SEED_DOC, HashEmbedder
 from tests.test_chain import FixedRetriever, ScriptedLLM
 
@@ -128,7 +128,7 @@ class QueuedLLM(ScriptedLLM):
 
 def test_the_chain_reports_queue_wait_apart_from_check_and_generation() -> None:
     llm = QueuedLLM("Javad Owji welcomed Putin [1].", p_yes=0.9, check_wait=300.0, gen_wait=500.0)
-    chain = AnswerChain(Settings(_env_file=None), FixedRetriever(), llm, Prompts.load(PROJECT_ROOT / "prompts"))
+    chain = AnswerChain(Settings(_env_file=None), FixedRetriever(), llm, Prompts.load(packaged_prompts()))
     ans = chain.answer("Who welcomed Putin at the airport?")
     t = ans.timings
     assert ans.answerable and t.queue_ms == 800.0
@@ -143,8 +143,14 @@ def test_a_question_is_retrieved_while_another_is_being_generated(tmp_path, monk
     from tests.e2e.conftest import serve
 
     llm, llama = fake_llm(monkeypatch)
-    comps = Components(Settings(_env_file=None, persist_dir=tmp_path / "store", collection="overlap",
-                                answer={"check": False}, retrieval={"min_coverage": 0.0}))
+    comps = Components(
+        Settings(
+            _env_file=None,
+            answer={"check": False},
+            retrieval={"min_coverage": 0.0},
+            store={"persist_dir": tmp_path / "store", "collection": "overlap"},
+        )
+    )
     comps.__dict__["embedder"] = HashEmbedder()
     comps.__dict__["llm"] = llm
     comps.ingestor.ingest_paths([SEED_DOC])

@@ -7,8 +7,8 @@ import llama_cpp
 import llama_cpp.llama_cpp as lib
 import pytest
 
-from rag.models.llm import extra_buffers, repack_weights
-from rag.settings import Settings
+from rag.backends.llm import extra_buffers, repack_weights
+from rag.config import Settings
 
 
 @pytest.mark.parametrize("info, expected", [
@@ -32,6 +32,6 @@ def test_the_model_loads_with_the_chosen_layout_and_the_default_comes_back() -> 
 
 
 def test_the_setting_is_read_from_the_environment(monkeypatch) -> None:
-    assert Settings(_env_file=None).llm_repack is None
-    monkeypatch.setenv("RAG_LLM_REPACK", "false")
-    assert Settings(_env_file=None).llm_repack is False
+    assert Settings(_env_file=None).llm.repack is None
+    monkeypatch.setenv("RAG_LLM__REPACK", "false")
+    assert Settings(_env_file=None).llm.repack is False

@@ -1,5 +1,5 @@
 """Logs: one `rag.answer` line per answer and one `rag.ingest` line per ingest, holding the values the
-refusal and grounding decisions acted on; RAG_LOG_LEVEL and RAG_LOG_JSON; `rag ask --json` keeps stdout
+refusal and grounding decisions acted on; RAG_LOG__LEVEL and RAG_LOG__FORMAT; `rag ask --json` keeps stdout
 to its JSON object."""
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from pydantic import ValidationError
 
 from rag import logs
 from rag.components import Components
+from rag.config import Settings
+from rag.index.store import ChunkStore
 from rag.ingest.pipeline import Ingestor
-from rag.server import create_app
-from rag.settings import Settings
-from rag.store import ChunkStore
+from rag.web.server import create_app
 from tests.conftest import ROOT, HashEmbedder
 from tests.test_chain import FixedRetriever, ScriptedLLM, chain
 from tests.test_stream_truth import OneReplyLLM
@@ -52,7 +52,7 @@ def captured():
 
 
 def test_an_answer_logs_one_json_line_with_the_values_its_decisions_used(captured) -> None:
-    captured.configure(log_json=True)
+    captured.configure(log={"format": "json"})
     llm = ScriptedLLM("Javad Owji welcomed Putin [1].", p_yes=0.9)
     ans = chain(llm, coverage=lambda query, texts: 0.8125).answer("Who welcomed Putin?")
     assert ans.answerable
@@ -73,7 +73,7 @@ def test_an_answer_logs_one_json_line_with_the_values_its_decisions_used(capture
 
 
 def test_a_rejected_reply_logs_the_support_the_check_rejected(captured) -> None:
-    captured.configure(log_json=True)
+    captured.configure(log={"format": "json"})
     ans = chain(ScriptedLLM("Vladimir Lenin greeted the crowd at the Kremlin [1].", p_yes=0.9)).answer(
         "Who greeted the crowd at the Kremlin?")
     assert not ans.answerable and ans.refusal_reason == "unsupported" and ans.sentences == []
@@ -83,7 +83,7 @@ def test_a_rejected_reply_logs_the_support_the_check_rejected(captured) -> None:
 
 
 def test_a_refusal_before_the_model_is_one_line_too(captured) -> None:
-    captured.configure(log_json=True)
+    captured.configure(log={"format": "json"})
     llm = ScriptedLLM()
     chain(llm, FixedRetriever(score=0.01)).answer("How do I bake bread?" + " and more" * 40)
     [line] = captured.records("rag.answer")
@@ -102,13 +102,13 @@ def test_the_readable_line_is_key_value_pairs(captured) -> None:
 
 
 def test_an_ingest_logs_one_line_naming_the_file_it_skipped(captured, tmp_path) -> None:
-    captured.configure(log_json=True)
+    captured.configure(log={"format": "json"})
     folder = tmp_path / "docs"
     folder.mkdir()
     (folder / "good.txt").write_text("The Zorblat reactor in Vellmar produces 40 megawatts.")
     bad = folder / "bad.txt"
     bad.write_bytes(b"\x00\x01\x02binary")
-    settings = Settings(_env_file=None, persist_dir=tmp_path / "store", collection="test")
+    settings = Settings(_env_file=None, store={"persist_dir": tmp_path / "store", "collection": "test"})
     report = Ingestor(settings, ChunkStore(settings), HashEmbedder()).ingest_paths([folder])
     [line] = captured.records("rag.ingest")
     assert line["level"] == "WARNING" and line["kind"] == "ingest" and line["collection"] == "test"
@@ -120,21 +120,21 @@ def test_an_ingest_logs_one_line_naming_the_file_it_skipped(captured, tmp_path) 
 
 
 def test_warning_level_silences_the_info_lines(captured, tmp_path, monkeypatch) -> None:
-    monkeypatch.setenv("RAG_LOG_LEVEL", "warning")
-    assert Settings(_env_file=None).log_level == "WARNING"
+    monkeypatch.setenv("RAG_LOG__LEVEL", "warning")
+    assert Settings(_env_file=None).log.level == "WARNING"
     logs.configure(Settings(_env_file=None), stream=captured.stream)
     chain(ScriptedLLM("Javad Owji welcomed Putin [1].", p_yes=0.9)).answer("Who welcomed Putin?")
     (tmp_path / "good.txt").write_text("The Zorblat reactor in Vellmar produces 40 megawatts.")
-    settings = Settings(_env_file=None, persist_dir=tmp_path / "store", collection="test")
+    settings = Settings(_env_file=None, store={"persist_dir": tmp_path / "store", "collection": "test"})
     Ingestor(settings, ChunkStore(settings), HashEmbedder()).ingest_paths([tmp_path / "good.txt"])
     assert captured.lines() == []
     with pytest.raises(ValidationError, match="not a log level"):
-        Settings(_env_file=None, log_level="chatty")
+        Settings(_env_file=None, log={"level": "chatty"})
 
 
 def test_configure_again_replaces_its_handler_and_held_lines_come_after(captured) -> None:
     captured.configure()
-    captured.configure(log_json=True)
+    captured.configure(log={"format": "json"})
     root = logging.getLogger(logs.ROOT)
     assert sum(isinstance(h, logs._Handler) for h in root.handlers) == 1 and not root.propagate
     with logs.held():
@@ -145,10 +145,16 @@ def test_configure_again_replaces_its_handler_and_held_lines_come_after(captured
 
 
 def test_a_refused_upload_is_a_warning(captured, tmp_path) -> None:
-    comps = Components(Settings(_env_file=None, persist_dir=tmp_path / "store", collection="main",
-                                seeds_dir=tmp_path / "none"), embedder=HashEmbedder(), llm=OneReplyLLM("x"))
+    comps = Components(
+        Settings(
+            _env_file=None,
+            store={"persist_dir": tmp_path / "store", "collection": "main", "seeds_dir": tmp_path / "none"},
+        ),
+        embedder=HashEmbedder(),
+        llm=OneReplyLLM("x"),
+    )
     with TestClient(create_app(comps, with_ui=False)) as client:
-        captured.configure(log_json=True)  # after create_app, which configures stderr
+        captured.configure(log={"format": "json"})  # after create_app, which configures stderr
         bad = client.post("/v1/documents", files=[("files", ("tool.exe", b"MZ", "application/octet-stream"))])
         good = client.post("/v1/documents", files=[("files", ("a.txt", b"Pears grow on trees.", "text/plain"))])
         missing = client.get("/v1/documents/nope/text")
@@ -162,8 +168,8 @@ def test_a_refused_upload_is_a_warning(captured, tmp_path) -> None:
 def test_rag_ask_json_keeps_stdout_to_its_json_object(tmp_path) -> None:
     offline = {"HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "GRADIO_ANALYTICS_ENABLED", "TIKTOKEN_CACHE_DIR"}
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_") and k not in offline}
-    env.update(RAG_LLM_BACKEND="scripted", RAG_EMBED_BACKEND="hash", RAG_PERSIST_DIR=str(tmp_path / "store"),
-               RAG_LOG_JSON="true", PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p))
+    env.update(RAG_LLM__BACKEND="scripted", RAG_EMBED__BACKEND="hash", RAG_STORE__PERSIST_DIR=str(tmp_path / "store"),
+               RAG_LOG__FORMAT="json", PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p))
     proc = subprocess.run([sys.executable, "-m", "rag.cli", "ask", "--json", "Who welcomed Putin at the airport?"],
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]

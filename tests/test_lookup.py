@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rag.models.llm import _lookup
+from rag.backends.llm import _lookup
 
 
 def ids(*tokens: int) -> np.ndarray:

@@ -8,10 +8,10 @@ import shutil
 
 import pytest
 
+from rag.index.store import ChunkStore
 from rag.ingest.loaders import LoadError, load_bytes, page_list
 from rag.ingest.ocr import unwrap
 from rag.ingest.pipeline import Ingestor
-from rag.store import ChunkStore
 from tests.pdfgen import concat_pdfs, make_pdf, make_scanned_pdf
 from tests.test_chunker import check_chunks
 

@@ -13,12 +13,12 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
+from rag.index.store import ChunkStore
 from rag.ingest.chunker import chunk_document
 from rag.ingest.loaders import LoadError, iter_files, load_bytes, load_file
 from rag.ingest.office import cell_text, render_rows
 from rag.ingest.pipeline import Ingestor
-from rag.schemas import Document
-from rag.store import ChunkStore
+from rag.types import Document
 from tests.test_chunker import check_chunks
 
 
@@ -212,12 +212,12 @@ def test_the_api_accepts_the_new_formats_and_returns_warnings(tmp_path) -> None:
     from fastapi.testclient import TestClient
 
     from rag.components import Components
-    from rag.server import create_app
-    from rag.settings import Settings
+    from rag.config import Settings
+    from rag.web.server import create_app
     from tests.conftest import HashEmbedder
     from tests.pdfgen import concat_pdfs, make_pdf, make_scanned_pdf
 
-    comps = Components(Settings(_env_file=None, persist_dir=tmp_path / "store", collection="formats"),
+    comps = Components(Settings(_env_file=None, store={"persist_dir": tmp_path / "store", "collection": "formats"}),
                        embedder=HashEmbedder(), llm=type("NoLLM", (), {"name": "none", "loaded": True})())
     files = [("files", ("ports.docx", write_docx(tmp_path / "ports.docx").read_bytes(), "application/zip")),
              ("files", ("deck.pptx", write_pptx(tmp_path / "deck.pptx").read_bytes(), "application/zip")),

@@ -1,4 +1,4 @@
-"""The test back ends, chosen by settings (`RAG_LLM_BACKEND=scripted`, `RAG_EMBED_BACKEND=hash`): the real
+"""The test back ends, chosen by settings (`RAG_LLM__BACKEND=scripted`, `RAG_EMBED__BACKEND=hash`): the real
 `rag serve` starts without a model and answers a question with a cited answer, in seconds."""
 
 from __future__ import annotations
@@ -13,15 +13,16 @@ import time
 import httpx
 import pytest
 
+from rag.backends.embedder import build_embedder
+from rag.backends.fakes import HashEmbedder, ScriptedLLM
+from rag.backends.llm import build_llm
+from rag.config import overridden
 from rag.ingest.loaders import load_file
-from rag.models.embedder import build_embedder
-from rag.models.llm import build_llm
-from rag.models.testing import HashEmbedder, ScriptedLLM
 from tests.conftest import ROOT, SEED_DOC
 
 
 def test_settings_choose_the_test_back_ends(settings) -> None:
-    fast = settings.model_copy(update={"llm_backend": "scripted", "embed_backend": "hash"})
+    fast = overridden(settings, {"llm.backend": "scripted", "embed.backend": "hash"})
     assert isinstance(build_llm(fast), ScriptedLLM) and isinstance(build_embedder(fast), HashEmbedder)
 
 
@@ -64,8 +65,8 @@ def test_rag_serve_answers_with_citations_without_a_model(tmp_path) -> None:
     port = _free_port()
     offline = {"HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "GRADIO_ANALYTICS_ENABLED", "TIKTOKEN_CACHE_DIR"}
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_") and k not in offline}  # `rag` sets them
-    env.update(RAG_LLM_BACKEND="scripted", RAG_EMBED_BACKEND="hash", RAG_PERSIST_DIR=str(tmp_path / "store"),
-               RAG_PORT=str(port), RAG_SHUTDOWN_GRACE="1",
+    env.update(RAG_LLM__BACKEND="scripted", RAG_EMBED__BACKEND="hash", RAG_STORE__PERSIST_DIR=str(tmp_path / "store"),
+               RAG_SERVER__PORT=str(port), RAG_SERVER__SHUTDOWN_GRACE="1",
                PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p))
     log = tmp_path / "stderr.txt"  # a file, not a pipe: -X importtime writes more than a pipe holds
     with log.open("w") as err:

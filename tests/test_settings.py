@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import warnings
-
 import pydantic
 import pytest
 
-from rag.settings import Settings, overridden
+from rag.config import Settings, overridden
 
 
 def test_the_tuned_numbers_keep_the_values_they_had_in_the_modules() -> None:
@@ -40,9 +38,9 @@ def test_sections_are_read_from_nested_environment_names(monkeypatch) -> None:
 
 
 def test_overrides_are_validated_and_leave_the_rest_as_read() -> None:
-    base = Settings(_env_file=None, api_token="t")
+    base = Settings(_env_file=None, server={"api_token": "t"})
     s = overridden(base, {"answer.check_min": "0.4", "retrieval.mode": "bm25", "retrieval.rerank_weights.dense": 0})
-    assert (s.answer.check_min, s.retrieval.mode, s.api_token) == (0.4, "bm25", "t")
+    assert (s.answer.check_min, s.retrieval.mode, s.server.api_token) == (0.4, "bm25", "t")
     assert s.retrieval.rerank_weights.dense == 0
     assert base.answer.check_min == 0.35 and overridden(base, {}) == base
     for bad in ("answer.nope", "nope.check_min", "answer.check_min.x"):
@@ -52,22 +50,17 @@ def test_overrides_are_validated_and_leave_the_rest_as_read() -> None:
         overridden(base, {"answer.check_min": "1.5"})
 
 
-def test_the_old_flat_names_are_still_read_with_a_warning(monkeypatch, tmp_path) -> None:
+def test_every_setting_is_read_from_its_section_variable(monkeypatch, tmp_path) -> None:
+    """`RAG_<SECTION>__<FIELD>`, from the environment over the env file; a flat name means nothing."""
     env_file = tmp_path / ".env"
-    env_file.write_text("RAG_CHECK_MIN=0.4\nRAG_TOP_K=4\n")
-    monkeypatch.setenv("RAG_TOP_K", "5")  # the environment wins over the env file, as for the new names
-    monkeypatch.setenv("RAG_ANSWER_CHECK", "false")
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        s = Settings(_env_file=env_file)
-        assert (s.answer.check_min, s.retrieval.top_k, s.answer.check) == (0.4, 5, False)
-        monkeypatch.setenv("RAG_ANSWER__CHECK_MIN", "0.3")  # the new name wins
-        assert Settings(_env_file=env_file).answer.check_min == 0.3
-    said = [str(w.message) for w in caught if w.category is FutureWarning]
-    assert "RAG_CHECK_MIN is now RAG_ANSWER__CHECK_MIN; the old name will stop being read" in said
-    assert "RAG_TOP_K is now RAG_RETRIEVAL__TOP_K; the old name will stop being read" in said
-    assert "RAG_ANSWER_CHECK is now RAG_ANSWER__CHECK; the old name will stop being read" in said
-    assert "RAG_CHECK_MIN is ignored: it is now RAG_ANSWER__CHECK_MIN, which is set" in said
+    env_file.write_text("RAG_ANSWER__CHECK_MIN=0.4\nRAG_RETRIEVAL__TOP_K=4\nRAG_STORE__COLLECTION=fromfile\n")
+    monkeypatch.setenv("RAG_RETRIEVAL__TOP_K", "5")
+    monkeypatch.setenv("RAG_LLM__BACKEND", "scripted")
+    monkeypatch.setenv("RAG_SERVER__PORT", "8123")
+    monkeypatch.setenv("RAG_CHECK_MIN", "0.9")  # the flat name of an unreleased version: not read
+    s = Settings(_env_file=env_file)
+    assert (s.answer.check_min, s.retrieval.top_k, s.store.collection) == (0.4, 5, "fromfile")
+    assert (s.llm.backend, s.server.port) == ("scripted", 8123)
 
 
 def test_per_shape_budgets_and_caps_are_bounded(monkeypatch) -> None:

@@ -6,9 +6,9 @@ from collections.abc import Callable
 
 import pytest
 
-from rag.hops import bridge_names, merge, option_queries
-from rag.schemas import Chunk, Passage, word_pieces
-from rag.shapes import classify, short_answer
+from rag.answer.rules.hops import bridge_names, merge, option_queries
+from rag.answer.shapes import classify, short_answer
+from rag.types import Chunk, Passage, word_pieces
 
 
 @pytest.mark.parametrize(("question", "shape"), [
@@ -116,7 +116,7 @@ def test_merge_keeps_the_first_list_and_adds_unseen_passages_in_turn() -> None:
 
 
 def test_key_terms_are_names_and_numbers() -> None:
-    from rag.key_terms import key_terms, missing_terms
+    from rag.answer.rules.key_terms import key_terms, missing_terms
 
     q = "Who first played the Master in the 2017 series of Doctor Who with Lenny Henry?"
     assert key_terms(q) == [("2017",), ("Master",), ("Doctor",), ("Lenny", "Henry")]  # "Who" reads as a question word
@@ -145,7 +145,7 @@ def _passage(text: str, doc: str = "d", title: str = "") -> Passage:
 
 def test_a_term_the_cited_passages_never_state_is_unstated() -> None:
     """An adversarial question swaps one name: its answer comes from a passage about the neighbouring one."""
-    from rag.key_terms import unstated_terms
+    from rag.answer.rules.key_terms import unstated_terms
 
     fenham = _passage("Newcastle has three cathedrals, and the Coptic Cathedral located in Fenham.", "nc",
                       "Newcastle upon Tyne")
@@ -188,7 +188,7 @@ def test_a_term_the_cited_passages_never_state_is_unstated() -> None:
 
 
 def test_a_name_is_found_as_its_plural_demonym_or_acronym() -> None:
-    from rag.key_terms import missing_terms
+    from rag.answer.rules.key_terms import missing_terms
 
     assert missing_terms("Why did Raisi oppose a Turkish offensive?", ["Raisi warned Turkey."]) == []
     assert missing_terms("Which is larger in Kenya, Quakers or Hindus?", ["Kenya has 60,000 Hindu residents"]) == []
@@ -208,8 +208,8 @@ def test_a_name_is_found_as_its_plural_demonym_or_acronym() -> None:
 
 def test_an_acronym_is_found_in_its_documents_title_and_nothing_else_is() -> None:
     """The V&A's article says "the museum"; its title names it. A headline's names are no evidence."""
-    from rag.key_terms import missing_from
-    from rag.schemas import Chunk, Passage
+    from rag.answer.rules.key_terms import missing_from
+    from rag.types import Chunk, Passage
 
     def passage(title: str, text: str) -> Passage:
         return Passage(chunk=Chunk(id="c", doc_id="d", source="s.txt", title=title, start=0, end=len(text),
@@ -238,13 +238,13 @@ def test_an_acronym_is_found_in_its_documents_title_and_nothing_else_is() -> Non
 ])
 def test_a_neighbouring_name_is_not_the_name(question: str, passage: str) -> None:
     """Adversarial questions swap a name for its neighbour; neither demonyms nor acronyms may join them."""
-    from rag.key_terms import missing_terms
+    from rag.answer.rules.key_terms import missing_terms
 
     assert missing_terms(question, [passage]) != []
 
 
 def test_only_an_option_whose_alternative_is_named_is_excused_from_the_missing_names() -> None:
-    from rag.key_terms import unchosen_options
+    from rag.answer.rules.key_terms import unchosen_options
 
     options = ("by Richard Leakey", "by Donald Johanson")
     assert unchosen_options(["Donald Johanson"], options) == ["Donald Johanson"]

@@ -9,10 +9,11 @@ import asyncio
 import pytest
 
 from rag.components import Components
+from rag.config import overridden
 from rag.ingest.chunker import chunk_document
 from rag.ingest.loaders import load_file
 from rag.ingest.pipeline import IngestInterrupted
-from rag.server import create_app
+from rag.web.server import create_app
 from tests.conftest import SEED_DOC, HashEmbedder
 
 
@@ -22,7 +23,7 @@ class NoLLM:
 
 
 def _comps(settings, **update) -> Components:
-    return Components(settings.model_copy(update={"embed_batch_size": 4, **update}), embedder=HashEmbedder(),
+    return Components(overridden(settings, {"embed.batch_size": 4, **update}), embedder=HashEmbedder(),
                       llm=NoLLM())
 
 
@@ -47,7 +48,7 @@ def test_a_stopped_ingest_ends_between_batches_and_is_finished_next_time(setting
 
     comps.stopping.clear()  # the next process
     report = comps.ingestor.ingest_paths([SEED_DOC])
-    expected = {c.id for c in chunk_document(doc, settings.chunk_size, settings.chunk_overlap)}
+    expected = {c.id for c in chunk_document(doc, settings.ingest.chunk_size, settings.ingest.chunk_overlap)}
     assert report.embedded == len(expected) and comps.store.ids_for_document(doc.doc_id) == expected
     assert comps.unfinished_documents() == []
 
@@ -57,7 +58,7 @@ def test_a_cut_off_seeding_is_finished_at_the_next_start(settings, tmp_path) -> 
     seeds.mkdir()
     (seeds / "a.txt").write_text("The port of Anzali lies on the Caspian Sea.\n")
     (seeds / "b.txt").write_text(SEED_DOC.read_text(encoding="utf-8"))
-    comps = _comps(settings, seeds_dir=seeds)
+    comps = _comps(settings, **{"store.seeds_dir": seeds})
     assert comps.seed_if_empty() is not None
     assert comps.seed_if_empty() is None, "a complete seeding is not redone"
     b = next(d for d, r in comps.store.doc_records().items() if r["source"].endswith("b.txt"))

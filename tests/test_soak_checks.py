@@ -18,7 +18,7 @@ from benchmarks.soak import (
     upload_doc,
 )
 from rag.components import Components
-from rag.settings import Settings
+from rag.config import Settings
 from tests.conftest import SEED_DOC, HashEmbedder
 
 NOTE = ("The medlar harvest starts in November, after the first frost. "
@@ -27,7 +27,7 @@ NOTE = ("The medlar harvest starts in November, after the first frost. "
 
 @pytest.fixture
 def comps(tmp_path) -> Components:
-    c = Components(Settings(_env_file=None, persist_dir=tmp_path / "store", collection="soak"))
+    c = Components(Settings(_env_file=None, store={"persist_dir": tmp_path / "store", "collection": "soak"}))
     c.__dict__["embedder"] = HashEmbedder()
     c.ingestor.ingest_paths([SEED_DOC])
     c.ingestor.ingest_upload(NOTE.encode(), "note.txt")

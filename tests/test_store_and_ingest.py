@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from rag.index.store import ChunkStore
 from rag.ingest.pipeline import Ingestor
-from rag.retrieve import DenseRetriever, Filters
-from rag.store import ChunkStore
+from rag.retrieval.retrievers import DenseRetriever, Filters
 from tests.conftest import SEED_DOC
 
 

@@ -10,8 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from rag.components import Components
-from rag.server import create_app
-from rag.settings import Settings
+from rag.config import Settings
+from rag.web.server import create_app
 from tests.conftest import SEED_DOC, HashEmbedder, sse_events
 
 UNSUPPORTED = "Sunny and warm weather all week in the capital city, with light winds from the north."
@@ -40,9 +40,11 @@ def store(tmp_path_factory):
 
 
 def _client(store, reply: str) -> TestClient:
-    comps = Components(Settings(_env_file=None, persist_dir=store, collection="truth",
-                                retrieval={"min_coverage": 0.0}),
-                       embedder=HashEmbedder(), llm=OneReplyLLM(reply))
+    comps = Components(
+        Settings(_env_file=None, retrieval={"min_coverage": 0.0}, store={"persist_dir": store, "collection": "truth"}),
+        embedder=HashEmbedder(),
+        llm=OneReplyLLM(reply),
+    )
     comps.ingestor.ingest_paths([SEED_DOC])
     return TestClient(create_app(comps, with_ui=False))
 

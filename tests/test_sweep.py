@@ -1,5 +1,5 @@
 """`rag eval --set`: parsing, the grid of values, the override reaching the chain, and a tiny sweep run end to end
-with the test back ends (`RAG_LLM_BACKEND=scripted`, `RAG_EMBED_BACKEND=hash`)."""
+with the test back ends (`RAG_LLM__BACKEND=scripted`, `RAG_EMBED__BACKEND=hash`)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import sys
 import pytest
 
 from rag.components import Components
+from rag.config import Settings, overridden
 from rag.eval.report import sweep_table
 from rag.eval.sweep import grid, parse_set, variants
-from rag.settings import Settings, overridden
 from tests.conftest import ROOT, SEED_DOC, SEEDS
 
 
@@ -63,8 +63,12 @@ def test_a_setting_holding_a_table_takes_json_as_the_environment_does() -> None:
 def test_a_swept_value_is_the_one_the_chain_acts_on(tmp_path) -> None:
     """Through the composition root, with the test back ends: the scripted model's check says 0.9, so at
     check_min 0.3 the question is answered and at 0.95 it is refused by the check; nothing else differs."""
-    settings = Settings(_env_file=None, llm_backend="scripted", embed_backend="hash", persist_dir=tmp_path / "store",
-                        collection="sweep", seeds_dir=tmp_path / "none")
+    settings = Settings(
+        _env_file=None,
+        llm={"backend": "scripted"},
+        embed={"backend": "hash"},
+        store={"persist_dir": tmp_path / "store", "collection": "sweep", "seeds_dir": tmp_path / "none"},
+    )
     comps = Components(settings)
     comps.ingestor.ingest_paths([SEED_DOC])
     answers = {}
@@ -93,7 +97,7 @@ def test_the_sweep_table_has_one_row_per_run() -> None:
 
 def _rag_eval(*args: str, cwd) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
-    env.update(RAG_LLM_BACKEND="scripted", RAG_EMBED_BACKEND="hash", RAG_LOG_LEVEL="WARNING",
+    env.update(RAG_LLM__BACKEND="scripted", RAG_EMBED__BACKEND="hash", RAG_LOG__LEVEL="WARNING",
                PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p))
     return subprocess.run([sys.executable, "-m", "rag.cli", "eval", *args], capture_output=True, text=True,
                           env=env, cwd=cwd, timeout=300)

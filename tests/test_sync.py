@@ -4,22 +4,23 @@ from __future__ import annotations
 
 import pytest
 
+from rag.config import overridden
+from rag.index.keyword import KeywordIndex
+from rag.index.store import ChunkStore
 from rag.ingest.chunker import chunk_document
 from rag.ingest.loaders import load_file
 from rag.ingest.pipeline import Ingestor
-from rag.keyword_index import KeywordIndex
-from rag.store import ChunkStore
 from tests.conftest import SEED_DOC
 
 
 def make(settings, embedder):
     store = ChunkStore(settings)
-    return store, Ingestor(settings, store, embedder, KeywordIndex(store, settings.persist_dir / "bm25"))
+    return store, Ingestor(settings, store, embedder, KeywordIndex(store, settings.store.persist_dir / "bm25"))
 
 
 def expected_ids(folder, settings) -> set[str]:
-    return {c.id for f in sorted(folder.iterdir()) for c in chunk_document(load_file(f), settings.chunk_size,
-                                                                           settings.chunk_overlap)}
+    return {c.id for f in sorted(folder.iterdir()) for c in chunk_document(load_file(f), settings.ingest.chunk_size,
+                                                                           settings.ingest.chunk_overlap)}
 
 
 def test_sync_adds_changes_deletes_and_skips_unchanged(settings, hash_embedder, tmp_path) -> None:
@@ -80,7 +81,7 @@ def test_a_noop_sync_process_loads_no_model(settings, hash_embedder, tmp_path) -
     import subprocess
     import sys
 
-    from rag.models.embedder import build_embedder
+    from rag.backends.embedder import build_embedder
 
     folder = tmp_path / "docs"
     folder.mkdir()
@@ -89,7 +90,7 @@ def test_a_noop_sync_process_loads_no_model(settings, hash_embedder, tmp_path) -
     hash_embedder.name = build_embedder(settings).name  # the recipe the real command will compare with
     make(settings, hash_embedder)[1].sync(folder)
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
-    env.update(RAG_PERSIST_DIR=str(settings.persist_dir), RAG_COLLECTION=settings.collection)
+    env.update(RAG_STORE__PERSIST_DIR=str(settings.store.persist_dir), RAG_STORE__COLLECTION=settings.store.collection)
     proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "rag.cli", "sync", str(folder)],
                           capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -118,8 +119,8 @@ def test_many_small_files_are_written_in_groups_with_one_index_update(settings, 
     folder = tmp_path / "notes"
     notes(folder, 30)
     store = ChunkStore(settings)
-    index = CountingIndex(store, settings.persist_dir / "bm25")
-    ing = Ingestor(settings.model_copy(update={"upsert_batch": 12}), store, hash_embedder, index)
+    index = CountingIndex(store, settings.store.persist_dir / "bm25")
+    ing = Ingestor(overridden(settings, {"store.upsert_batch": 12}), store, hash_embedder, index)
     calls: list[int] = []
     embed = hash_embedder.embed_documents
     hash_embedder.embed_documents = lambda texts: calls.append(len(texts)) or embed(texts)
@@ -168,7 +169,7 @@ def test_a_group_cut_off_mid_write_is_redone(settings, hash_embedder, tmp_path) 
 
 
 def test_the_same_file_twice_and_two_uploads_of_one_name(settings, hash_embedder, tmp_path) -> None:
-    from rag.schemas import Document
+    from rag.types import Document
 
     store, ing = make(settings, hash_embedder)
     f = tmp_path / "a.txt"

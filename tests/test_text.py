@@ -1,10 +1,10 @@
-"""rag.text: the one definition of a word that retrieval, grounding and the verdicts share."""
+"""rag.text.words: the one definition of a word that retrieval, grounding and the verdicts share."""
 
 from __future__ import annotations
 
 import ast
 
-from rag.text import STOPWORDS, abbreviations, content_words, overlap, sentence_spans, stem, tokens
+from rag.text.words import STOPWORDS, abbreviations, content_words, overlap, sentence_spans, stem, tokens
 from tests.conftest import ROOT
 
 
@@ -39,8 +39,8 @@ def test_bm25_ranks_with_its_own_list_and_coverage_reads_evidence_words() -> Non
     evidence stop list first, so the refusal's coverage and grounding agree on what a term is."""
     import bm25s.stopwords
 
-    from rag.keyword_index import tokenize
-    from rag.text import RANKING_STOPWORDS
+    from rag.index.keyword import tokenize
+    from rag.text.words import RANKING_STOPWORDS
 
     assert set(RANKING_STOPWORDS) == set(bm25s.stopwords.STOPWORDS_EN) and set(RANKING_STOPWORDS) <= STOPWORDS
     text = "Who visited Tehran for the fifth time?"

@@ -1,11 +1,11 @@
-"""The yes/no verdict read from the passages (rag/verdict.py), on passages written for the test."""
+"""The yes/no verdict read from the passages (rag/answer/rules/verdict.py), on passages written for the test."""
 
 from __future__ import annotations
 
 import pytest
 
-from rag.schemas import Chunk, Passage
-from rag.verdict import choose, decide
+from rag.answer.rules.verdict import choose, decide
+from rag.types import Chunk, Passage
 
 
 def ps(*texts: str) -> list[Passage]:
@@ -167,6 +167,6 @@ def test_a_sentence_naming_both_options_in_one_clause_decides_nothing() -> None:
 
 def test_an_options_head_is_its_last_word_even_when_hyphenated() -> None:
     """Read in order, not from a set: "Anglo-Saxon" gives "saxon" whatever the hash seed."""
-    from rag.verdict import _heads
+    from rag.answer.rules.verdict import _heads
     assert _heads(("the Anglo-Saxon", "the Normans")) == ["saxon", "norman"]
     assert _heads(("Iran's oil minister", "its foreign minister")) == ["oil", "foreign"]

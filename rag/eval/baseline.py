@@ -19,14 +19,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rag.citations import is_refusal
+from rag.adapters.llamaindex import ProjectLLM
+from rag.answer.citations.stream import is_refusal
 from rag.components import Components
 from rag.eval.gold import GoldItem
 from rag.eval.runner import KS, SystemAnswer, passage_row
-from rag.llamaindex import ProjectLLM
 
 if TYPE_CHECKING:
-    from rag.models.llm import LLM, Message
+    from rag.backends.llm import LLM, Message
 
 
 def llamaindex_baseline(comps: Components, docs: Path) -> Callable[[GoldItem], SystemAnswer]:
@@ -34,12 +34,12 @@ def llamaindex_baseline(comps: Components, docs: Path) -> Callable[[GoldItem], S
 
     as_llama_index = getattr(comps.embedder, "llama_index_model", None)
     if as_llama_index is None:
-        raise ValueError("the llama-index baseline needs the local embedder (RAG_EMBED_BACKEND=local)")
+        raise ValueError("the llama-index baseline needs the local embedder (RAG_EMBED__BACKEND=local)")
     model = as_llama_index()
     documents = SimpleDirectoryReader(input_dir=str(docs), required_exts=[".txt", ".md", ".html", ".pdf"],
                                       recursive=True).load_data()
     index = VectorStoreIndex.from_documents(documents, embed_model=model)
-    engine = index.as_query_engine(llm=ProjectLLM(comps.llm, context_window=comps.settings.n_ctx,
+    engine = index.as_query_engine(llm=ProjectLLM(comps.llm, context_window=comps.settings.llm.n_ctx,
                                                   model_name=comps.llm.name))
 
     def run(item: GoldItem) -> SystemAnswer:
@@ -80,11 +80,11 @@ def synthesiser_baseline(comps: Components, top_k_eval: int = max(KS)) -> Callab
     from llama_index.core import get_response_synthesizer
     from llama_index.core.response_synthesizers import ResponseMode
 
-    from rag.llamaindex import RagRetriever
+    from rag.adapters.llamaindex import RagRetriever
 
     counted = _Counted(comps.llm)
-    llm = ProjectLLM(counted, context_window=comps.settings.n_ctx,  # type: ignore[arg-type]
-                     num_output=comps.settings.max_tokens, model_name=comps.llm.name)
+    llm = ProjectLLM(counted, context_window=comps.settings.llm.n_ctx,  # type: ignore[arg-type]
+                     num_output=comps.settings.llm.max_tokens, model_name=comps.llm.name)
     retriever = RagRetriever(comps)
     synth = get_response_synthesizer(llm=llm, response_mode=ResponseMode.COMPACT, streaming=True)
 

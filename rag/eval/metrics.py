@@ -7,9 +7,9 @@ import string
 import unicodedata
 from collections import Counter
 
-from rag.citations import MARKER
-from rag.ingest.normalize import normalize_text
-from rag.text import sentence_spans
+from rag.answer.citations.stream import MARKER
+from rag.text.normalize import normalize_text
+from rag.text.words import sentence_spans
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 # SQuAD strips ASCII punctuation; Unicode punctuation (’ “ ” – …) is stripped too, so a curly apostrophe

@@ -12,7 +12,7 @@ from typing import Any
 from rag.components import Components
 from rag.eval import metrics as m
 from rag.eval.gold import GoldItem
-from rag.schemas import Passage
+from rag.types import Passage
 
 KS = (1, 3, 5, 10)
 

@@ -12,7 +12,7 @@ from itertools import product
 
 from pydantic import ValidationError
 
-from rag.settings import Settings, overridden
+from rag.config import Settings, overridden
 
 SECTIONS = ("retrieval", "answer")
 Point = dict[str, str]  # dotted setting -> the value as written ("answer.check_min" -> "0.3")

@@ -10,9 +10,9 @@ import hashlib
 import re
 from collections.abc import Callable, Iterator
 
-from rag.ingest.sentences import sentence_spans
-from rag.ingest.tokens import count_tokens
-from rag.schemas import Chunk, Document
+from rag.text.sentences import sentence_spans
+from rag.text.tokens import count_tokens
+from rag.types import Chunk, Document
 
 Span = tuple[int, int]
 _WORD = re.compile(r"\S+")

@@ -7,8 +7,8 @@ import re
 from pathlib import Path
 
 from rag.ingest.loaded import Loaded, LoadError, decode_bytes, join_pages, title_from_text
-from rag.ingest.normalize import normalize_text
-from rag.schemas import Document
+from rag.text.normalize import normalize_text
+from rag.types import Document
 
 SUPPORTED_SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx", ".pptx", ".xlsx", ".csv"}
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from rag.ingest.loaded import Loaded, LoadError, decode_bytes, join_pages, title_from_text
-from rag.ingest.normalize import normalize_text
+from rag.text.normalize import normalize_text
 
 _SPACES = re.compile(r"\s+")
 

@@ -12,14 +12,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rag.backends.embedder import Embedder
+from rag.config import Settings
+from rag.index.keyword import KeywordIndex
+from rag.index.store import ChunkStore
 from rag.ingest.chunker import chunk_document
 from rag.ingest.loaders import LoadError, display_source, iter_files, load_bytes, make_doc_id, read_file
-from rag.keyword_index import KeywordIndex
 from rag.logs import log_ingest
-from rag.models.embedder import Embedder
-from rag.schemas import Chunk, Document
-from rag.settings import Settings
-from rag.store import ChunkStore
+from rag.types import Chunk, Document
 
 Progress = Callable[[int, int], None]  # (chunks embedded so far, chunks queued so far) in this ingest
 OnFile = Callable[[Path], None]  # a changed file is about to be ingested
@@ -126,7 +126,8 @@ class Ingestor:
     def _recipe(self) -> str:
         """What the chunks depend on besides the file: a change re-ingests even an unchanged file."""
         s = self.settings
-        return f"{s.chunk_size}/{s.chunk_overlap}/{getattr(self.embedder, 'name', type(self.embedder).__name__)}"
+        embedder = getattr(self.embedder, 'name', type(self.embedder).__name__)
+        return f"{s.ingest.chunk_size}/{s.ingest.chunk_overlap}/{embedder}"
 
     def delete_document(self, doc_id: str) -> int:
         """Every chunk (Chroma, then BM25), the record and a kept upload."""
@@ -139,7 +140,7 @@ class Ingestor:
         return removed
 
     def uploads_dir(self) -> Path:
-        return self.settings.persist_dir / "files" / self.settings.collection
+        return self.settings.store.persist_dir / "files" / self.settings.store.collection
 
     def _keep(self, doc: Document, data: bytes) -> str:
         folder = self.uploads_dir()
@@ -169,7 +170,7 @@ class Ingestor:
         raise LoadError(f"{rec.get('source', doc_id)}: its file is no longer available; upload it again")
 
     def _prepare(self, doc: Document, file_hash: str = "", path: str = "", kept: str = "") -> _Pending:
-        chunks = chunk_document(doc, self.settings.chunk_size, self.settings.chunk_overlap)
+        chunks = chunk_document(doc, self.settings.ingest.chunk_size, self.settings.ingest.chunk_overlap)
         record = {"source": doc.source, "title": doc.title, "path": path, "file_hash": file_hash,
                   "recipe": self._recipe(), "n_chunks": len(chunks), "ingested_at": time.time(),
                   "pages": len(doc.pages), "file": kept}
@@ -204,7 +205,7 @@ class Ingestor:
         2 cores than the shutdown grace, so a stop asked for mid-slice ended the upload with a 500."""
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         vectors: list[list[float]] = [[] for _ in texts]
-        step = self.settings.embed_batch_size  # at least 1 (the setting's bound)
+        step = self.settings.embed.batch_size  # at least 1 (the setting's bound)
         for i in range(0, len(order), step):
             self._check_stop(group)
             part = order[i:i + step]
@@ -229,7 +230,7 @@ class Ingestor:
         """Hash every readable file, resolving each path once (a no-op sync of 1,000 notes is mostly this);
         the others go to `report.skipped`. Also returns the resolved path of every file that exists,
         readable or not: a sync must not take an unreadable file for a deleted one."""
-        max_bytes = int(self.settings.max_file_mb * 1e6)
+        max_bytes = int(self.settings.ingest.max_file_mb * 1e6)
         out: list[_File] = []
         present: set[str] = set()
         for path in paths:
@@ -262,7 +263,7 @@ class Ingestor:
                                                   candidates[f.doc_id], 0, 0, unchanged=True))
                 continue
             try:
-                data = read_file(f.path, int(self.settings.max_file_mb * 1e6))
+                data = read_file(f.path, int(self.settings.ingest.max_file_mb * 1e6))
                 doc = load_bytes(data, f.path.name, source=display_source(f.path, f.resolved),
                                  source_key=str(f.resolved))
                 if not doc.text.strip():
@@ -277,7 +278,7 @@ class Ingestor:
                 group = []
             group.append(self._prepare(doc, hashlib.sha256(data).hexdigest(), str(f.resolved)))
             report.written = True
-            if sum(len(p.chunks) for p in group) >= self.settings.upsert_batch:
+            if sum(len(p.chunks) for p in group) >= self.settings.store.upsert_batch:
                 report.documents += self._write_group(group, counter)
                 group = []
         report.documents += self._write_group(group, counter)
@@ -321,10 +322,10 @@ class Ingestor:
     def load_upload(self, data: bytes, name: str) -> Document:
         """An uploaded file: its identity is its name, so uploading it again replaces the old version."""
         safe_name = Path(name).name  # never trust a client's path
-        max_bytes = int(self.settings.max_file_mb * 1e6)
+        max_bytes = int(self.settings.ingest.max_file_mb * 1e6)
         if len(data) > max_bytes:
             raise LoadError(f"{safe_name}: {len(data) / 1e6:.1f} MB is over the "
-                            f"{self.settings.max_file_mb:.0f} MB limit")
+                            f"{self.settings.ingest.max_file_mb:.0f} MB limit")
         doc = load_bytes(data, safe_name, source=f"upload:{safe_name}", source_key=f"upload:{safe_name}")
         if not doc.text.strip():
             raise LoadError(f"{safe_name}: the file has no text")

@@ -8,7 +8,7 @@ import pytest
 import uvicorn
 
 from rag.components import Components
-from rag.settings import Settings
+from rag.config import Settings
 from tests.conftest import SEEDS
 
 
@@ -21,7 +21,9 @@ def pytest_collection_modifyitems(items):
 @pytest.fixture(scope="session")
 def e2e_settings(tmp_path_factory) -> Settings:
     """The real defaults (MiniLM + Qwen2.5-Coder-1.5B via llama.cpp), on a temporary store."""
-    return Settings(_env_file=None, persist_dir=tmp_path_factory.mktemp("e2e") / "store", collection="e2e")
+    return Settings(
+        _env_file=None, store={"persist_dir": tmp_path_factory.mktemp("e2e") / "store", "collection": "e2e"}
+    )
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from openai import OpenAI
 
-from rag.server import create_app
+from rag.web.server import create_app
 from tests.conftest import sse_events
 from tests.e2e.conftest import serve
 
@@ -121,7 +121,7 @@ def test_bad_input_gets_a_clear_4xx_and_nothing_is_lost(http, comps, monkeypatch
         (http.post("/v1/documents", files=[("files", ("../../etc/passwd", b"root:x:0:0", "text/plain"))]),
          415, "passwd"),
     ]
-    monkeypatch.setattr(comps.settings, "max_file_mb", 0.001)
+    monkeypatch.setattr(comps.settings.ingest, "max_file_mb", 0.001)
     cases.append((http.post("/v1/documents", files=[("files", ("big.txt", b"word " * 1000, "text/plain"))]),
                   413, "limit"))
     monkeypatch.undo()
@@ -157,7 +157,7 @@ def test_eight_concurrent_questions_all_finish_correctly(http) -> None:
 def test_bearer_token_guards_v1_and_ui(comps, e2e_settings) -> None:
     from fastapi.testclient import TestClient
 
-    guarded = comps.with_settings({"api_token": "s3cret"})  # the same store and models, other settings
+    guarded = comps.with_settings({"server.api_token": "s3cret"})  # the same store and models, other settings
     with TestClient(create_app(guarded)) as client:
         assert client.get("/v1/models").status_code == 401
         assert client.get("/v1/models", headers={"Authorization": "Bearer wrong"}).status_code == 401

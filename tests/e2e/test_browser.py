@@ -11,10 +11,10 @@ from urllib.parse import unquote
 import httpx
 import pytest
 
+from rag.backends.fakes import ScriptedLLM
 from rag.components import Components
-from rag.models.testing import ScriptedLLM
-from rag.server import create_app
-from rag.settings import Settings
+from rag.config import Settings
+from rag.web.server import create_app
 from tests.conftest import ROOT, SEEDS, HashEmbedder
 from tests.e2e.browser import CHROMIUM, launch_chromium
 from tests.e2e.conftest import serve
@@ -46,10 +46,10 @@ def _serve(comps: Components):
 
 @pytest.fixture(scope="module")
 def fast_url(tmp_path_factory):
-    """The seeds in the default collection, the hash embedder and the scripted LLM (rag/models/testing.py):
+    """The seeds in the default collection, the hash embedder and the scripted LLM (rag/backends/testing.py):
     its answers copy a passage's sentence, so they are grounded in the passages it is given."""
     store = tmp_path_factory.mktemp("browser") / "store"
-    comps = Components(Settings(_env_file=None, persist_dir=store, collection="main", seeds_dir=SEEDS),
+    comps = Components(Settings(_env_file=None, store={"persist_dir": store, "collection": "main", "seeds_dir": SEEDS}),
                        embedder=HashEmbedder(256), llm=ScriptedLLM(p_yes=0.95))
     comps.seed_if_empty()
     url, server, thread = _serve(comps)

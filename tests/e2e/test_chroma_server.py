@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from rag.components import Components
-from rag.settings import Settings
-from rag.store import ChunkStore, StoreError
+from rag.config import Settings
+from rag.index.store import ChunkStore, StoreError
 from tests.conftest import SEED_DOC, SEEDS
 from tests.e2e.conftest import free_port, wait_http
 
@@ -33,8 +33,10 @@ def chroma_server(tmp_path_factory):
 
 
 def _settings(port: int, local: Path, collection: str = "served") -> Settings:
-    return Settings(_env_file=None, chroma_host="127.0.0.1", chroma_port=port, persist_dir=local,
-                    collection=collection)
+    return Settings(
+        _env_file=None,
+        store={"chroma_host": "127.0.0.1", "chroma_port": port, "persist_dir": local, "collection": collection},
+    )
 
 
 def test_ingest_ask_delete_through_a_chroma_server(chroma_server, comps, tmp_path) -> None:

@@ -57,7 +57,7 @@ def test_ingesting_again_changes_nothing(comps) -> None:
 
 def _offline_env(store: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RAG_", "OPENAI_", "HF_"))}
-    env.update(RAG_PERSIST_DIR=str(store), RAG_COLLECTION="offline")
+    env.update(RAG_STORE__PERSIST_DIR=str(store), RAG_STORE__COLLECTION="offline")
     return env
 
 

@@ -9,9 +9,10 @@ import sys
 
 import pytest
 
+from rag.backends.weights import ensure_model
 from rag.components import Components
-from rag.models.weights import ensure_model
-from rag.schemas import Delta, Final
+from rag.config import overridden
+from rag.types import Delta, Final
 from tests.e2e.conftest import free_port, wait_http
 
 QUESTIONS = [("Which gas fields does the Gazprom agreement cover?", "North Pars"),
@@ -20,7 +21,7 @@ QUESTIONS = [("Which gas fields does the Gazprom agreement cover?", "North Pars"
 
 @pytest.fixture(scope="module")
 def llama_server(e2e_settings):
-    model = ensure_model("qwen2.5-coder-1.5b", e2e_settings.model_cache_dir)
+    model = ensure_model("qwen2.5-coder-1.5b", e2e_settings.llm.cache_dir)
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host",
                              "127.0.0.1", "--port", str(port), "--n_ctx", "4096", "--model_alias", "qwen-small"],
@@ -35,9 +36,9 @@ def llama_server(e2e_settings):
 
 
 def _remote(comps: Components, base_url: str, stream: bool) -> Components:
-    return Components(comps.settings.model_copy(update={
-        "llm_backend": "openai", "openai_base_url": base_url, "llm_model": "qwen-small",
-        "openai_api_key": "unused", "openai_stream": stream}), store=comps.store, embedder=comps.embedder,
+    return Components(overridden(comps.settings, {
+        "llm.backend": "openai", "llm.openai_base_url": base_url, "llm.model": "qwen-small",
+        "llm.openai_api_key": "unused", "llm.openai_stream": stream}), store=comps.store, embedder=comps.embedder,
         prompts=comps.prompts, keyword_index=comps.keyword_index)
 
 
@@ -60,11 +61,11 @@ def test_seed_questions_through_a_llama_cpp_server(llama_server, comps, stream: 
 def test_unreachable_llm_server_is_a_clear_error_and_the_api_keeps_serving(comps) -> None:
     from fastapi.testclient import TestClient
 
-    from rag.server import create_app
+    from rag.web.server import create_app
 
     dead = free_port()  # nothing listens here once the probe socket is closed
     remote = _remote(comps, f"http://127.0.0.1:{dead}/v1", True)
-    remote.settings.openai_timeout = 5.0
+    remote.settings.llm.openai_timeout = 5.0
     with TestClient(create_app(remote, with_ui=False)) as http:
         resp = http.post("/v1/answer", json={"question": "At which airport did Putin's plane land?"})
         assert resp.status_code == 503, resp.text

@@ -1,8 +1,8 @@
-"""rag.llamaindex's query engine with the real default models on the seed document."""
+"""rag.adapters.llamaindex's query engine with the real default models on the seed document."""
 
 from __future__ import annotations
 
-from rag import llamaindex as li
+from rag.adapters import llamaindex as li
 from rag.ingest.loaders import load_file
 from tests.conftest import SEED_DOC
 

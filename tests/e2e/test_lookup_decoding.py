@@ -3,7 +3,7 @@ drafted tokens the model agreed with (so fewer forward passes than tokens)."""
 
 from __future__ import annotations
 
-from rag.prompting import answer_messages
+from rag.answer.prompting import answer_messages
 
 
 def test_lookup_decoding_writes_plain_greedy_text(comps) -> None:

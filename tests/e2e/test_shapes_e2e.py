@@ -4,8 +4,8 @@ probability from the model on the answer prompt's cached prefix."""
 
 from __future__ import annotations
 
-from rag.prompting import check_messages
-from rag.shapes import classify
+from rag.answer.prompting import check_messages
+from rag.answer.shapes import classify
 from tests.conftest import SEED_DOC
 
 SOURCE_TEXT = SEED_DOC.read_text(encoding="utf-8")

@@ -19,9 +19,9 @@ import httpx
 import pytest
 
 from rag.components import Components
+from rag.config import Settings
 from rag.ingest.chunker import chunk_document
 from rag.ingest.loaders import load_bytes
-from rag.settings import Settings
 from tests.conftest import ROOT, SEED_DOC
 from tests.e2e.conftest import free_port, wait_http
 
@@ -46,10 +46,18 @@ def test_sigterm_stops_serve_within_5_s_with_a_page_open_and_leaves_the_upload_r
     silent_llm.listen(16)
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
-    env.update(RAG_PERSIST_DIR=str(tmp_path / "store"), RAG_COLLECTION="stop", RAG_SEEDS_DIR=str(seeds),
-               RAG_LLM_BACKEND="openai", RAG_OPENAI_API_KEY="unused", RAG_OPENAI_TIMEOUT="600",
-               RAG_OPENAI_BASE_URL=f"http://127.0.0.1:{silent_llm.getsockname()[1]}/v1",
-               RAG_EMBED_BATCH_SIZE="8", RAG_RETRIEVAL__MIN_COVERAGE="0", HF_HUB_OFFLINE="1")
+    env.update(
+        RAG_STORE__PERSIST_DIR=str(tmp_path / "store"),
+        RAG_STORE__COLLECTION="stop",
+        RAG_STORE__SEEDS_DIR=str(seeds),
+        RAG_LLM__BACKEND="openai",
+        RAG_LLM__OPENAI_API_KEY="unused",
+        RAG_LLM__OPENAI_TIMEOUT="600",
+        RAG_LLM__OPENAI_BASE_URL=f"http://127.0.0.1:{silent_llm.getsockname()[1]}/v1",
+        RAG_EMBED__BATCH_SIZE="8",
+        RAG_RETRIEVAL__MIN_COVERAGE="0",
+        HF_HUB_OFFLINE="1",
+    )
     server = subprocess.Popen([sys.executable, "-m", "rag.cli", "serve", "--port", str(port)], env=env, cwd=ROOT,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
@@ -114,7 +122,7 @@ def test_sigterm_stops_serve_within_5_s_with_a_page_open_and_leaves_the_upload_r
             server.kill()
         silent_llm.close()
 
-    settings = Settings(_env_file=None, persist_dir=tmp_path / "store", collection="stop")
+    settings = Settings(_env_file=None, store={"persist_dir": tmp_path / "store", "collection": "stop"})
     comps = Components(settings)
     records = comps.store.doc_records()
     states = {r["source"]: r["state"] for r in records.values()}
@@ -123,6 +131,6 @@ def test_sigterm_stops_serve_within_5_s_with_a_page_open_and_leaves_the_upload_r
     doc = load_bytes(_big_upload(), "big.txt", source="upload:big.txt", source_key="upload:big.txt")
     assert comps.store.ids_for_document(doc.doc_id) == set(), "nothing half-written"
     comps.ingestor.ingest_upload(_big_upload(), "big.txt")  # the repair: add it again
-    expected = {c.id for c in chunk_document(doc, settings.chunk_size, settings.chunk_overlap)}
+    expected = {c.id for c in chunk_document(doc, settings.ingest.chunk_size, settings.ingest.chunk_overlap)}
     assert comps.store.ids_for_document(doc.doc_id) == expected
     assert comps.unfinished_documents() == []

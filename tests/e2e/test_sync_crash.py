@@ -11,18 +11,18 @@ import sys
 import time
 from pathlib import Path
 
+from rag.config import Settings
+from rag.index.store import ChunkStore
 from rag.ingest.chunker import chunk_document
 from rag.ingest.loaders import load_file
-from rag.settings import Settings
-from rag.store import ChunkStore
 from tests.conftest import ROOT, SEED_DOC
 
 
 def _env(store: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
     # small writes so that a kill lands between two writes of one document
-    env.update(RAG_PERSIST_DIR=str(store), RAG_COLLECTION="crash", RAG_UPSERT_BATCH="3",
-               RAG_EMBED_BATCH_SIZE="4", HF_HUB_OFFLINE="1")
+    env.update(RAG_STORE__PERSIST_DIR=str(store), RAG_STORE__COLLECTION="crash", RAG_STORE__UPSERT_BATCH="3",
+               RAG_EMBED__BATCH_SIZE="4", HF_HUB_OFFLINE="1")
     return env
 
 
@@ -53,9 +53,11 @@ def test_kill_mid_ingest_then_sync_repairs(tmp_path) -> None:
     child.wait(timeout=60)
     assert child.returncode == -signal.SIGKILL, "".join(seen)
 
-    settings = Settings(_env_file=None, persist_dir=store_dir, collection="crash")
-    expected = {f.name: {c.id for c in chunk_document(load_file(f), settings.chunk_size, settings.chunk_overlap)}
-                for f in sorted(folder.iterdir())}
+    settings = Settings(_env_file=None, store={"persist_dir": store_dir, "collection": "crash"})
+    expected = {
+        f.name: {c.id for c in chunk_document(load_file(f), settings.ingest.chunk_size, settings.ingest.chunk_overlap)}
+        for f in sorted(folder.iterdir())
+    }
     store = ChunkStore(settings)
     interrupted = store.count()
     assert interrupted < sum(map(len, expected.values())), "the kill came before the end"

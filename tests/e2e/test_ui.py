@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rag.server import create_app
-from rag.ui import _text
+from rag.web.server import create_app
+from rag.web.ui import _text
 from tests.e2e.conftest import serve
 
 COLLECTION = "e2e"  # the e2e_settings collection

@@ -1,0 +1,1 @@
+"""Our parts offered to other frameworks (llama-index)."""

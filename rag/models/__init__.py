@@ -1,1 +1,0 @@
-"""Model back ends behind narrow interfaces: the LLM, the embedder, and packaged weights."""

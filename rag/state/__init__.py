@@ -1,0 +1,1 @@
+"""Application state beside the documents: saved conversations."""

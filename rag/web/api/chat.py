@@ -1,0 +1,99 @@
+"""OpenAI-compatible Chat Completions over the collection, and GET /v1/models.
+
+The assistant content is the answer with its markers; citations travel in an extra top-level
+`citations` field (the `openai` client exposes it via `model_extra`), on the last chunk when streaming.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterator
+
+from fastapi import APIRouter
+from fastapi.responses import StreamingResponse
+
+from rag.backends.llm import LLMError
+from rag.components import Components
+from rag.types import final_answer, word_pieces
+from rag.web.api.errors import ApiError, error_body
+from rag.web.api.models import ChatRequest, ModelList, RagChatCompletion, chat_stream_schema, errors
+
+MODEL_PREFIX = "rag:"
+
+
+def collection_of(model: str | None) -> str | None:
+    """`rag:COLLECTION` picks a collection; any other model name answers from the default one."""
+    if model and model.startswith(MODEL_PREFIX):
+        return model[len(MODEL_PREFIX):]
+    return None
+
+
+def router(comps: Components) -> APIRouter:
+    api = APIRouter(tags=["openai"])
+
+    def model_name() -> str:
+        return comps.llm.name
+
+    @api.get("/v1/models", summary="The model answering, and one `rag:COLLECTION` per collection",
+             response_model=ModelList, responses=errors(503))
+    def models() -> dict:
+        ids = [model_name(), *(f"{MODEL_PREFIX}{n}" for n in comps.collection_names())]
+        return {"object": "list", "data": [{"id": i, "object": "model", "created": 0, "owned_by": "rag-chat"}
+                                           for i in ids]}
+
+    @api.post("/v1/chat/completions", summary="OpenAI Chat Completions, answered from the collection",
+              response_model=RagChatCompletion, response_model_exclude_unset=True,
+              responses={200: {"description": "A chat completion; with `\"stream\": true`, Server-Sent Events "
+                               "of chat completion chunks.",
+                               "content": {"text/event-stream": {"schema": chat_stream_schema()}}},
+                         **errors(400, 404, 422, 503, _400="malformed JSON; the last user or assistant message is "
+                                  "not the user's; an empty or too long question; an invalid collection name",
+                                  _404="unknown collection (model `rag:NAME`)")})
+    def chat(req: ChatRequest):
+        turns = [(m.role, m.text()) for m in req.messages if m.role in ("user", "assistant")]
+        if not turns or turns[-1][0] != "user":
+            raise ApiError(400, "the last message must come from the user", "invalid_messages")
+        history = [{"role": r, "content": c} for r, c in turns[:-1]]
+        parts = comps.collection(collection_of(req.model))
+        # the question is checked here (400), before a stream starts
+        events = parts.chain.stream(turns[-1][1], history=history, top_k=req.top_k,
+                                    max_tokens=req.max_completion_tokens or req.max_tokens,
+                                    temperature=req.temperature)
+        cid, created, name = f"chatcmpl-{uuid.uuid4().hex}", int(time.time()), model_name()
+        extra = lambda a: {"citations": a.public()["citations"], "answerable": a.answerable,  # noqa: E731
+                           "query": a.query, "shape": a.shape, "timings": a.timings.model_dump()}
+        if not req.stream:
+            final = final_answer(events)
+            return {"id": cid, "object": "chat.completion", "created": created, "model": name,
+                    "choices": [{"index": 0, "message": {"role": "assistant", "content": final.answer},
+                                 "finish_reason": "stop"}],
+                    "usage": {"prompt_tokens": final.usage.prompt_tokens,
+                              "completion_tokens": final.usage.completion_tokens,
+                              "total_tokens": final.usage.total_tokens}} | extra(final)
+
+        def chunk(delta: dict, finish: str | None = None, **more) -> str:
+            body = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": name,
+                    "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]} | more
+            return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
+
+        def sent() -> Iterator[str]:
+            # OpenAI clients cannot take text back, so the answer's text is held until it is verified (the
+            # chain may replace a rejected reply with the refusal) and then sent: the concatenated deltas are
+            # always the final message.
+            yield chunk({"role": "assistant", "content": ""})
+            try:
+                final = final_answer(events)
+                for piece in word_pieces(final.answer):
+                    yield chunk({"content": piece})
+                yield chunk({}, "stop", **extra(final))
+            except LLMError as exc:
+                yield f"data: {json.dumps(error_body(str(exc), 'llm_unavailable', 'server_error'))}\n\n"
+            yield "data: [DONE]\n\n"
+
+        return StreamingResponse(sent(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+
+    return api
+
+

@@ -1,0 +1,129 @@
+"""Documents: list, upload (ingested at once), re-ingest, delete (every chunk, from every index), and what a
+citation opens: the text around a span and a PDF page as an image. `?collection=` picks the collection."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, File, Query, UploadFile
+from fastapi.responses import Response
+
+from rag.components import Components
+from rag.index.documents import document_file, file_name, render_pdf_page, text_window
+from rag.ingest.loaders import SUPPORTED_SUFFIXES, LoadError
+from rag.ingest.pipeline import IngestInterrupted
+from rag.web.api.errors import ApiError
+from rag.web.api.models import (
+    COLLECTION_SCHEMA,
+    DocumentDeleted,
+    DocumentList,
+    IngestedList,
+    Reingested,
+    TextWindowOut,
+    errors,
+)
+
+CollectionParam = Annotated[str | None, Query(max_length=200, json_schema_extra=COLLECTION_SCHEMA,
+                                              description="default: RAG_STORE__COLLECTION")]
+# every route here: an invalid collection name (400), an unknown collection (404), a parameter of the wrong shape
+# (422), the store unreachable (503)
+_COMMON = (400, 404, 422, 503)
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds")
+
+
+def router(comps: Components) -> APIRouter:
+    api = APIRouter(tags=["documents"])
+
+    @api.get("/v1/documents", summary="Documents in the collection", response_model=DocumentList,
+             responses=errors(*_COMMON))
+    def list_documents(collection: CollectionParam = None) -> dict:
+        docs = comps.collection(collection).store.list_documents()
+        return {"object": "list", "data": [
+            {"id": d["doc_id"], "source": d["source"], "file_name": file_name(d["source"]), "title": d["title"],
+             "pages": d["pages"], "chunks": d["chunks"], "ingested_at": _iso(float(d["ingested_at"]))}
+            for d in docs]}
+
+    @api.post("/v1/documents", status_code=201, summary="Upload and ingest one or more files",
+              response_model=IngestedList,
+              responses=errors(*_COMMON, 413, 415, _400="unreadable file, invalid collection name",
+                               _503="the server is stopping, or the store is unreachable"))
+    def upload(files: Annotated[list[UploadFile], File(min_length=1, description="one or more files")],
+               collection: CollectionParam = None) -> dict:
+        parts = comps.collection(collection)
+        limit = int(comps.settings.ingest.max_file_mb * 1e6)
+        loaded = []
+        # Check every file before storing any, so a bad file in a batch leaves the collection as it was.
+        for f in files:
+            name = Path(f.filename or "upload").name  # never trust a client's path
+            if Path(name).suffix.lower() not in SUPPORTED_SUFFIXES:
+                raise ApiError(415, f"{name}: unsupported file type; supported: "
+                               f"{', '.join(sorted(SUPPORTED_SUFFIXES))}", "unsupported_file_type")
+            data = f.file.read(limit + 1)
+            if len(data) > limit:
+                raise ApiError(413, f"{name}: larger than the {comps.settings.ingest.max_file_mb:g} MB limit",
+                               "file_too_large")
+            try:
+                doc = parts.ingestor.load_upload(data, name)
+            except LoadError as exc:
+                raise ApiError(400, str(exc), "unreadable_file") from exc
+            loaded.append((doc, data))
+        try:
+            results = parts.ingestor.ingest_documents([d for d, _ in loaded], data=[b for _, b in loaded])
+        except IngestInterrupted as exc:
+            raise ApiError(503, str(exc), "shutting_down") from exc
+        return {"object": "list", "data": [
+            {"id": r.doc_id, "source": r.source, "title": r.title, "chunks": r.chunks, "embedded": r.embedded,
+             "warnings": r.warnings} for r in results]}
+
+    @api.post("/v1/documents/{doc_id}/reingest", summary="Read the document's file again and replace its chunks",
+              response_model=Reingested,
+              responses=errors(*_COMMON, _400="the file is gone or unreadable, or an invalid collection name",
+                               _404="unknown document or collection",
+                               _503="the server is stopping, or the store is unreachable"))
+    def reingest(doc_id: str, collection: CollectionParam = None) -> dict:
+        parts = comps.collection(collection)
+        if not parts.store.doc_record(doc_id):
+            raise ApiError(404, f"no document with id {doc_id!r}", "document_not_found")
+        try:
+            r = parts.ingestor.reingest(doc_id)
+        except IngestInterrupted as exc:
+            raise ApiError(503, str(exc), "shutting_down") from exc
+        return {"id": r.doc_id, "source": r.source, "title": r.title, "chunks": r.chunks, "embedded": r.embedded,
+                "removed": r.removed, "warnings": r.warnings}
+
+    @api.delete("/v1/documents/{doc_id}", summary="Remove a document and all its chunks",
+                response_model=DocumentDeleted, responses=errors(*_COMMON, _404="unknown document or collection"))
+    def delete(doc_id: str, collection: CollectionParam = None) -> dict:
+        removed = comps.collection(collection).ingestor.delete_document(doc_id)
+        if not removed:
+            raise ApiError(404, f"no document with id {doc_id!r}", "document_not_found")
+        return {"id": doc_id, "deleted": True, "chunks_removed": removed}
+
+    @api.get("/v1/documents/{doc_id}/text", summary="The document's text around a span (a citation's quote)",
+             response_model=TextWindowOut, responses=errors(*_COMMON, _404="unknown document or collection"))
+    def text(doc_id: str, start: Annotated[int, Query(ge=0)] = 0, end: Annotated[int, Query(ge=0)] = 0,
+             margin: Annotated[int, Query(ge=0, le=20000)] = 1200, collection: CollectionParam = None) -> dict:
+        window = text_window(comps.collection(collection).store, doc_id, start, max(start, end), margin)
+        return window.dict()
+
+    @api.get("/v1/documents/{doc_id}/pages/{page}.png", summary="A page of a PDF document, rendered",
+             response_class=Response,
+             responses={200: {"content": {"image/png": {"schema": {"type": "string", "format": "binary"}}}},
+                        **errors(*_COMMON, _404="unknown document, page or collection, or no PDF")})
+    def page_image(doc_id: str, page: int, width: Annotated[int, Query(ge=100, le=2000)] = 900,
+                   collection: CollectionParam = None) -> Response:
+        path = document_file(comps.collection(collection).store, doc_id)
+        if path is None or path.suffix.lower() != ".pdf":
+            raise ApiError(404, f"document {doc_id!r} has no PDF file on this server", "page_not_found")
+        try:
+            png = render_pdf_page(path, page, width)
+        except IndexError as exc:
+            raise ApiError(404, f"document {doc_id!r} has no page {page}", "page_not_found") from exc
+        return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
+
+    return api

@@ -1,0 +1,255 @@
+"""The chat page's layout and wiring: collections and conversations on the left, the chat in the middle, the
+source viewer and the documents panel on the right. What each control does lives in `ui.panels`."""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from rag.components import Components
+from rag.ingest.loaders import SUPPORTED_SUFFIXES
+from rag.types import Delta, Final, Replace
+from rag.web.ui import panels
+from rag.web.ui.render import render_answer
+
+CSS = """
+.rag-source summary { cursor: pointer; }
+.rag-source mark, #rag-viewer mark { background: #fde68a; padding: 0 1px; }
+.rag-unsupported { text-decoration: underline wavy #f59e0b; }
+.rag-source .passage { white-space: pre-wrap; font-size: 0.9em; border-left: 3px solid #d1d5db;
+                       padding-left: 8px; margin: 4px 0 8px 0; }
+.rag-viewer-text { white-space: pre-wrap; max-height: 420px; overflow-y: auto; font-size: 0.9em;
+                   border: 1px solid #e5e7eb; padding: 8px; border-radius: 6px; }
+.rag-docs { width: 100%; font-size: 0.85em; border-collapse: collapse; }
+.rag-docs td, .rag-docs th { padding: 2px 4px; border-bottom: 1px solid #e5e7eb; text-align: left; }
+"""
+
+# Citation links carry their request in their fragment (`#rag-open=...`); a click hands it to the hidden
+# request box and presses the hidden button, so the viewer is filled by Python (which also works behind the
+# login, unlike a fetch of the bearer-guarded API).
+HEAD = """<script>
+document.addEventListener('click', (event) => {
+  const link = event.target.closest && event.target.closest('a.rag-open');
+  if (!link) return;
+  event.preventDefault();
+  event.stopPropagation();
+  const box = document.querySelector('#rag-open-req textarea, #rag-open-req input');
+  if (!box) return;
+  box.value = decodeURIComponent((link.getAttribute('href') || '').split('#rag-open=')[1] || '');
+  box.dispatchEvent(new Event('input', {bubbles: true}));
+  setTimeout(() => document.querySelector('#rag-open-btn').click(), 60);
+}, true);
+</script>"""
+
+SCROLL_TO_QUOTE = ("() => { const m = document.getElementById('rag-quote'); "
+                   "if (m) m.scrollIntoView({block: 'center'}); }")
+
+
+PROGRESS = gr.Progress()  # Gradio injects a per-request tracker through a parameter with this default
+
+
+def theme() -> gr.themes.Base:
+    """System fonts only: the default theme would fetch web fonts from an outside host."""
+    return gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"],
+                             font_mono=["ui-monospace", "monospace"])
+
+
+def example_questions(seeds_dir: Path, n: int = 5) -> list[str]:
+    gold = Path(seeds_dir) / "gold.jsonl"
+    if not gold.is_file():
+        return []
+    rows = [json.loads(line) for line in gold.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [r["question"] for r in rows if not r.get("unanswerable")][:n]
+
+
+def build_ui(comps: Components) -> gr.Blocks:
+    settings = comps.settings
+
+    def respond(message: str, chat: list[dict], history: list[dict], collection: str, conv_id: str,
+                ) -> Iterator[tuple]:
+        message = (message or "").strip()
+        if not message:
+            gr.Warning("Type a question first.")
+            yield chat, history, "", conv_id, gr.skip()
+            return
+        chat = [*chat, {"role": "user", "content": message}, {"role": "assistant", "content": ""}]
+        yield chat, history, "", conv_id, gr.skip()
+        streamed = ""
+        try:
+            parts = comps.collection(collection)
+            for event in parts.chain.stream(message, history=history):
+                match event:
+                    case Final(answer=answer):
+                        chat[-1] = {"role": "assistant", "content": render_answer(answer, parts.name)}
+                        history = [*history, {"role": "user", "content": message},
+                                   {"role": "assistant", "content": answer.answer}]
+                        conv_id = panels.save_turn(comps, conv_id, parts.name, message, answer)
+                        yield chat, history, "", conv_id, gr.Dropdown(choices=panels.conversation_choices(comps),
+                                                                      value=conv_id)
+                    case Delta(text=text) | Replace(text=text):  # the sources are shown with the answer
+                        streamed = text if isinstance(event, Replace) else streamed + text
+                        chat[-1] = {"role": "assistant", "content": html.escape(streamed)}
+                        yield chat, history, "", conv_id, gr.skip()
+        except Exception as exc:  # shown to the user; the app keeps serving
+            chat[-1] = {"role": "assistant", "content": f"⚠️ {html.escape(str(exc))}"}
+            yield chat, history, "", conv_id, gr.skip()
+
+    def show_documents(collection: str) -> tuple:
+        table, choices = panels.documents(comps, collection)
+        return table, gr.Dropdown(choices=choices, value=None), panels.header(comps, collection)
+
+    def upload(files: list[Any] | None, collection: str, progress: gr.Progress = PROGRESS) -> tuple:
+        paths = [Path(f if isinstance(f, str) else f.name) for f in files or []]
+        return (panels.upload_files(comps, collection, paths, progress), None, *show_documents(collection))
+
+    def collections_update(value: str) -> gr.Dropdown:
+        return gr.Dropdown(choices=comps.collection_names(), value=value)
+
+    with gr.Blocks(title="Cited answers") as demo:
+        title = gr.Markdown(panels.header(comps, comps.name))
+        history = gr.State([])
+        conv_id = gr.State("")
+        with gr.Row():
+            with gr.Column(scale=1, min_width=220):
+                collection = gr.Dropdown(choices=comps.collection_names(), value=comps.name, label="Collection",
+                                         elem_id="rag-collection", interactive=True)
+                with gr.Row():
+                    new_name = gr.Textbox(placeholder="new collection name", show_label=False, scale=3,
+                                          elem_id="rag-new-collection")
+                    create = gr.Button("Create", size="sm", scale=1, elem_id="rag-create-collection")
+                drop = gr.Button("Delete collection…", size="sm", variant="stop", elem_id="rag-drop-collection")
+                with gr.Row(visible=False) as drop_confirm:
+                    gr.Markdown("Delete this collection and all its documents?")
+                    drop_yes = gr.Button("Yes, delete", size="sm", variant="stop", elem_id="rag-drop-yes")
+                    drop_no = gr.Button("Cancel", size="sm")
+                coll_status = gr.Markdown(elem_id="rag-collection-status")
+                gr.Markdown("**Conversations**")
+                convs = gr.Dropdown(choices=panels.conversation_choices(comps), value=None, label="Reopen",
+                                    elem_id="rag-conversations", interactive=True)
+                clear = gr.Button("New conversation", size="sm", elem_id="rag-new-conversation")
+                with gr.Row():
+                    conv_title = gr.Textbox(placeholder="rename to…", show_label=False, scale=3,
+                                            elem_id="rag-conv-title")
+                    rename = gr.Button("Rename", size="sm", scale=1, elem_id="rag-rename")
+                with gr.Row():
+                    conv_delete = gr.Button("Delete", size="sm", variant="stop", elem_id="rag-conv-delete")
+                    conv_export = gr.Button("Export .md", size="sm", elem_id="rag-conv-export")
+                export_file = gr.File(label="Export", visible=False, elem_id="rag-export-file")
+            with gr.Column(scale=3):
+                chat = gr.Chatbot(height=560, label="Chat", sanitize_html=True, elem_id="rag-chat")
+                with gr.Row():
+                    box = gr.Textbox(placeholder="Ask a question about the documents…", show_label=False,
+                                     scale=5, max_length=settings.answer.max_question_chars, elem_id="rag-question")
+                    send = gr.Button("Ask", variant="primary", scale=1, elem_id="rag-ask")
+                examples = example_questions(settings.store.seeds_dir)
+                if examples:
+                    gr.Examples(examples=[[q] for q in examples], inputs=[box], label="Try")
+            with gr.Column(scale=2, min_width=300):
+                viewer = gr.HTML("<small>Click a source or a marker like [1] to open it here.</small>",
+                                 elem_id="rag-viewer", label="Source")
+                page_image = gr.Image(label="Page", visible=False, interactive=False, elem_id="rag-page",
+                                      height=420)
+                open_req = gr.Textbox(visible="hidden", elem_id="rag-open-req")
+                open_btn = gr.Button("open", visible="hidden", elem_id="rag-open-btn")
+                gr.Markdown("**Documents**")
+                table, choices = panels.documents(comps, comps.name)
+                docs_table = gr.HTML(table, elem_id="rag-documents")
+                files = gr.File(label="Add documents (" + " ".join(sorted(SUPPORTED_SUFFIXES)) + ")",
+                                file_count="multiple", file_types=sorted(SUPPORTED_SUFFIXES), elem_id="rag-upload")
+                doc_pick = gr.Dropdown(choices=choices, value=None, label="Document", elem_id="rag-doc-pick",
+                                       interactive=True)
+                with gr.Row():
+                    reingest = gr.Button("Re-ingest", size="sm", elem_id="rag-reingest")
+                    delete = gr.Button("Delete…", size="sm", variant="stop", elem_id="rag-doc-delete")
+                with gr.Row(visible=False) as delete_confirm:
+                    delete_text = gr.Markdown()
+                    delete_yes = gr.Button("Yes, delete", size="sm", variant="stop", elem_id="rag-doc-delete-yes")
+                    delete_no = gr.Button("Cancel", size="sm")
+                status = gr.Markdown(elem_id="rag-doc-status")
+
+        doc_outputs = [docs_table, doc_pick, title]
+        chat_inputs = [box, chat, history, collection, conv_id]
+        chat_outputs = [chat, history, box, conv_id, convs]
+        box.submit(respond, chat_inputs, chat_outputs)
+        send.click(respond, chat_inputs, chat_outputs)
+
+        # the source viewer
+        def open_source(request: str, current: str) -> tuple:
+            page, image = panels.open_source(comps, request, current)
+            return page, gr.Image(value=image, visible=image is not None)
+
+        open_btn.click(open_source, [open_req, collection], [viewer, page_image]).then(
+            None, None, None, js=SCROLL_TO_QUOTE)
+
+        # documents
+        files.upload(upload, [files, collection], [status, files, *doc_outputs])
+        delete.click(lambda d: (gr.update(visible=bool(d)), f"Delete **{d}** from the collection?" if d else "",
+                                "" if d else "Pick a document first."),
+                     [doc_pick], [delete_confirm, delete_text, status])
+        delete_no.click(lambda: gr.update(visible=False), None, [delete_confirm])
+        delete_yes.click(lambda c, d: (panels.delete_document(comps, c, d), gr.update(visible=False),
+                                       *show_documents(c)),
+                         [collection, doc_pick], [status, delete_confirm, *doc_outputs])
+        reingest.click(lambda c, d: (panels.reingest_document(comps, c, d) if d else "Pick a document first.",
+                                     *show_documents(c)), [collection, doc_pick], [status, *doc_outputs])
+
+        # collections: choosing one starts a new conversation in it
+        def select_collection(c: str) -> tuple:
+            return (*show_documents(c), [], [], "")
+
+        select_outputs = [*doc_outputs, chat, history, conv_id]
+        collection.input(select_collection, [collection], select_outputs)
+
+        def create_collection(name: str, current: str) -> tuple:
+            chosen, msg = panels.create_collection(comps, name)
+            return collections_update(chosen or current), msg, "" if chosen else name
+
+        for trigger in (create.click, new_name.submit):
+            trigger(create_collection, [new_name, collection], [collection, coll_status, new_name]).then(
+                select_collection, [collection], select_outputs)
+        drop.click(lambda: gr.update(visible=True), None, [drop_confirm])
+        drop_no.click(lambda: gr.update(visible=False), None, [drop_confirm])
+        drop_yes.click(lambda c: (panels.delete_collection(comps, c), gr.update(visible=False),
+                                  collections_update(comps.name)),
+                       [collection], [coll_status, drop_confirm, collection]).then(
+            select_collection, [collection], select_outputs)
+
+        # conversations
+        clear.click(lambda: ([], [], "", "", gr.Dropdown(value=None)), None, [chat, history, box, conv_id, convs])
+        def reopen(cid: str) -> tuple:
+            if not cid:
+                return (gr.skip(),) * 4
+            chat_, history_, coll = panels.reopen(comps, cid)
+            return chat_, history_, collections_update(coll), cid
+
+        convs.input(reopen, [convs], [chat, history, collection, conv_id]).then(
+            show_documents, [collection], doc_outputs)
+
+        def rename_conversation(cid: str, new_title: str) -> tuple:
+            if cid and new_title.strip():
+                comps.conversations.rename(cid, new_title)
+            return gr.Dropdown(choices=panels.conversation_choices(comps), value=cid or None), ""
+
+        rename.click(rename_conversation, [conv_id, conv_title], [convs, conv_title])
+
+        def delete_conversation(cid: str) -> tuple:
+            if cid:
+                comps.conversations.delete(cid)
+            return [], [], "", gr.Dropdown(choices=panels.conversation_choices(comps), value=None)
+
+        conv_delete.click(delete_conversation, [conv_id], [chat, history, conv_id, convs])
+        def export(cid: str) -> gr.File:
+            path = panels.export(comps, cid) if cid else None
+            return gr.File(value=path, visible=path is not None)
+
+        conv_export.click(export, [conv_id], [export_file])
+        # a page opened earlier may have missed collections and conversations made in other sessions
+        demo.load(lambda: (gr.Dropdown(choices=panels.conversation_choices(comps)),
+                           gr.Dropdown(choices=comps.collection_names())), None, [convs, collection])
+    return demo
+
