@@ -67,10 +67,55 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return out
 
 
+# The layers, bottom first: a module may import from its own layer's folders and from any layer below it,
+# never from one above. Each folder (or top-level module) of rag/ is in exactly one layer.
+LAYERS: list[set[str]] = [
+    {"rag", "rag.config", "rag.config_doc", "rag.types", "rag.text"},  # settings, the contract, words
+    {"rag.logs"},
+    {"rag.backends"},  # LLM, embedder, packaged weights, fakes
+    {"rag.index"},  # Chroma store, BM25, document windows
+    {"rag.ingest", "rag.retrieval"},
+    {"rag.answer", "rag.state"},
+    {"rag.components"},  # the composition root
+    {"rag.services"},  # the use cases the front ends share
+    {"rag.eval", "rag.adapters", "rag.web"},  # the front ends
+    {"rag.cli"},
+]
+
+
+def _folder(module: str) -> str:
+    """The top-level folder or module of rag/ a module belongs to: rag.answer.rules.verdict -> rag.answer."""
+    return ".".join(module.split(".")[:2])
+
+
+def _layer(module: str) -> int:
+    folder = _folder(module)
+    found = [i for i, layer in enumerate(LAYERS) if folder in layer]
+    assert found, f"{folder} is in no layer of tests/test_imports.py: add it where it belongs"
+    return found[0]
+
+
 def test_no_module_imports_one_that_imports_it_back() -> None:
     graph = _import_graph()
     assert {"rag.retrieval.retrievers", "rag.retrieval.rerank", "rag.web.server", "rag.web.ui.app"} <= graph.keys()
-    assert (
-        "rag.retrieval.retrievers" in graph["rag.retrieval.rerank"] and "rag.web.ui" in graph["rag.web.server"]
-    )  # the walk sees imports
+    assert "rag.retrieval.retrievers" in graph["rag.retrieval.rerank"]  # the walk sees imports
+    assert "rag.web.ui" in graph["rag.web.server"]
     assert _cycles(graph) == []
+
+
+def test_no_folder_imports_one_that_imports_it_back() -> None:
+    folders: dict[str, set[str]] = {}
+    for module, targets in _import_graph().items():
+        folders.setdefault(_folder(module), set()).update(_folder(t) for t in targets if _folder(t) != _folder(module))
+    for targets in list(folders.values()):
+        for t in targets:
+            folders.setdefault(t, set())
+    assert "rag.index" in folders["rag.ingest"]  # the walk sees folder imports
+    assert _cycles(folders) == []
+
+
+def test_no_import_runs_up_the_layers() -> None:
+    graph = _import_graph()
+    upward = sorted(f"{module} (layer {_layer(module)}) imports {target} (layer {_layer(target)})"
+                    for module, targets in graph.items() for target in targets if _layer(target) > _layer(module))
+    assert upward == []
