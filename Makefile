@@ -28,7 +28,7 @@ ifndef LLAMA_WHEELS
 LLAMA_WHEELS := $(HOME)/.cache/rag-chat/wheels/llama-cpp-python-$(LLAMA_VERSION)-$(LLAMA_VARIANT)-$(shell echo '$(LLAMA_CMAKE_ARGS)' | cksum | cut -d' ' -f1)
 endif
 
-.PHONY: install run test test-fast lint clean-store bench ocr
+.PHONY: install run test test-fast lint clean-store bench ocr screenshot settings-doc
 
 $(STAMP): pyproject.toml Makefile
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "needs $(PYTHON) (Python 3.11)"; exit 1; }
@@ -67,6 +67,14 @@ test-fast: install
 
 lint: install
 	$(BIN)/ruff check rag tests app.py benchmarks
+
+## Refresh docs/screenshot.png from the real-model browser test (a plain test run writes it to a temporary folder).
+screenshot: install
+	RAG_SCREENSHOT_OUT=docs/screenshot.png $(BIN)/python -m pytest tests/e2e/test_browser.py -k real_models
+
+## Regenerate docs/settings.md from rag/config.py (tests/test_settings_doc.py fails when it is stale).
+settings-doc: install
+	$(BIN)/python -m rag.config_doc > docs/settings.md
 
 clean-store:
 	rm -rf vectorstore/*
