@@ -71,7 +71,7 @@ def reingest_document(comps: Components, collection: str, doc_id: str) -> str:
 
 def _title(comps: Components, collection: str, doc_id: str) -> str:
     rec = comps.collection(collection).store.doc_record(doc_id)
-    return file_name(str(rec.get("source") or doc_id))
+    return file_name(rec.source if rec and rec.source else doc_id)
 
 
 # Collections
