@@ -37,7 +37,7 @@ class Refusal:
     """Why one file (or, for `too_many_files`, the whole upload) was refused; `status` is the HTTP answer."""
 
     name: str
-    message: str  # starts with the file's name
+    message: str  # what the API answers; the loaders' messages start with the file's name
     status: int
     code: str
 
@@ -58,11 +58,14 @@ class UploadRefused(Exception):
 
 @dataclass(frozen=True)
 class Accepted:
+    """A file that passed: its loaded document, and its bytes (kept for page images and re-ingest)."""
+
     doc: Document
     data: bytes
 
 
 def safe_name(name: str) -> str:
+    """The name's last part: a client's path ("../../etc/passwd") never reaches the server's folders."""
     return Path(name or "upload").name or "upload"
 
 

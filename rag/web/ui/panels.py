@@ -18,7 +18,7 @@ from rag.ingest.pipeline import IngestInterrupted
 from rag.logs import log_refused
 from rag.services import collections
 from rag.services import documents as services
-from rag.services.documents import Upload
+from rag.services.documents import Refusal, Upload
 from rag.state.conversations import ConversationNotFound
 from rag.types import Answer
 from rag.web.ui.render import documents_table, render_answer, viewer
@@ -69,8 +69,13 @@ def _refused_lines(exc: services.UploadRefused) -> list[str]:
         log_refused(r.code, r.message)
     if exc.whole:
         return [f"❌ {exc.whole.message}"]
-    return [f"❌ {r.message}" if r else f"⏸️ {name}: not added, because another file of this upload was refused; "
-            "add it again without that file" for name, r in exc.files]
+    return [_refused_line(name, r) if r else f"⏸️ {name}: not added, because another file of this upload was "
+            "refused; add it again without that file" for name, r in exc.files]
+
+
+def _refused_line(name: str, refusal: Refusal) -> str:
+    message = refusal.message  # a loader's message starts with the file's name already
+    return f"❌ {message}" if message.startswith(name) else f"❌ {name}: {message}"
 
 
 def delete_document(comps: Components, collection: str, doc_id: str) -> str:
