@@ -594,10 +594,10 @@ def check_store(persist_dir: Path, collection: str, expected: dict[str, frozense
     records = store.doc_records()
     for d, rec in sorted(records.items()):
         have = len(by_doc.get(d, ()))
-        if rec.get("state") != "complete":
-            problems.append(f"{d}: record left {rec.get('state')!r}")
-        if int(rec.get("n_chunks", -1)) != have:
-            problems.append(f"{d}: record says {rec.get('n_chunks')} chunks, the store holds {have}")
+        if not rec.complete:
+            problems.append(f"{d}: record left {rec.state.value!r}")
+        if rec.n_chunks != have:
+            problems.append(f"{d}: record says {rec.n_chunks} chunks, the store holds {have}")
     for d in sorted(set(by_doc) - set(records)):
         problems.append(f"{d}: {len(by_doc[d])} chunks without a record")
 

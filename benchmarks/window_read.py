@@ -20,14 +20,15 @@ from benchmarks.common import fill_synthetic, p50_p95, table, write
 from rag.config import Settings
 from rag.index.documents import TextWindow, _stitched, file_name, text_window
 from rag.index.store import ChunkStore
+from rag.types import DocRecord, DocState
 
 
 def whole_read(store: ChunkStore, doc_id: str, start: int, end: int, margin: int = 1200) -> TextWindow:
     """`text_window` as it was: every chunk of the document, and every document's record."""
     chunks = store.get_chunks(doc_id)
     lo, hi, start, end, text, page = _stitched(chunks, start, end, margin)
-    rec = store.doc_records().get(doc_id, {})
-    pages = int(rec.get("pages") or max((c.page or 0) for c in chunks))
+    rec = store.doc_records().get(doc_id)
+    pages = (rec.pages if rec else None) or max((c.page or 0) for c in chunks)
     return TextWindow(doc_id, chunks[0].title, file_name(chunks[0].source), lo, hi, start, end, page, pages, text)
 
 
@@ -40,7 +41,8 @@ def main() -> None:
         store = ChunkStore(Settings(_env_file=None, store={"persist_dir": Path(tmp), "collection": "window"}))
         fill_synthetic(store, args.chunks)
         docs = [f"doc{d}" for d in range(0, args.chunks, 1000)]
-        store.put_doc_records({d: {"source": f"synthetic/{d}.txt", "pages": 0, "state": "complete"} for d in docs})
+        store.put_doc_records([DocRecord(doc_id=d, source=f"synthetic/{d}.txt", pages=0, state=DocState.complete)
+                               for d in docs])
         ends = {d: store.get_chunks(d)[-1].end for d in docs}
         rng = random.Random(13)
         spans = [(d, s, s + 200) for d in (rng.choice(docs) for _ in range(args.opens))

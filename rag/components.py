@@ -257,7 +257,7 @@ class Components:
         if not seeds.is_dir():
             return None
         root = seeds.resolve()
-        cut_off = any(r.get("state") != "complete" and r.get("path") and Path(str(r["path"])).is_relative_to(root)
+        cut_off = any(not r.complete and r.path and Path(r.path).is_relative_to(root)
                       for r in self.store.doc_records().values())
         if self.store.count() == 0 or cut_off:
             return self.ingestor.ingest_paths([seeds])
@@ -265,5 +265,4 @@ class Components:
 
     def unfinished_documents(self) -> list[str]:
         """Sources whose ingest was cut off (killed, or stopped with the server) and not yet redone."""
-        return sorted(str(r.get("source") or d) for d, r in self.store.doc_records().items()
-                      if r.get("state") != "complete")
+        return sorted(r.source or d for d, r in self.store.doc_records().items() if not r.complete)

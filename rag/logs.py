@@ -34,7 +34,7 @@ TEXT_CHARS = 200  # a question or query is cut to this many characters
 LIST_ITEMS = 50  # the sources, skipped files and warnings of one ingest line
 _BARE = re.compile(r"[^\s=\"]+")
 # upload refusals the API answers (rag/web/api): logged as warnings; other errors are the caller's business
-_REFUSED_FILE = {"unsupported_file_type", "file_too_large", "unreadable_file"}
+_REFUSED_FILE = {"unsupported_file_type", "file_too_large", "unreadable_file", "too_many_files"}
 
 
 class Chain(Protocol):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
@@ -246,3 +247,37 @@ def word_pieces(text: str, size: int = 24) -> Iterator[str]:
             piece = ""
     if piece:
         yield piece
+
+
+class DocState(StrEnum):
+    """How far a document's last write got. The values are what the store holds, so old stores stay readable."""
+
+    writing = "writing"  # records say so before any chunk is written: a kill leaves this, and sync redoes it
+    complete = "complete"  # every chunk written and stale ones removed
+
+
+class DocRecord(BaseModel):
+    """What the store keeps about one ingested document beside its chunks: where it came from, which bytes and
+    recipe made its chunks, and whether their write finished. Fields a record written by an older version
+    lacks take their defaults; keys this model does not know are ignored, so such stores still open."""
+
+    doc_id: str
+    source: str = ""
+    title: str = ""
+    path: str = ""  # the file it was read from (folder ingest and sync); empty for an upload
+    file: str = ""  # the kept copy of an upload, under the persist folder
+    file_hash: str = ""
+    recipe: str = ""  # chunk size, overlap and embedder: a change re-ingests an unchanged file
+    n_chunks: int = 0
+    pages: int | None = None  # None: written without a page count (count the chunks' pages instead)
+    ingested_at: float = 0.0
+    state: DocState = DocState.writing  # a record that does not say "complete" was cut off
+
+    @property
+    def complete(self) -> bool:
+        return self.state is DocState.complete
+
+    def stored(self) -> dict[str, str | int | float]:
+        """The record as the store keeps it: flat scalars (Chroma metadata holds no None), the state as its
+        plain value."""
+        return self.model_dump(mode="json", exclude_none=True)

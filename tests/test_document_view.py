@@ -12,6 +12,7 @@ from rag.components import Components
 from rag.config import Settings
 from rag.index.documents import file_name, paragraph_around, text_window
 from rag.ingest.loaders import load_file
+from rag.types import DocRecord, DocState
 from rag.web.server import create_app
 from rag.web.ui.render import documents_table, viewer
 from tests.conftest import SEED_DOC, HashEmbedder
@@ -92,7 +93,7 @@ class _WholeReads:
     def has_chunk_from(self, doc_id: str, offset: int) -> bool:
         return False
 
-    def doc_record(self, doc_id: str) -> dict:
+    def doc_record(self, doc_id: str) -> DocRecord | None:
         return self.store.doc_record(doc_id)
 
 
@@ -106,7 +107,7 @@ def test_a_window_read_by_offsets_is_the_window_of_the_whole_document(comps) -> 
     chunks = [Chunk(id=f"c{i}", doc_id="d", source="d.txt", title="d", start=a, end=b,
                     text=(words * 10)[:b - a].replace(" ", "x", 1)) for i, (a, b) in enumerate(spans)]
     comps.store.replace_document(chunks, [[1.0] + [0.0] * 7] * len(chunks), "d", "h", keep={c.id for c in chunks})
-    comps.store.put_doc_record("d", source="d.txt", pages=0, state="complete")
+    comps.store.put_doc_record(DocRecord(doc_id="d", source="d.txt", pages=0, state=DocState.complete))
     whole = _WholeReads(comps.store)
     for start in range(0, 400, 7):
         for margin in (30, 60):

@@ -48,7 +48,7 @@ def comps(tmp_path_factory) -> Components:
 
 
 def doc_text(comps, doc_id: str) -> str:
-    return load_file(comps.store.doc_records()[doc_id]["path"]).text
+    return load_file(comps.store.doc_records()[doc_id].path).text
 
 
 def assert_exact(comps, node) -> None:
@@ -86,7 +86,7 @@ def test_nodes_are_our_chunks_with_exact_offsets_and_metadata(comps) -> None:
 
 
 def test_filters_ours_and_llama_index_metadata_filters(comps) -> None:
-    orchard = next(s for s in (r["source"] for r in comps.store.doc_records().values()) if s.endswith(".md"))
+    orchard = next(s for s in (r.source for r in comps.store.doc_records().values()) if s.endswith(".md"))
     for filters in (Filters(sources=[orchard]),
                     MetadataFilters(filters=[MetadataFilter(key="source", value=orchard)]),
                     MetadataFilters(filters=[MetadataFilter(key="source", value=[orchard],

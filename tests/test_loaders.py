@@ -63,7 +63,7 @@ def test_missing_and_oversized_files(tmp_path) -> None:
         load_file(tmp_path / "nope.txt")
     big = tmp_path / "big.txt"
     big.write_bytes(b"a" * 2000)
-    with pytest.raises(LoadError, match="over the"):
+    with pytest.raises(LoadError, match="larger than the 0.001 MB limit"):
         load_file(big, max_bytes=1000)
 
 

@@ -13,6 +13,7 @@ from rag.config import overridden
 from rag.ingest.chunker import chunk_document
 from rag.ingest.loaders import load_file
 from rag.ingest.pipeline import IngestInterrupted
+from rag.types import DocState
 from rag.web.server import create_app
 from tests.conftest import SEED_DOC, HashEmbedder
 
@@ -40,7 +41,7 @@ def test_a_stopped_ingest_ends_between_batches_and_is_finished_next_time(setting
     with pytest.raises(IngestInterrupted, match="server is stopping"):
         comps.ingestor.ingest_document(doc, progress)
     assert batches == [4], "the second batch was not started"
-    assert comps.store.doc_records()[doc.doc_id]["state"] == "writing"
+    assert comps.store.doc_records()[doc.doc_id].state == DocState.writing
     assert comps.store.ids_for_document(doc.doc_id) == set(), "nothing was half-written"
     assert comps.unfinished_documents() == [doc.source]
     with pytest.raises(IngestInterrupted):
@@ -61,10 +62,9 @@ def test_a_cut_off_seeding_is_finished_at_the_next_start(settings, tmp_path) -> 
     comps = _comps(settings, **{"store.seeds_dir": seeds})
     assert comps.seed_if_empty() is not None
     assert comps.seed_if_empty() is None, "a complete seeding is not redone"
-    b = next(d for d, r in comps.store.doc_records().items() if r["source"].endswith("b.txt"))
+    b = next(d for d, r in comps.store.doc_records().items() if r.source.endswith("b.txt"))
     record = comps.store.doc_records()[b]
-    comps.store.put_doc_record(b, **{**{k: v for k, v in record.items() if k not in ("kind", "doc_id")},
-                                     "state": "writing"})
+    comps.store.put_doc_record(record.model_copy(update={"state": DocState.writing}))
     report = comps.seed_if_empty()
     assert report is not None and report.unchanged == 1 and len(report.documents) == 2
     assert comps.unfinished_documents() == []

@@ -19,6 +19,7 @@ from benchmarks.soak import (
 )
 from rag.components import Components
 from rag.config import Settings
+from rag.types import DocRecord, DocState
 from tests.conftest import SEED_DOC, HashEmbedder
 
 NOTE = ("The medlar harvest starts in November, after the first frost. "
@@ -35,7 +36,7 @@ def comps(tmp_path) -> Components:
 
 
 def seed_doc_id(comps: Components) -> str:
-    return next(d for d, r in comps.store.doc_records().items() if str(r.get("source", "")).endswith(SEED_DOC.name))
+    return next(d for d, r in comps.store.doc_records().items() if r.source.endswith(SEED_DOC.name))
 
 
 def expected(comps: Components) -> dict[str, frozenset[str]]:
@@ -78,11 +79,14 @@ def test_a_stale_chunk_and_an_index_left_behind_are_caught(comps, tmp_path) -> N
 def test_a_record_left_writing_and_a_deleted_documents_record_are_caught(comps, tmp_path) -> None:
     note = upload_doc("note.txt", NOTE.encode())
     want = expected(comps)
-    comps.store.put_doc_record(note.doc_id, state="writing", n_chunks=len(want[note.doc_id]))
+    record = comps.store.doc_record(note.doc_id)
+    assert record is not None
+    left = {"state": DocState.writing, "n_chunks": len(want[note.doc_id])}
+    comps.store.put_doc_record(record.model_copy(update=left))
     got = check_store(tmp_path / "store", "soak", want)
     assert any("left 'writing'" in p for p in got["problems"])
     comps.ingestor.delete_document(note.doc_id)
-    comps.store.put_doc_record(note.doc_id, state="complete", n_chunks=0)
+    comps.store.put_doc_record(DocRecord(doc_id=note.doc_id, state=DocState.complete, n_chunks=0))
     got = check_store(tmp_path / "store", "soak", {d: v for d, v in want.items() if d != note.doc_id})
     assert got["problems"] == [f"{note.doc_id}: deleted, yet its record remains"]
 

@@ -10,6 +10,7 @@ from rag.index.store import ChunkStore
 from rag.ingest.chunker import chunk_document
 from rag.ingest.loaders import load_file
 from rag.ingest.pipeline import Ingestor
+from rag.types import DocState
 from tests.conftest import SEED_DOC
 
 
@@ -58,13 +59,12 @@ def test_a_half_written_document_is_redone(settings, hash_embedder, tmp_path) ->
     folder, store, ing, doc_id = synced_seed(settings, hash_embedder, tmp_path)
     # what a kill mid-write leaves: a record still "writing" and only part of the chunks
     rec = store.doc_records()[doc_id]
-    store.put_doc_record(doc_id, **{k: v for k, v in rec.items() if k not in ("kind", "doc_id", "state")},
-                         state="writing")
+    store.put_doc_record(rec.model_copy(update={"state": DocState.writing}))
     ids = sorted(store.ids_for_document(doc_id))
     store._col.delete(ids=ids[: len(ids) // 2])
     report = ing.sync(folder)
     assert report.unchanged == 0 and report.embedded == len(ids) // 2
-    assert store.ids_for_document(doc_id) == set(ids) and store.doc_records()[doc_id]["state"] == "complete"
+    assert store.ids_for_document(doc_id) == set(ids) and store.doc_records()[doc_id].state == DocState.complete
 
 
 def test_chunks_missing_behind_a_complete_record_are_restored(settings, hash_embedder, tmp_path) -> None:
@@ -130,7 +130,7 @@ def test_many_small_files_are_written_in_groups_with_one_index_update(settings, 
     assert calls == [12, 12, 6], "one embedding call per group of upsert_batch chunks, not one per file"
     assert index.syncs == 1, "one BM25 update per sync"
     assert seen[-1] == (30, 30) and [d for d, _ in seen] == sorted(d for d, _ in seen)
-    assert all(r["state"] == "complete" for r in store.doc_records().values())
+    assert all(r.state == DocState.complete for r in store.doc_records().values())
     assert ing.sync(folder).unchanged == 30 and index.syncs == 1, "an unchanged folder leaves the index alone"
     (folder / "note-000.txt").unlink()
     (folder / "note-001.txt").write_text("Note 1 now speaks of medlars.")
@@ -159,12 +159,12 @@ def test_a_group_cut_off_mid_write_is_redone(settings, hash_embedder, tmp_path) 
     store.write_chunks = write_then_die
     with pytest.raises(Killed):
         ing.sync(folder)
-    assert {r["state"] for r in store.doc_records().values()} == {"writing"} and store.count() == 6
+    assert {r.state for r in store.doc_records().values()} == {DocState.writing} and store.count() == 6
     del store.write_chunks
     calls = hash_embedder.calls
     report = ing.sync(folder)
     assert report.unchanged == 0 and report.embedded == 0 and hash_embedder.calls == calls
-    assert {r["state"] for r in store.doc_records().values()} == {"complete"}
+    assert {r.state for r in store.doc_records().values()} == {DocState.complete}
     assert set(store.iter_ids()) == expected_ids(folder, settings)
 
 

@@ -48,7 +48,7 @@ def text_window(store: ChunkStore, doc_id: str, start: int, end: int, margin: in
     lo, hi, start, end, text, page = _stitched(chunks, start, end, margin, known_end)
     first = chunks[0]
     rec = store.doc_record(doc_id)  # its page count; a store written without records counts the chunks' pages
-    pages = int(rec["pages"]) if "pages" in rec else max((c.page or 0) for c in store.get_chunks(doc_id))
+    pages = rec.pages if rec and rec.pages is not None else max((c.page or 0) for c in store.get_chunks(doc_id))
     return TextWindow(doc_id, first.title, file_name(first.source), lo, hi, start, end, page, pages, text)
 
 
@@ -111,8 +111,7 @@ def paragraph_around(store: ChunkStore, doc_id: str, start: int, end: int, margi
 def document_file(store: ChunkStore, doc_id: str) -> Path | None:
     """The document's file on this server: a kept upload or the path it was ingested from."""
     rec = store.doc_record(doc_id)
-    for key in ("file", "path"):
-        value = str(rec.get(key) or "")
+    for value in (rec.file, rec.path) if rec else ():
         if value and Path(value).is_file():
             return Path(value)
     return None

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from rag.config import Settings
-from rag.types import Chunk, Passage
+from rag.types import Chunk, DocRecord, Passage
 
 
 class StoreError(RuntimeError):
@@ -115,18 +115,18 @@ class ChunkStore:
 
     # Document records live in the meta collection: what was ingested from where, with which content hash,
     # and whether its write finished. A document whose record still says "writing" was cut off mid-way.
-    def doc_records(self) -> dict[str, dict[str, Any]]:
+    def doc_records(self) -> dict[str, DocRecord]:
         got = self._meta.get(where={"kind": "document"}, include=["metadatas"])
-        return {str(m["doc_id"]): dict(m) for m in got["metadatas"] or []}
+        return {str(m["doc_id"]): DocRecord.model_validate(m) for m in got["metadatas"] or []}
 
-    def put_doc_record(self, doc_id: str, **meta: str | int | float | bool) -> None:
-        self.put_doc_records({doc_id: meta})
+    def put_doc_record(self, record: DocRecord) -> None:
+        self.put_doc_records([record])
 
-    def put_doc_records(self, records: dict[str, dict[str, Any]]) -> None:
+    def put_doc_records(self, records: Sequence[DocRecord]) -> None:
         """Many documents' records in one write (a folder of notes is one write, not one per note)."""
         if records:
-            self._meta.upsert(ids=[f"doc:{d}" for d in records], embeddings=[[0.0]] * len(records),
-                              metadatas=[{"kind": "document", "doc_id": d, **m} for d, m in records.items()])
+            self._meta.upsert(ids=[f"doc:{r.doc_id}" for r in records], embeddings=[[0.0]] * len(records),
+                              metadatas=[{"kind": "document", **r.stored()} for r in records])
 
     def drop_doc_record(self, doc_id: str) -> None:
         self._meta.delete(ids=[f"doc:{doc_id}"])
@@ -255,13 +255,15 @@ class ChunkStore:
             d["chunks"] += 1
             d["pages"] = max(d["pages"], int(meta.get("page", -1)))
         for doc_id, d in docs.items():
-            d["pages"] = int(records.get(doc_id, {}).get("pages") or d["pages"])
+            rec = records.get(doc_id)
+            d["pages"] = (rec.pages if rec else None) or d["pages"]
         return sorted(docs.values(), key=lambda d: d["source"])
 
-    def doc_record(self, doc_id: str) -> dict[str, Any]:
-        """One document's record (empty when there is none), without reading every document's."""
+    def doc_record(self, doc_id: str) -> DocRecord | None:
+        """One document's record (None when there is none), without reading every document's."""
         got = self._meta.get(ids=[f"doc:{doc_id}"], include=["metadatas"])
-        return dict((got["metadatas"] or [{}])[0] or {})
+        meta = (got["metadatas"] or [None])[0]
+        return DocRecord.model_validate(meta) if meta else None
 
     def get_chunks(self, doc_id: str, lo: int | None = None, hi: int | None = None) -> list[Chunk]:
         """A document's chunks in order; with `lo` and `hi`, only those that overlap [lo, hi) (a citation's

@@ -6,6 +6,7 @@ import hashlib
 import re
 from pathlib import Path
 
+from rag.ingest.limits import check_file_size
 from rag.ingest.loaded import Loaded, LoadError, decode_bytes, join_pages, title_from_text
 from rag.text.normalize import normalize_text
 from rag.types import Document
@@ -139,9 +140,8 @@ def read_file(path: Path, max_bytes: int | None = None) -> bytes:
     """The file's bytes; too large or unreadable files raise `LoadError` naming the file and the cause."""
     path = Path(path)
     try:
-        size = path.stat().st_size
-        if max_bytes is not None and size > max_bytes:
-            raise LoadError(f"{path}: {size / 1e6:.1f} MB is over the {max_bytes / 1e6:.0f} MB limit")
+        if max_bytes is not None:
+            check_file_size(str(path), path.stat().st_size, max_bytes)
         return path.read_bytes()
     except OSError as exc:
         raise LoadError(f"{path}: cannot read ({exc.strerror or exc})") from exc

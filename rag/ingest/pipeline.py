@@ -17,9 +17,10 @@ from rag.config import Settings
 from rag.index.keyword import KeywordIndex
 from rag.index.store import ChunkStore
 from rag.ingest.chunker import chunk_document
+from rag.ingest.limits import check_file_size, max_file_bytes
 from rag.ingest.loaders import LoadError, display_source, iter_files, load_bytes, make_doc_id, read_file
 from rag.logs import log_ingest
-from rag.types import Chunk, Document
+from rag.types import Chunk, DocRecord, DocState, Document
 
 Progress = Callable[[int, int], None]  # (chunks embedded so far, chunks queued so far) in this ingest
 OnFile = Callable[[Path], None]  # a changed file is about to be ingested
@@ -58,7 +59,7 @@ class _Pending:
 
     doc: Document
     chunks: list[Chunk]
-    record: dict[str, str | int | float]
+    record: DocRecord
 
 
 @dataclass
@@ -131,7 +132,8 @@ class Ingestor:
 
     def delete_document(self, doc_id: str) -> int:
         """Every chunk (Chroma, then BM25), the record and a kept upload."""
-        kept = str(self.store.doc_record(doc_id).get("file") or "")
+        rec = self.store.doc_record(doc_id)
+        kept = rec.file if rec else ""
         removed = self.store.delete_document(doc_id)
         if removed:
             self._after_write()
@@ -156,10 +158,10 @@ class Ingestor:
         rec = self.store.doc_record(doc_id)
         if not rec:
             raise LoadError(f"no document with id {doc_id!r}")
-        kept, path = str(rec.get("file") or ""), str(rec.get("path") or "")
+        kept, path = rec.file, rec.path
         if kept and Path(kept).is_file():
             data = Path(kept).read_bytes()
-            name = str(rec.get("source", "")).removeprefix("upload:")
+            name = rec.source.removeprefix("upload:")
             doc = self.load_upload(data, name)
             return self.ingest_document(doc, data=data)
         if path and Path(path).is_file():
@@ -167,13 +169,13 @@ class Ingestor:
             if report.skipped:
                 raise LoadError(report.skipped[0][1])
             return report.documents[0]
-        raise LoadError(f"{rec.get('source', doc_id)}: its file is no longer available; upload it again")
+        raise LoadError(f"{rec.source or doc_id}: its file is no longer available; upload it again")
 
     def _prepare(self, doc: Document, file_hash: str = "", path: str = "", kept: str = "") -> _Pending:
         chunks = chunk_document(doc, self.settings.ingest.chunk_size, self.settings.ingest.chunk_overlap)
-        record = {"source": doc.source, "title": doc.title, "path": path, "file_hash": file_hash,
-                  "recipe": self._recipe(), "n_chunks": len(chunks), "ingested_at": time.time(),
-                  "pages": len(doc.pages), "file": kept}
+        record = DocRecord(doc_id=doc.doc_id, source=doc.source, title=doc.title, path=path, file_hash=file_hash,
+                           recipe=self._recipe(), n_chunks=len(chunks), ingested_at=time.time(),
+                           pages=len(doc.pages), file=kept)
         return _Pending(doc, chunks, record)
 
     def _write_group(self, group: list[_Pending], counter: _Counter) -> list[DocResult]:
@@ -183,7 +185,7 @@ class Ingestor:
         if not group:
             return []
         self._check_stop(group)
-        self.store.put_doc_records({p.doc.doc_id: {**p.record, "state": "writing"} for p in group})
+        self.store.put_doc_records([p.record.model_copy(update={"state": DocState.writing}) for p in group])
         existing = self.store.ids_by_document([p.doc.doc_id for p in group])
         todo = [c for p in group for c in p.chunks if c.id not in existing[p.doc.doc_id]]
         counter.queued += len(todo)
@@ -192,7 +194,7 @@ class Ingestor:
         stale = {p.doc.doc_id: existing[p.doc.doc_id] - {c.id for c in p.chunks} for p in group}
         self.store.write_chunks(todo, vectors, {p.doc.doc_id: hashlib.sha256(p.doc.text.encode()).hexdigest()
                                                 for p in group}, sorted(set().union(*stale.values())))
-        self.store.put_doc_records({p.doc.doc_id: {**p.record, "state": "complete"} for p in group})
+        self.store.put_doc_records([p.record.model_copy(update={"state": DocState.complete}) for p in group])
         new = {p.doc.doc_id: 0 for p in group}
         for c in todo:
             new[c.doc_id] += 1
@@ -230,7 +232,7 @@ class Ingestor:
         """Hash every readable file, resolving each path once (a no-op sync of 1,000 notes is mostly this);
         the others go to `report.skipped`. Also returns the resolved path of every file that exists,
         readable or not: a sync must not take an unreadable file for a deleted one."""
-        max_bytes = int(self.settings.ingest.max_file_mb * 1e6)
+        max_bytes = max_file_bytes(self.settings.ingest)
         out: list[_File] = []
         present: set[str] = set()
         for path in paths:
@@ -248,10 +250,10 @@ class Ingestor:
                              make_doc_id(path.name, str(resolved))))
         return out, present
 
-    def _ingest(self, files: list[_File], records: dict[str, dict], report: IngestReport,
+    def _ingest(self, files: list[_File], records: dict[str, DocRecord], report: IngestReport,
                 on_file: OnFile | None, progress: Progress | None, force: bool = False) -> None:
         # files whose bytes and recipe match a finished record: are all their chunks still there?
-        candidates = {f.doc_id: int(rec.get("n_chunks", -1)) for f in files
+        candidates = {f.doc_id: rec.n_chunks for f in files
                       if not force and (rec := records.get(f.doc_id)) and self._finished(rec, f.file_hash)}
         stored = candidates if not candidates or self._nothing_missing(records) else self.store.chunk_counts(candidates)
         counter = _Counter(progress)
@@ -259,11 +261,11 @@ class Ingestor:
         for f in files:
             if f.doc_id in candidates and stored.get(f.doc_id) == candidates[f.doc_id]:
                 report.documents.append(DocResult(f.doc_id, display_source(f.path, f.resolved),
-                                                  str(records[f.doc_id].get("title", f.path.stem)),
+                                                  records[f.doc_id].title or f.path.stem,
                                                   candidates[f.doc_id], 0, 0, unchanged=True))
                 continue
             try:
-                data = read_file(f.path, int(self.settings.ingest.max_file_mb * 1e6))
+                data = read_file(f.path, max_file_bytes(self.settings.ingest))
                 doc = load_bytes(data, f.path.name, source=display_source(f.path, f.resolved),
                                  source_key=str(f.resolved))
                 if not doc.text.strip():
@@ -283,18 +285,17 @@ class Ingestor:
                 group = []
         report.documents += self._write_group(group, counter)
 
-    def _nothing_missing(self, records: dict[str, dict]) -> bool:
+    def _nothing_missing(self, records: dict[str, DocRecord]) -> bool:
         """One count instead of reading every document's chunks: every write records its document, so a
         collection holding exactly the chunks its finished records name, with no record left "writing",
         is missing none."""
-        if any(r.get("state") != "complete" for r in records.values()):
+        if not all(r.complete for r in records.values()):
             return False
-        return self.store.count() == sum(int(r.get("n_chunks", 0)) for r in records.values())
+        return self.store.count() == sum(r.n_chunks for r in records.values())
 
-    def _finished(self, record: dict, file_hash: str) -> bool:
+    def _finished(self, record: DocRecord, file_hash: str) -> bool:
         """Same bytes, same chunking and embedder, and its write finished (its chunks are counted apart)."""
-        return (record.get("state") == "complete" and record.get("file_hash") == file_hash
-                and record.get("recipe") == self._recipe())
+        return record.complete and record.file_hash == file_hash and record.recipe == self._recipe()
 
     def sync(self, folder: Path, on_file: OnFile | None = None, progress: Progress | None = None) -> IngestReport:
         """Make the collection match a folder: new and changed files in, deleted files out, unchanged ones
@@ -309,10 +310,10 @@ class Ingestor:
         records = self.store.doc_records()
         self._ingest(files, records, report, on_file, progress)
         gone = {doc_id: rec for doc_id, rec in records.items()
-                if (path := str(rec.get("path") or "")) and Path(path).is_relative_to(root) and path not in present}
+                if rec.path and Path(rec.path).is_relative_to(root) and rec.path not in present}
         if gone:
             self.store.delete_documents(list(gone))
-            report.deleted = [str(rec.get("source") or rec.get("path")) for rec in gone.values()]
+            report.deleted = [rec.source or rec.path for rec in gone.values()]
             report.written = True
         if report.written:
             self._after_write()
@@ -322,10 +323,7 @@ class Ingestor:
     def load_upload(self, data: bytes, name: str) -> Document:
         """An uploaded file: its identity is its name, so uploading it again replaces the old version."""
         safe_name = Path(name).name  # never trust a client's path
-        max_bytes = int(self.settings.ingest.max_file_mb * 1e6)
-        if len(data) > max_bytes:
-            raise LoadError(f"{safe_name}: {len(data) / 1e6:.1f} MB is over the "
-                            f"{self.settings.ingest.max_file_mb:.0f} MB limit")
+        check_file_size(safe_name, len(data), max_file_bytes(self.settings.ingest))
         doc = load_bytes(data, safe_name, source=f"upload:{safe_name}", source_key=f"upload:{safe_name}")
         if not doc.text.strip():
             raise LoadError(f"{safe_name}: the file has no text")

@@ -125,7 +125,7 @@ def test_sigterm_stops_serve_within_5_s_with_a_page_open_and_leaves_the_upload_r
     settings = Settings(_env_file=None, store={"persist_dir": tmp_path / "store", "collection": "stop"})
     comps = Components(settings)
     records = comps.store.doc_records()
-    states = {r["source"]: r["state"] for r in records.values()}
+    states = {r.source: r.state for r in records.values()}
     assert states.pop("upload:big.txt") == "writing" and set(states.values()) == {"complete"}, records
     assert comps.unfinished_documents() == ["upload:big.txt"]
     doc = load_bytes(_big_upload(), "big.txt", source="upload:big.txt", source_key="upload:big.txt")

@@ -61,14 +61,14 @@ def test_kill_mid_ingest_then_sync_repairs(tmp_path) -> None:
     store = ChunkStore(settings)
     interrupted = store.count()
     assert interrupted < sum(map(len, expected.values())), "the kill came before the end"
-    states = {r["source"].split("/")[-1]: r["state"] for r in store.doc_records().values()}
+    states = {r.source.split("/")[-1]: r.state for r in store.doc_records().values()}
     del store
 
     repair = _sync(folder, store_dir)
     assert repair.returncode == 0, repair.stderr
     store = ChunkStore(settings)
     records = store.doc_records()
-    assert len(records) == 8 and all(r["state"] == "complete" for r in records.values())
+    assert len(records) == 8 and all(r.complete for r in records.values())
     ids = list(store.iter_ids())
     assert len(ids) == len(set(ids)) == sum(map(len, expected.values())), "every chunk exactly once"
     assert set(ids) == set().union(*expected.values()), "no chunk of another version, none missing"

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from rag.components import Components
+from rag.services import collections
 from rag.web.api.models import COLLECTION_SCHEMA, CollectionDeleted, CollectionInfo, CollectionList, errors
 
 
@@ -19,32 +20,25 @@ class CollectionRequest(BaseModel):
                       "or '..' (400 otherwise)")
 
 
-def describe(comps: Components, name: str) -> dict:
-    parts = comps.collection(name)
-    return {"name": name, "default": name == comps.name, "chunks": parts.store.count(),
-            "documents": len(parts.store.doc_records())}
-
-
 def router(comps: Components) -> APIRouter:
     api = APIRouter(tags=["collections"])
 
     @api.get("/v1/collections", summary="Every collection, the default one marked", response_model=CollectionList,
              responses=errors(503))
     def list_collections() -> dict:
-        return {"object": "list", "data": [describe(comps, n) for n in comps.collection_names()]}
+        return {"object": "list", "data": [c.dict() for c in collections.list_collections(comps)]}
 
     @api.post("/v1/collections", status_code=201, summary="Create an empty collection",
               response_model=CollectionInfo,
               responses=errors(400, 409, 422, 503, _400="invalid name (or malformed JSON)", _409="name taken"))
     def create(req: CollectionRequest) -> dict:
-        comps.collection(req.name, create=True)
-        return describe(comps, req.name)
+        return collections.create(comps, req.name).dict()
 
     @api.delete("/v1/collections/{name}", summary="Delete a collection, its documents, index and records",
                 response_model=CollectionDeleted,
                 responses=errors(400, 404, 409, 503, _400="an invalid name", _409="the default collection"))
     def delete(name: Annotated[str, Path(json_schema_extra=COLLECTION_SCHEMA)]) -> dict:
-        comps.delete_collection(name)
+        collections.delete(comps, name)
         return {"name": name, "deleted": True}
 
     return api

@@ -1,10 +1,10 @@
-"""Documents: list, upload (ingested at once), re-ingest, delete (every chunk, from every index), and what a
-citation opens: the text around a span and a PDF page as an image. `?collection=` picks the collection."""
+"""Documents: list, upload (every file checked, then one batch ingested), re-ingest, delete (every chunk, from
+every index), and what a citation opens: the text around a span and a PDF page as an image. `?collection=`
+picks the collection. What uploads, re-ingests and deletes is `rag.services.documents`, shared with the UI."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, File, Query, UploadFile
@@ -12,8 +12,9 @@ from fastapi.responses import Response
 
 from rag.components import Components
 from rag.index.documents import document_file, file_name, render_pdf_page, text_window
-from rag.ingest.loaders import SUPPORTED_SUFFIXES, LoadError
 from rag.ingest.pipeline import IngestInterrupted
+from rag.services import documents
+from rag.services.documents import Upload, UploadRefused
 from rag.web.api.errors import ApiError
 from rag.web.api.models import (
     COLLECTION_SCHEMA,
@@ -42,7 +43,7 @@ def router(comps: Components) -> APIRouter:
     @api.get("/v1/documents", summary="Documents in the collection", response_model=DocumentList,
              responses=errors(*_COMMON))
     def list_documents(collection: CollectionParam = None) -> dict:
-        docs = comps.collection(collection).store.list_documents()
+        docs = documents.list_documents(comps.collection(collection))
         return {"object": "list", "data": [
             {"id": d["doc_id"], "source": d["source"], "file_name": file_name(d["source"]), "title": d["title"],
              "pages": d["pages"], "chunks": d["chunks"], "ingested_at": _iso(float(d["ingested_at"]))}
@@ -51,29 +52,16 @@ def router(comps: Components) -> APIRouter:
     @api.post("/v1/documents", status_code=201, summary="Upload and ingest one or more files",
               response_model=IngestedList,
               responses=errors(*_COMMON, 413, 415, _400="unreadable file, invalid collection name",
+                               _413="a file over RAG_INGEST__MAX_FILE_MB, or more files than one upload takes",
                                _503="the server is stopping, or the store is unreachable"))
     def upload(files: Annotated[list[UploadFile], File(min_length=1, description="one or more files")],
                collection: CollectionParam = None) -> dict:
         parts = comps.collection(collection)
-        limit = int(comps.settings.ingest.max_file_mb * 1e6)
-        loaded = []
-        # Check every file before storing any, so a bad file in a batch leaves the collection as it was.
-        for f in files:
-            name = Path(f.filename or "upload").name  # never trust a client's path
-            if Path(name).suffix.lower() not in SUPPORTED_SUFFIXES:
-                raise ApiError(415, f"{name}: unsupported file type; supported: "
-                               f"{', '.join(sorted(SUPPORTED_SUFFIXES))}", "unsupported_file_type")
-            data = f.file.read(limit + 1)
-            if len(data) > limit:
-                raise ApiError(413, f"{name}: larger than the {comps.settings.ingest.max_file_mb:g} MB limit",
-                               "file_too_large")
-            try:
-                doc = parts.ingestor.load_upload(data, name)
-            except LoadError as exc:
-                raise ApiError(400, str(exc), "unreadable_file") from exc
-            loaded.append((doc, data))
         try:
-            results = parts.ingestor.ingest_documents([d for d, _ in loaded], data=[b for _, b in loaded])
+            results = documents.upload(parts, [Upload(f.filename or "", f.file) for f in files])
+        except UploadRefused as exc:  # nothing was stored; the first refused file answers for the upload
+            first = exc.refusals[0]
+            raise ApiError(first.status, first.message, first.code) from exc
         except IngestInterrupted as exc:
             raise ApiError(503, str(exc), "shutting_down") from exc
         return {"object": "list", "data": [
@@ -86,11 +74,8 @@ def router(comps: Components) -> APIRouter:
                                _404="unknown document or collection",
                                _503="the server is stopping, or the store is unreachable"))
     def reingest(doc_id: str, collection: CollectionParam = None) -> dict:
-        parts = comps.collection(collection)
-        if not parts.store.doc_record(doc_id):
-            raise ApiError(404, f"no document with id {doc_id!r}", "document_not_found")
         try:
-            r = parts.ingestor.reingest(doc_id)
+            r = documents.reingest(comps.collection(collection), doc_id)  # an unknown id: DocumentNotFound, 404
         except IngestInterrupted as exc:
             raise ApiError(503, str(exc), "shutting_down") from exc
         return {"id": r.doc_id, "source": r.source, "title": r.title, "chunks": r.chunks, "embedded": r.embedded,
@@ -99,9 +84,7 @@ def router(comps: Components) -> APIRouter:
     @api.delete("/v1/documents/{doc_id}", summary="Remove a document and all its chunks",
                 response_model=DocumentDeleted, responses=errors(*_COMMON, _404="unknown document or collection"))
     def delete(doc_id: str, collection: CollectionParam = None) -> dict:
-        removed = comps.collection(collection).ingestor.delete_document(doc_id)
-        if not removed:
-            raise ApiError(404, f"no document with id {doc_id!r}", "document_not_found")
+        removed = documents.delete(comps.collection(collection), doc_id)  # DocumentNotFound: 404
         return {"id": doc_id, "deleted": True, "chunks_removed": removed}
 
     @api.get("/v1/documents/{doc_id}/text", summary="The document's text around a span (a citation's quote)",

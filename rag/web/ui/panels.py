@@ -16,6 +16,9 @@ from rag.index.documents import DocumentNotFound, document_file, file_name, rend
 from rag.ingest.loaders import LoadError
 from rag.ingest.pipeline import IngestInterrupted
 from rag.logs import log_refused
+from rag.services import collections
+from rag.services import documents as services
+from rag.services.documents import Refusal, Upload
 from rag.state.conversations import ConversationNotFound
 from rag.types import Answer
 from rag.web.ui.render import documents_table, render_answer, viewer
@@ -31,39 +34,65 @@ def header(comps: Components, collection: str) -> str:
 # Documents
 def documents(comps: Components, collection: str) -> tuple[str, list[tuple[str, str]]]:
     """The table, and the (label, id) choices of the document picker."""
-    docs = comps.collection(collection).store.list_documents()
+    docs = services.list_documents(comps.collection(collection))
     return documents_table(docs), [(f"{d['title']} ({file_name(str(d['source']))})", str(d["doc_id"]))
                                    for d in docs]
 
 
 def upload_files(comps: Components, collection: str, paths: list[Path], progress: Any = None) -> str:
-    """Ingest each file on its own: one line of result (or error) per file, warnings under it."""
-    ingestor = comps.collection(collection).ingestor
-    lines = []
-    for i, path in enumerate(paths):
+    """Check every file, then ingest them together, as the API does (`rag.services.documents.upload`): one line
+    of result or error per file, warnings under it. One refused file keeps the others out too."""
+    if not paths:
+        return "No file given."
+
+    def embedded(done: int, queued: int) -> None:
         if progress is not None:
-            progress((i, len(paths)), desc=f"Ingesting {path.name}")
-        try:
-            res = ingestor.ingest_upload(path.read_bytes(), path.name)
-            lines.append(f"✅ {path.name}: {res.chunks} chunks ({res.embedded} new)")
-            lines.extend(f"⚠️ {w}" for w in res.warnings)
-        except (LoadError, OSError, IngestInterrupted) as exc:
-            message = str(exc)  # a loader's message starts with the file's name already
-            log_refused("unreadable_file" if isinstance(exc, LoadError) else "", message)
-            lines.append(f"❌ {message}" if message.startswith(path.name) else f"❌ {path.name}: {message}")
-    return "\n\n".join(lines) or "No file given."
+            progress((done, max(queued, 1)), desc=f"Ingesting {len(paths)} file{'s' * (len(paths) > 1)}")
+
+    try:
+        results = services.upload(comps.collection(collection), [Upload(p.name, p) for p in paths], embedded)
+    except services.UploadRefused as exc:
+        return "\n\n".join(_refused_lines(exc))
+    except IngestInterrupted as exc:
+        return f"❌ {exc}"
+    lines = []
+    for res in results:
+        lines.append(f"✅ {file_name(res.source)}: {res.chunks} chunks ({res.embedded} new)")
+        lines.extend(f"⚠️ {w}" for w in res.warnings)
+    return "\n\n".join(lines)
+
+
+def _refused_lines(exc: services.UploadRefused) -> list[str]:
+    """A line per file: why it was refused, or that it was kept out with the refused ones (an upload is taken
+    whole, as the API takes it)."""
+    for r in exc.refusals:
+        log_refused(r.code, r.message)
+    if exc.whole:
+        return [f"❌ {exc.whole.message}"]
+    return [_refused_line(name, r) if r else f"⏸️ {name}: not added, because another file of this upload was "
+            "refused; add it again without that file" for name, r in exc.files]
+
+
+def _refused_line(name: str, refusal: Refusal) -> str:
+    message = refusal.message  # a loader's message starts with the file's name already
+    return f"❌ {message}" if message.startswith(name) else f"❌ {name}: {message}"
 
 
 def delete_document(comps: Components, collection: str, doc_id: str) -> str:
     title = _title(comps, collection, doc_id)
-    removed = comps.collection(collection).ingestor.delete_document(doc_id)
-    return f"🗑️ Deleted {title} ({removed} chunks)." if removed else f"❌ {title}: not in the collection."
+    try:
+        removed = services.delete(comps.collection(collection), doc_id)
+    except DocumentNotFound:
+        return f"❌ {title}: not in the collection."
+    return f"🗑️ Deleted {title} ({removed} chunks)."
 
 
 def reingest_document(comps: Components, collection: str, doc_id: str) -> str:
     title = _title(comps, collection, doc_id)
     try:
-        res = comps.collection(collection).ingestor.reingest(doc_id)
+        res = services.reingest(comps.collection(collection), doc_id)
+    except DocumentNotFound:
+        return f"❌ {title}: not in the collection."
     except (LoadError, OSError, IngestInterrupted) as exc:
         return f"❌ {exc}"
     return f"🔄 Re-ingested {title}: {res.chunks} chunks ({res.embedded} new, {res.removed} removed)."
@@ -71,7 +100,7 @@ def reingest_document(comps: Components, collection: str, doc_id: str) -> str:
 
 def _title(comps: Components, collection: str, doc_id: str) -> str:
     rec = comps.collection(collection).store.doc_record(doc_id)
-    return file_name(str(rec.get("source") or doc_id))
+    return file_name(rec.source if rec and rec.source else doc_id)
 
 
 # Collections
@@ -79,7 +108,7 @@ def create_collection(comps: Components, name: str) -> tuple[str, str]:
     """(the collection now selected, a status line)."""
     name = (name or "").strip()
     try:
-        comps.collection(name, create=True)
+        collections.create(comps, name)
     except CollectionError as exc:
         return "", f"❌ {exc}"
     return name, f"✅ Created collection {name}."
@@ -87,7 +116,7 @@ def create_collection(comps: Components, name: str) -> tuple[str, str]:
 
 def delete_collection(comps: Components, name: str) -> str:
     try:
-        comps.delete_collection(name)
+        collections.delete(comps, name)
     except CollectionError as exc:
         return f"❌ {exc}"
     return f"🗑️ Deleted collection {name}."
