@@ -48,8 +48,9 @@ def validate_question(question: str, max_chars: int) -> str:
 
 
 class AnswerChain:
-    """The steps in order. It reads the whole settings (the model's context, the question limit, the logs'
-    collection) and hands each step only its section: the retrieval section's context weights to the context
+    """The stages in order; the rules within them are the steps (rag/answer/steps/), kept or left out by
+    `answer.skip_steps`. It reads the whole settings (the model's context, the question limit, the logs'
+    collection) and hands each part only its section: the retrieval section's context weights to the context
     assembly, the answer section to the citation checker."""
 
     def __init__(self, settings: Settings, retriever: Retriever, llm: LLM, prompts: Prompts,
