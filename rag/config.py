@@ -187,6 +187,10 @@ class AnswerSettings(BaseModel):
     miscited_max: float = Field(0.2, ge=0.0, le=1.0, description="A marker whose passage holds at most this "
                                 "share of the sentence's words is moved to the best passage (if that one holds "
                                 "attribute_min).")
+    skip_steps: list[str] = Field([], description="Answer steps to leave out, by name (for ablations): "
+                                  "bridge_hop, missing_name_hop, unchosen_options, pre_answer_refusal, yes_or_no, "
+                                  "bridge_reask, unstated_terms, verify (rag/answer/steps/). An unknown name is "
+                                  "an error when the answer chain is built.")
 
 
 def env_name(path: str) -> str:

@@ -1,5 +1,5 @@
 """A bridge question answered with its bridge is asked again about the bridge (rag/answer/rules/bridge.py,
-rag/answer/chain.py)."""
+rag/answer/steps/reask.py)."""
 
 from __future__ import annotations
 

@@ -91,25 +91,8 @@ class MarkerLexer:
         while self._held:
             held = self._held
             if held[0].isspace():
-                rest = held.lstrip()
-                if not rest:
-                    if final:
-                        self._held = ""
+                if not self._space(held, final, out):
                     break
-                ws = held[: len(held) - len(rest)]
-                if rest[0] == "[":
-                    got = self._take_marker(rest, final)
-                    if got is None:
-                        break
-                    if got[0]:  # a marker: the space before it goes too
-                        self._held = got[1]
-                        continue
-                if rest[0] in ".,;:!?…":
-                    self._held = rest  # no space before punctuation
-                    continue
-                if self._pos:
-                    self._emit(ws, out, in_sentence=bool(self._sentence))
-                self._held = rest
                 continue
             if held[0] == "[":
                 got = self._take_marker(held, final)
@@ -150,6 +133,29 @@ class MarkerLexer:
         if final and self._sentence.strip():
             self._close("", out)
         return out
+
+    def _space(self, held: str, final: bool, out: list[Token]) -> bool:
+        """White space at the head of `held`: taken (True), or False to wait for more text."""
+        rest = held.lstrip()
+        if not rest:
+            if final:
+                self._held = ""
+            return False
+        ws = held[: len(held) - len(rest)]
+        if rest[0] == "[":
+            got = self._take_marker(rest, final)
+            if got is None:
+                return False
+            if got[0]:  # a marker: the space before it goes too
+                self._held = got[1]
+                return True
+        if rest[0] in ".,;:!?…":
+            self._held = rest  # no space before punctuation
+            return True
+        if self._pos:
+            self._emit(ws, out, in_sentence=bool(self._sentence))
+        self._held = rest
+        return True
 
     def _ends_sentence(self, nxt: str) -> bool:
         last = self._sentence.split()[-1] if self._sentence.split() else ""
