@@ -91,6 +91,7 @@ def ask(question: str,
     """Answer a question from the collection, with verified citations."""
     from rag.answer.chain import QuestionError, validate_question
     from rag.backends.llm import LLMError
+    from rag.services import asking
     from rag.types import Answer, Delta, Final, Replace, final_answer
 
     comps = _components()
@@ -99,7 +100,7 @@ def ask(question: str,
             question, comps.settings.answer.max_question_chars
         )  # before the store is seeded, models built
         comps.seed_if_empty()
-        events = comps.chain.stream(question, top_k=top_k)
+        events = asking.ask(comps, question, top_k=top_k)
         final: Answer | None = None
         with held():  # the answer's log line after the streamed text, on a line of its own
             if as_json:

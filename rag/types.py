@@ -5,8 +5,17 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from enum import StrEnum
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    SerializerFunctionWrapHandler,
+    computed_field,
+    field_serializer,
+)
 
 
 class Document(BaseModel):
@@ -47,8 +56,13 @@ class Passage(BaseModel):
     bm25_score: float | None = None
 
 
-class PublicCitation(BaseModel):
-    """A citation as the API and `rag ask --json` give it."""
+# ---- the answer: one contract. `Answer.model_dump()` is the HTTP API's object (`/v1/answer`); `public()` is the
+# `rag ask --json` object, also what a saved conversation keeps. Internal-only fields are excluded where they are
+# declared, and the passages serialise as the views below, so that each field of the JSON is declared once.
+
+
+class Citation(BaseModel):
+    """A cited quote. `passage` and `passage_start` (for the chat page's source view) never leave the process."""
 
     marker: int = Field(description="The [n] in the answer's text.")
     doc_id: str
@@ -59,11 +73,8 @@ class PublicCitation(BaseModel):
     end: int
     quote: str
     score: float
-
-
-class Citation(PublicCitation):
-    passage: str = Field("", description="The whole retrieved chunk the quote lies in.")
-    passage_start: int = 0
+    passage: str = Field("", exclude=True, description="The whole retrieved chunk the quote lies in.")
+    passage_start: int = Field(0, exclude=True)
 
 
 class AnswerSentence(BaseModel):
@@ -76,45 +87,99 @@ class AnswerSentence(BaseModel):
     supported: bool
 
 
+def _not_required(schema: dict[str, Any], name: str) -> None:
+    """Let a JSON schema's field be left out (`Answer` leaves out an unset first_token_ms)."""
+    if name in schema.get("required", []):
+        schema["required"].remove(name)
 
 
 class Timings(BaseModel):
     """Where a request's time went. `queue_ms` is the time it waited for the in-process model's single
     worker (busy with other requests' checks and answers); `check_ms` and `generate_ms` exclude it."""
 
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True,
+                              json_schema_extra=lambda s: _not_required(s, "first_token_ms"))
+
     retrieve_ms: float = 0.0
-    context_ms: float = 0.0  # choosing the passages' sentences (embedding them): between retrieval and the check
+    context_ms: float = Field(0.0, description="Choosing which sentences of the retrieved chunks the model reads.")
     check_ms: float = 0.0
-    verify_ms: float = 0.0
-    queue_ms: float = 0.0
+    verify_ms: float = Field(0.0, description="The check after the answer (the model reads the answer and says "
+                             "whether the passages state it).")
+    queue_ms: float = Field(0.0, description="Time waiting for the model's single worker (other requests).")
     generate_ms: float = 0.0
     total_ms: float = 0.0
-    first_token_ms: float | None = None
+    first_token_ms: float | None = Field(None, description="Only when text was streamed.")
 
 
 class Usage(BaseModel):
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
     prompt_tokens: int = 0
     completion_tokens: int = 0
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def total_tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
 
 
+class RetrievedChunk(BaseModel):
+    """A retrieved chunk as the API shows it."""
+
+    chunk_id: str
+    doc_id: str
+    title: str
+    source: str
+    page: int | None
+    start: int
+    end: int
+    text: str
+    score: float = Field(description="What the ranking used: cosine, BM25 or reciprocal-rank fusion.")
+
+    @classmethod
+    def of(cls, p: Passage) -> RetrievedChunk:
+        c = p.chunk
+        return cls(chunk_id=c.id, doc_id=c.doc_id, title=c.title, source=c.source, page=c.page, start=c.start,
+                   end=c.end, text=c.text, score=p.score)
+
+
+class ContextPassage(BaseModel):
+    """A passage the model read, as the API shows it."""
+
+    doc_id: str
+    source: str
+    start: int
+    end: int
+    text: str
+
+    @classmethod
+    def of(cls, p: Passage) -> ContextPassage:
+        return cls(doc_id=p.chunk.doc_id, source=p.chunk.source, start=p.chunk.start, end=p.chunk.end,
+                   text=p.chunk.text)
+
+
+# the answer's passages, serialised as the API's views of them (a serialiser on the list: on the item, pydantic
+# 2.14 fails to build the two)
+Retrieved = Annotated[list[Passage], PlainSerializer(lambda ps: [RetrievedChunk.of(p) for p in ps],
+                                                     return_type=list[RetrievedChunk])]
+Read = Annotated[list[Passage], PlainSerializer(lambda ps: [ContextPassage.of(p) for p in ps],
+                                                return_type=list[ContextPassage])]
+
+API_ONLY = {"retrieved", "context", "usage", "rejected"}  # left out of `rag ask --json`
+
+
 class Answer(BaseModel):
+    """The verified answer, as the chain makes it; the fields in the order the JSON gives them."""
+
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)  # every field is always sent
+
     question: str
-    answer: str
+    answer: str = Field(description="The answer with its [n] markers, or the refusal.")
     answerable: bool
     citations: list[Citation] = Field(default_factory=list)
     model: str
     timings: Timings = Field(default_factory=Timings)
     query: str = Field("", description="The standalone query used for retrieval (rewritten follow-ups).")
-    retrieved: list[Passage] = Field(default_factory=list)
-    context: list[Passage] = Field(default_factory=list, description="The passages the model read.")
-    sentences: list[AnswerSentence] = Field(default_factory=list)
-    grounded: float | None = Field(None, description="Share of the answer's sentences that their cited "
-                                   "passages support; None for a refusal.")
-    usage: Usage = Field(default_factory=Usage)
     shape: str = Field("factoid", description="factoid, yesno, comparison, list, why or multipart: decides "
                        "the answer's form.")
     short_answer: str = Field("", description="The verdict or phrase alone (\"yes\", \"Tesla\"), without the "
@@ -124,59 +189,35 @@ class Answer(BaseModel):
     verify: float | None = Field(None, description="The model's probability that the passages state this answer "
                                  "to the question, asked after it answers; None when not asked.")
     refusal_reason: str | None = Field(None, description="Why the question was refused: weak_retrieval, "
-                                       "check, missing_terms, model, unsupported, unstated_terms or verify.")
+                                       "check, missing_terms, model, unsupported, unstated_terms or verify; "
+                                       "null when answered.")
+    verdict: str | None = Field(None, description="For a yes/no question, what decided the verdict: the "
+                                "passage text (\"first / second\", \"1882 before 1881\") or \"model\".")
     missing_terms: list[str] = Field(default_factory=list, description="Names and numbers of the question "
                                      "that no retrieved passage mentions (refused as unstated_terms: that the "
                                      "cited passages never state).")
+    grounded: float | None = Field(None, description="Share of the answer's sentences that their cited "
+                                   "passages support; None for a refusal.")
+    sentences: list[AnswerSentence] = Field(default_factory=list)
+    retrieved: Retrieved = Field(default_factory=list)
+    context: Read = Field(default_factory=list, description="The passages the model read.")
+    usage: Usage = Field(default_factory=Usage)
     rejected: str | None = Field(None, description="The model's reply that a check after it rejected "
                                  "(unsupported, unstated_terms, verify), kept for inspection; never shown as "
                                  "the answer.")
-    verdict: str | None = Field(None, description="For a yes/no question, what decided the verdict: the "
-                                "passage text (\"first / second\", \"1882 before 1881\") or \"model\".")
 
-    def public(self) -> dict:
-        """The `rag ask --json` object."""
-        return {
-            "question": self.question,
-            "answer": self.answer,
-            "answerable": self.answerable,
-            "citations": [c.model_dump(exclude={"passage", "passage_start"}) for c in self.citations],
-            "model": self.model,
-            "timings": self.timings.model_dump(exclude={"first_token_ms"})
-            | ({"first_token_ms": self.timings.first_token_ms} if self.timings.first_token_ms else {}),
-            "query": self.query,
-            "shape": self.shape,
-            "short_answer": self.short_answer,
-            "check": self.check,
-            "verify": self.verify,
-            "refusal_reason": self.refusal_reason,
-            "verdict": self.verdict,
-            "missing_terms": self.missing_terms,
-            "grounded": self.grounded,
-            "sentences": [x.model_dump() for x in self.sentences],
-        }
+    # no return annotation: the JSON schema then stays Timings' own
+    @field_serializer("timings", mode="wrap")
+    def _timings(self, timings: Timings, handler: SerializerFunctionWrapHandler):
+        """The time to the first token only when text was streamed (a chat completion's timings keep it)."""
+        out = handler(timings)
+        if not timings.first_token_ms:
+            out.pop("first_token_ms", None)
+        return out
 
-    def api(self) -> dict:
-        """The HTTP API's object: `rag ask --json` plus every retrieved chunk and token usage."""
-        return self.public() | {
-            "retrieved": [retrieved_view(p) for p in self.retrieved],
-            "context": [context_view(p) for p in self.context],
-            "usage": self.usage.model_dump() | {"total_tokens": self.usage.total_tokens},
-            "rejected": self.rejected,
-        }
-
-
-def retrieved_view(p: Passage) -> dict:
-    """A retrieved chunk as the HTTP API shows it."""
-    return {"chunk_id": p.chunk.id, "doc_id": p.chunk.doc_id, "title": p.chunk.title, "source": p.chunk.source,
-            "page": p.chunk.page, "start": p.chunk.start, "end": p.chunk.end, "text": p.chunk.text,
-            "score": p.score}
-
-
-def context_view(p: Passage) -> dict:
-    """A passage the model read, as the HTTP API shows it."""
-    return {"doc_id": p.chunk.doc_id, "source": p.chunk.source, "start": p.chunk.start, "end": p.chunk.end,
-            "text": p.chunk.text}
+    def public(self) -> dict[str, Any]:
+        """The `rag ask --json` object: the API's without the passages, token usage and a rejected reply."""
+        return self.model_dump(exclude=API_ONLY)
 
 
 # The answer chain's events (`AnswerChain.stream`), in this order: one or more `Sources` (a later one replaces
@@ -197,8 +238,9 @@ class Sources(BaseModel):
 
     def api(self) -> dict:
         """The HTTP API's `sources` event: the query, and the passages as in the final answer object."""
-        return {"query": self.query, "shape": self.shape, "retrieved": [retrieved_view(p) for p in self.retrieved],
-                "context": [context_view(p) for p in self.context]}
+        return {"query": self.query, "shape": self.shape,
+                "retrieved": [RetrievedChunk.of(p).model_dump() for p in self.retrieved],
+                "context": [ContextPassage.of(p).model_dump() for p in self.context]}
 
 
 class Delta(BaseModel):

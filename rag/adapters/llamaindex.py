@@ -235,8 +235,7 @@ def _passage_of(c: Citation) -> Passage:
 def answer_metadata(answer: Answer) -> dict[str, Any]:
     """The `rag ask --json` object (answer, answerable, shape, short_answer, refusal_reason, citations, grounded,
     sentences, check, timings, ...), plus token usage, a rejected reply, and the `Answer` itself."""
-    return answer.public() | {"usage": answer.usage.model_dump() | {"total_tokens": answer.usage.total_tokens},
-                              "rejected": answer.rejected, "rag_answer": answer}
+    return answer.model_dump(exclude={"retrieved", "context"}) | {"rag_answer": answer}
 
 
 def to_response(answer: Answer) -> Response:

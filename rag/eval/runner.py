@@ -58,7 +58,8 @@ def ours(comps: Components, top_k_eval: int = max(KS), generate: bool = True) ->
         return SystemAnswer(
             answer=a.answer, answerable=a.answerable,
             retrieved=[passage_row(p) for p in ranked],
-            citations=a.public()["citations"], timings=a.timings.model_dump(), usage=a.usage.model_dump(),
+            citations=[c.model_dump() for c in a.citations], timings=a.timings.model_dump(),
+            usage=a.usage.model_dump(exclude={"total_tokens"}),  # results files have no total
             query=a.query, grounded=a.grounded, shape=a.shape, short_answer=a.short_answer,
             context=[p.chunk.text for p in a.context], check=a.check, verify=a.verify, refusal_reason=a.refusal_reason,
             rejected=a.rejected, missing_terms=a.missing_terms, verdict=a.verdict,

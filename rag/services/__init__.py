@@ -1,2 +1,3 @@
-"""Use cases, once: what the HTTP API and the chat page both do (upload, delete, re-ingest, collections), so
-the two front ends accept, refuse and answer alike. Each function takes the components and plain values."""
+"""Use cases, once for every front end: the HTTP API, the chat page and the CLI differ only in how they take a
+request and show its result (upload, delete, re-ingest, collections, asking, conversations). Each function
+takes the components and plain values."""

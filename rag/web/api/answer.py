@@ -1,8 +1,7 @@
-"""POST /v1/answer: the `rag ask --json` object plus retrieved chunks and usage; SSE when streaming."""
+"""POST /v1/answer: an `Answer` as it serialises (`AnswerResponse`), through `services.asking`; SSE when streaming."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 from collections.abc import Iterator
 
@@ -11,8 +10,9 @@ from fastapi.responses import StreamingResponse
 
 from rag.backends.llm import LLMError
 from rag.components import Components
+from rag.services import asking
 from rag.state.conversations import ConversationNotFound
-from rag.types import Answer, Delta, Final, Replace, Sources, final_answer
+from rag.types import Delta, Final, Replace, Sources, final_answer
 from rag.web.api.errors import ApiError
 from rag.web.api.models import AnswerRequest, AnswerResponse, answer_stream_schema, errors
 
@@ -25,31 +25,18 @@ def router(comps: Components) -> APIRouter:
     api = APIRouter(tags=["answer"])
 
     @api.post("/v1/answer", summary="Answer a question with verified citations", response_model=AnswerResponse,
-              response_model_exclude_unset=True,
               responses={200: {"description": "The answer; with `\"stream\": true`, Server-Sent Events.",
                                "content": {"text/event-stream": {"schema": answer_stream_schema()}}},
                          **errors(400, 404, 422, 503, _404="unknown collection or conversation")})
     def answer(req: AnswerRequest):
         history = [m.model_dump() for m in req.history if m.role != "system"]
-        parts = comps.collection(req.collection)
-        if req.conversation:  # checked first, also when the body brings its own history
-            try:
-                stored = comps.conversations.history(req.conversation)
-            except ConversationNotFound as exc:
-                raise ApiError(404, f"no conversation with id {req.conversation!r}",
-                               "conversation_not_found") from exc
-            history = history or stored
-        # the question is checked here (400), before a stream starts; the rest runs as the events are read
-        events = parts.chain.stream(req.question, history=history, top_k=req.top_k, filters=req.filters)
-
-        def saved(final: Answer) -> Answer:
-            if req.conversation:
-                with contextlib.suppress(ConversationNotFound):  # deleted while this answer was being written
-                    comps.conversations.add_turn(req.conversation, final.question, final)
-            return final
-
+        try:  # the question is checked here too (400), before a stream starts; the rest runs as events are read
+            events = asking.ask(comps, req.question, collection=req.collection, conversation=req.conversation,
+                                history=history, top_k=req.top_k, filters=req.filters)
+        except ConversationNotFound as exc:
+            raise ApiError(404, f"no conversation with id {req.conversation!r}", "conversation_not_found") from exc
         if not req.stream:
-            return saved(final_answer(events)).api()
+            return final_answer(events).model_dump()
 
         def sent() -> Iterator[str]:
             # The passages as soon as retrieval ends; text deltas as the model writes; `replace` when the checks
@@ -65,7 +52,7 @@ def router(comps: Components) -> APIRouter:
                         case Replace(text=text):
                             yield sse("replace", {"text": text})
                         case Final(answer=final):
-                            yield sse("answer", saved(final).api())
+                            yield sse("answer", final.model_dump())
             except LLMError as exc:
                 yield sse("error", {"error": {"message": str(exc), "type": "server_error",
                                               "code": "llm_unavailable"}})

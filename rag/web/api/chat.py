@@ -16,6 +16,7 @@ from fastapi.responses import StreamingResponse
 
 from rag.backends.llm import LLMError
 from rag.components import Components
+from rag.services import asking
 from rag.types import final_answer, word_pieces
 from rag.web.api.errors import ApiError, error_body
 from rag.web.api.models import ChatRequest, ModelList, RagChatCompletion, chat_stream_schema, errors
@@ -56,22 +57,20 @@ def router(comps: Components) -> APIRouter:
         if not turns or turns[-1][0] != "user":
             raise ApiError(400, "the last message must come from the user", "invalid_messages")
         history = [{"role": r, "content": c} for r, c in turns[:-1]]
-        parts = comps.collection(collection_of(req.model))
         # the question is checked here (400), before a stream starts
-        events = parts.chain.stream(turns[-1][1], history=history, top_k=req.top_k,
-                                    max_tokens=req.max_completion_tokens or req.max_tokens,
-                                    temperature=req.temperature)
+        events = asking.ask(comps, turns[-1][1], collection=collection_of(req.model), history=history,
+                            top_k=req.top_k, max_tokens=req.max_completion_tokens or req.max_tokens,
+                            temperature=req.temperature)
         cid, created, name = f"chatcmpl-{uuid.uuid4().hex}", int(time.time()), model_name()
-        extra = lambda a: {"citations": a.public()["citations"], "answerable": a.answerable,  # noqa: E731
-                           "query": a.query, "shape": a.shape, "timings": a.timings.model_dump()}
+        extra = lambda a: {"citations": [c.model_dump() for c in a.citations],  # noqa: E731
+                           "answerable": a.answerable, "query": a.query, "shape": a.shape,
+                           "timings": a.timings.model_dump()}
         if not req.stream:
             final = final_answer(events)
             return {"id": cid, "object": "chat.completion", "created": created, "model": name,
                     "choices": [{"index": 0, "message": {"role": "assistant", "content": final.answer},
                                  "finish_reason": "stop"}],
-                    "usage": {"prompt_tokens": final.usage.prompt_tokens,
-                              "completion_tokens": final.usage.completion_tokens,
-                              "total_tokens": final.usage.total_tokens}} | extra(final)
+                    "usage": final.usage.model_dump()} | extra(final)
 
         def chunk(delta: dict, finish: str | None = None, **more) -> str:
             body = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": name,

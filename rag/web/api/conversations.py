@@ -8,6 +8,7 @@ from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from rag.components import Components
+from rag.services import conversations
 from rag.state.conversations import ConversationNotFound, Conversations
 from rag.web.api.errors import ApiError
 from rag.web.api.models import COLLECTION_SCHEMA, Conversation, ConversationDeleted, ConversationList, errors, links
@@ -48,8 +49,7 @@ def router(comps: Components) -> APIRouter:
               responses={201: links("/v1/conversations/{cid}", ["get", "patch", "delete"], "cid", "$response.body#/id")
                          | {"description": "The new conversation"}, **errors(400, 404, 422, 503)})
     def create(req: NewConversation) -> dict:
-        parts = comps.collection(req.collection)
-        return store().get(store().create(parts.name, req.title.strip()))
+        return store().get(conversations.start(comps, req.collection, req.title))
 
     @api.get("/v1/conversations/{cid}", summary="A conversation with its messages and their citations",
              response_model=Conversation, responses=errors(404, 503, _404="unknown conversation"))

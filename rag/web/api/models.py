@@ -9,7 +9,7 @@ from openai.types.chat import ChatCompletion, ChatCompletionChunk
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
 from rag.retrieval.retrievers import Filters
-from rag.types import AnswerSentence, PublicCitation
+from rag.types import Answer, Citation, ContextPassage, RetrievedChunk, Sources, Timings
 
 # ---- requests
 
@@ -123,82 +123,22 @@ def links(path: str, methods: list[str], param: str, value: str) -> dict[str, An
 # ---- /v1/answer
 
 
-class TimingsOut(BaseModel):
-    retrieve_ms: float
-    context_ms: float = Field(0.0, description="Choosing which sentences of the retrieved chunks the model reads.")
-    check_ms: float
-    verify_ms: float = Field(0.0, description="The check after the answer (the model reads the answer and says "
-                             "whether the passages state it).")
-    queue_ms: float = Field(description="Time waiting for the model's single worker (other requests).")
-    generate_ms: float
-    total_ms: float
-    first_token_ms: float | None = Field(None, description="Only when text was streamed.")
+class AnswerResponse(Answer):
+    """The body of POST /v1/answer, and of the stream's last event (`answer`): an `Answer` as it serialises (the
+    `rag ask --json` object plus the retrieved chunks, the passages read, token usage and a rejected reply). Only
+    the passages are retyped, as the views they serialise to, so that a body reads back."""
 
-
-class UsageOut(BaseModel):
-    prompt_tokens: int
-    completion_tokens: int
-    total_tokens: int
-
-
-class RetrievedChunk(BaseModel):
-    chunk_id: str
-    doc_id: str
-    title: str
-    source: str
-    page: int | None
-    start: int
-    end: int
-    text: str
-    score: float = Field(description="What the ranking used: cosine, BM25 or reciprocal-rank fusion.")
-
-
-class ContextPassage(BaseModel):
-    doc_id: str
-    source: str
-    start: int
-    end: int
-    text: str
-
-
-class AnswerResponse(BaseModel):
-    """The `rag ask --json` object plus the retrieved chunks, the passages read, token usage and a rejected
-    reply. With `"stream": true`, the body of the last event (`answer`)."""
-
-    question: str
-    answer: str = Field(description="The answer with its [n] markers, or the refusal.")
-    answerable: bool
-    citations: list[PublicCitation]
-    model: str
-    timings: TimingsOut
-    query: str = Field(description="The standalone query used for retrieval (rewritten follow-ups).")
-    shape: str = Field(description="factoid, yesno, comparison, list, why or multipart.")
-    short_answer: str
-    check: float | None
-    verify: float | None = None
-    refusal_reason: str | None = Field(description="weak_retrieval, check, missing_terms, model, "
-                                       "unsupported, unstated_terms or verify; null when answered.")
-    verdict: str | None
-    missing_terms: list[str] = Field(description="Names and numbers of the question that no retrieved passage "
-                                     "mentions; when refused as unstated_terms, those the cited passages never "
-                                     "state.")
-    grounded: float | None
-    sentences: list[AnswerSentence]
     retrieved: list[RetrievedChunk]
     context: list[ContextPassage]
-    usage: UsageOut
-    rejected: str | None
 
 
-class SourcesEvent(BaseModel):
-    """`event: sources` of the /v1/answer stream, sent once retrieval and context assembly end, before any
-    text; a later one (a second retrieval hop changed the passages) replaces it."""
+class SourcesEvent(Sources):
+    """`event: sources` of the /v1/answer stream (`Sources.api()`), sent once retrieval and context assembly
+    end, before any text; a later one (a second retrieval hop changed the passages) replaces it. `context` is
+    empty when retrieval was too weak to answer."""
 
-    query: str
-    shape: str
     retrieved: list[RetrievedChunk]
-    context: list[ContextPassage] = Field(description="The passages the model will read; empty when "
-                                          "retrieval was too weak to answer.")
+    context: list[ContextPassage]
 
 
 class TextEvent(BaseModel):
@@ -228,22 +168,22 @@ class RagChatCompletion(ChatCompletion):
     """OpenAI's `ChatCompletion`, plus the answer's citations and checks as top-level fields (the `openai`
     client exposes them in `model_extra`)."""
 
-    citations: list[PublicCitation] = Field(description="The answer's citations (the [n] markers in its text).")
+    citations: list[Citation] = Field(description="The answer's citations (the [n] markers in its text).")
     answerable: bool
     query: str
     shape: str
-    timings: TimingsOut
+    timings: Timings
 
 
 class RagChatCompletionChunk(ChatCompletionChunk):
     """OpenAI's `ChatCompletionChunk`; the last one (finish_reason "stop") also carries the answer's
     citations and checks."""
 
-    citations: list[PublicCitation] | None = None
+    citations: list[Citation] | None = None
     answerable: bool | None = None
     query: str | None = None
     shape: str | None = None
-    timings: TimingsOut | None = None
+    timings: Timings | None = None
 
 
 def chat_stream_schema() -> dict[str, Any]:

@@ -3,7 +3,6 @@ source viewer and the documents panel on the right. What each control does lives
 
 from __future__ import annotations
 
-import html
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,9 +12,8 @@ import gradio as gr
 
 from rag.components import Components
 from rag.ingest.loaders import SUPPORTED_SUFFIXES
-from rag.types import Delta, Final, Replace
 from rag.web.ui import panels
-from rag.web.ui.render import render_answer
+from rag.web.ui.chat import respond as ask
 
 CSS = """
 .rag-source summary { cursor: pointer; }
@@ -72,32 +70,7 @@ def build_ui(comps: Components) -> gr.Blocks:
 
     def respond(message: str, chat: list[dict], history: list[dict], collection: str, conv_id: str,
                 ) -> Iterator[tuple]:
-        message = (message or "").strip()
-        if not message:
-            gr.Warning("Type a question first.")
-            yield chat, history, "", conv_id, gr.skip()
-            return
-        chat = [*chat, {"role": "user", "content": message}, {"role": "assistant", "content": ""}]
-        yield chat, history, "", conv_id, gr.skip()
-        streamed = ""
-        try:
-            parts = comps.collection(collection)
-            for event in parts.chain.stream(message, history=history):
-                match event:
-                    case Final(answer=answer):
-                        chat[-1] = {"role": "assistant", "content": render_answer(answer, parts.name)}
-                        history = [*history, {"role": "user", "content": message},
-                                   {"role": "assistant", "content": answer.answer}]
-                        conv_id = panels.save_turn(comps, conv_id, parts.name, message, answer)
-                        yield chat, history, "", conv_id, gr.Dropdown(choices=panels.conversation_choices(comps),
-                                                                      value=conv_id)
-                    case Delta(text=text) | Replace(text=text):  # the sources are shown with the answer
-                        streamed = text if isinstance(event, Replace) else streamed + text
-                        chat[-1] = {"role": "assistant", "content": html.escape(streamed)}
-                        yield chat, history, "", conv_id, gr.skip()
-        except Exception as exc:  # shown to the user; the app keeps serving
-            chat[-1] = {"role": "assistant", "content": f"⚠️ {html.escape(str(exc))}"}
-            yield chat, history, "", conv_id, gr.skip()
+        yield from ask(comps, message, chat, history, collection, conv_id)
 
     def show_documents(collection: str) -> tuple:
         table, choices = panels.documents(comps, collection)

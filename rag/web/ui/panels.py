@@ -4,12 +4,9 @@ takes the components and plain values and returns what the page shows; `ui.app` 
 from __future__ import annotations
 
 import json
-import sqlite3
 import tempfile
 from pathlib import Path
 from typing import Any
-
-import gradio as gr
 
 from rag.components import CollectionError, Components
 from rag.index.documents import DocumentNotFound, document_file, file_name, render_pdf_page, text_window
@@ -146,20 +143,6 @@ def open_source(comps: Components, request: str, collection: str) -> tuple[str, 
 
 
 # Conversations
-def save_turn(comps: Components, cid: str, collection: str, question: str, answer: Answer) -> str:
-    """Add the turn to the conversation (a new one for a new chat, or when it was deleted in another tab);
-    the conversation's id. A store that cannot be written costs the saving, not the answer."""
-    try:
-        try:
-            comps.conversations.add_turn(cid, question, answer)
-        except ConversationNotFound:
-            cid = comps.conversations.create(collection)
-            comps.conversations.add_turn(cid, question, answer)
-    except (sqlite3.Error, OSError) as exc:
-        gr.Warning(f"This conversation could not be saved: {exc}")
-    return cid
-
-
 def conversation_choices(comps: Components) -> list[tuple[str, str]]:
     return [(f"{c['title'] or 'New conversation'} · {c['collection']}", c["id"]) for c in comps.conversations.list()]
 
