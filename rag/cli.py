@@ -96,9 +96,8 @@ def ask(question: str,
 
     comps = _components()
     try:
-        validate_question(
-            question, comps.settings.answer.max_question_chars
-        )  # before the store is seeded, models built
+        # before the store is seeded and the models are built
+        validate_question(question, comps.settings.answer.max_question_chars)
         comps.seed_if_empty()
         events = asking.ask(comps, question, top_k=top_k)
         final: Answer | None = None

@@ -80,9 +80,8 @@ class AnswerChain:
 
     def context_budget(self, shape: QuestionShape | None = None, hop: bool = False) -> int:
         policy = self.settings.answer
-        room = (
-            self.settings.llm.n_ctx - self.settings.llm.max_tokens - policy.reserved_tokens
-        )  # prompt, question, template
+        llm = self.settings.llm
+        room = llm.n_ctx - llm.max_tokens - policy.reserved_tokens  # prompt, question, template
         wanted = policy.context_tokens_long if (hop or (shape and shape.long)) else policy.context_tokens
         if shape is not None and shape.shape in policy.context_tokens_by_shape:
             by_shape = policy.context_tokens_by_shape[shape.shape]
@@ -115,7 +114,7 @@ class AnswerChain:
         return text or question
 
     def assemble_context(self, passages: list[Passage], query: str, budget: int) -> list[Passage]:
-        """The passages the model reads (rag/answer/context.py), scored with the retrieval section's context weights."""
+        """The passages the model reads (answer/context.py), scored with the retrieval section's context weights."""
         return assemble(passages, query, budget, self.scorer, self.settings.retrieval.context_weights)
 
     def first_context(self, query: str, shape: QuestionShape, passages: list[Passage]) -> list[Passage]:
@@ -138,8 +137,8 @@ class AnswerChain:
         """The answer as events (rag.types): `Sources` once retrieval and context assembly end (again if a
         second hop changes the passages), `Delta`s as the model writes, a `Replace` if the checks reject what
         was streamed, then one `Final` with the verified `Answer`. The deltas (after any Replace) add up
-        exactly to the final answer's text. A factoid asked again past its bridge (answer/rules/bridge.py) is replaced
-        too, and its passages change after text was sent: its markers then number `Final`'s `context`, not
+        exactly to the final answer's text. A factoid asked again past its bridge (answer/rules/bridge.py) is
+        replaced too, and its passages change after text was sent: its markers then number `Final`'s `context`, not
         the last `Sources`' (no `Sources` follows text).
 
         The question is checked now (`QuestionError`), before the first event is asked for: a server can
