@@ -141,10 +141,11 @@ def evaluate(
     limit: Annotated[int | None, typer.Option(help="Only the first N questions")] = None,
     sample: Annotated[int | None, typer.Option(help="A fixed random subset of N questions")] = None,
     seed: Annotated[int, typer.Option(help="Seed for --sample")] = 13,
-    baseline: Annotated[str | None, typer.Option(help="Also run 'llamaindex': the plain llama-index "
-                                                      "pipeline with the same models; or 'llamaindex-synth': "
-                                                      "llama-index's response synthesiser over our "
-                                                      "retriever")] = None,
+    baseline: Annotated[str | None, typer.Option(help="Also run 'simple': whole chunks, first-stage top-4, "
+                                                      "one prompt, the same models (the floor); 'llamaindex': "
+                                                      "the plain llama-index pipeline with the same models; or "
+                                                      "'llamaindex-synth': llama-index's response synthesiser "
+                                                      "over our retriever")] = None,
     compare_to: Annotated[Path | None, typer.Option("--compare", help="An earlier results JSON: print "
                                                     "each metric's change, exit 1 on a regression")] = None,
     against: Annotated[Path | None, typer.Option(help="With --compare and no GOLD: compare this results "
@@ -218,8 +219,12 @@ def evaluate(
                 named = f" ({mode_used})" if modes and len(modes) > 1 else ""
                 systems.append((f"llama-index synth{named}", {}, parts.settings,
                                 lambda p=parts: synthesiser_baseline(p)))
+        elif baseline == "simple":
+            from rag.eval.simple import simple_baseline
+
+            systems.append(("simple", {}, settings, lambda: simple_baseline(comps.with_settings(points[0]))))
         elif baseline:
-            raise typer.BadParameter("--baseline takes 'llamaindex' or 'llamaindex-synth'")
+            raise typer.BadParameter("--baseline takes 'simple', 'llamaindex' or 'llamaindex-synth'")
         for name, point, used, make in systems:
             with Bar(console=console, transient=True) as bar:
                 task = bar.add_task(name, total=len(items))

@@ -13,7 +13,9 @@ from rag.eval.baseline import synthesiser_baseline
 from rag.eval.gold import GoldItem
 from rag.eval.report import headline_table
 from rag.eval.runner import ours, run_eval
+from rag.eval.simple import SIMPLE_TOP_K, simple_baseline
 from tests.conftest import SEED_DOC, SEEDS
+from tests.test_stream_truth import OneReplyLLM
 from tests.test_sweep import _rag_eval
 
 GAS = GoldItem(id="gas", question="Which gas fields does the Gazprom agreement cover?",
@@ -101,3 +103,37 @@ def test_rag_eval_baseline_llamaindex_synth(tmp_path) -> None:
     bad = _rag_eval(str(SEEDS / "gold.jsonl"), "--docs", str(SEEDS), "--limit", "1", "--baseline", "other",
                     cwd=tmp_path)
     assert bad.returncode == 2 and "llamaindex-synth" in bad.stderr
+
+
+def test_the_simple_baseline_reads_whole_first_stage_chunks_with_one_prompt(comps) -> None:
+    recording = Recording(comps.llm)
+    got = simple_baseline(Components(comps.settings, store=comps.store, embedder=comps.embedder,
+                                     llm=recording, keyword_index=comps.keyword_index))(GAS)
+    assert "Kish and North Pars" in got.answer and got.answerable and not got.cites
+    [prompt] = recording.prompts  # one generation: no check, no verdict, no re-ask
+    first = comps.with_settings({"retrieval.rerank": False}).retriever.retrieve(GAS.question, SIMPLE_TOP_K)
+    assert got.context == [p.chunk.text for p in first]  # whole chunks of the first stage, top 4
+    assert all(p.chunk.text in prompt for p in first) and prompt.endswith(f"Question: {GAS.question}")
+    assert got.shape == "factoid" and got.short_answer and got.usage["completion_tokens"] > 0
+    assert {"retrieve_ms", "generate_ms", "total_ms", "first_token_ms"} <= set(got.timings)
+
+
+def test_the_simple_baseline_refuses_only_when_the_model_declines(comps) -> None:
+    declining = Components(comps.settings, store=comps.store, embedder=comps.embedder,
+                           llm=OneReplyLLM("I don't know."), keyword_index=comps.keyword_index)
+    got = simple_baseline(declining)(GAS)
+    assert not got.answerable and got.short_answer == ""
+    yes = GoldItem(id="yes", question="Did Putin visit Tehran?", answers=["yes"], shape="yesno")
+    said = simple_baseline(Components(comps.settings, store=comps.store, embedder=comps.embedder,
+                                      llm=OneReplyLLM("Yes, he did."), keyword_index=comps.keyword_index))(yes)
+    assert said.answerable and said.shape == "yesno" and said.short_answer == "yes"  # scored as ours is
+
+
+def test_rag_eval_baseline_simple(tmp_path) -> None:
+    out = tmp_path / "simple.json"
+    res = _rag_eval(str(SEEDS / "gold.jsonl"), "--docs", str(SEEDS), "--sample", "4", "--out", str(out),
+                    "--baseline", "simple", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr[-3000:]
+    table = {line.split(" | ")[0]: line for line in res.stdout.splitlines() if line.startswith("|")}
+    assert table["| metric"].startswith("| metric | ours | simple |"), res.stdout
+    assert len(json.loads(out.read_text())["baselines"]["simple"]["rows"]) == 4
