@@ -136,10 +136,15 @@ def evaluate(
                                                      "doc; optional shape, split, supporting)")] = None,
     docs: Annotated[Path | None, typer.Option(help="Ingest these documents into a temporary collection "
                                                    "first (default: use the current collection)")] = None,
+    corpus: Annotated[list[str] | None, typer.Option(
+        help="A corpus, each in a collection of its own: a folder with gold.jsonl and docs/, or "
+        "DOCS=GOLD[,GOLD...]. Repeated: one result per corpus, one table row per corpus and shape")] = None,
+    store: Annotated[Path | None, typer.Option(help="With --corpus: keep each corpus's collection under this "
+                                                    "folder, so the next run ingests nothing new")] = None,
     out: Annotated[Path | None, typer.Option(help="Results JSON; a Markdown report and PNG charts "
                                                   "are written beside it")] = None,
     limit: Annotated[int | None, typer.Option(help="Only the first N questions")] = None,
-    sample: Annotated[int | None, typer.Option(help="A fixed random subset of N questions")] = None,
+    sample: Annotated[int | None, typer.Option(help="A fixed random subset of N questions (per gold file)")] = None,
     seed: Annotated[int, typer.Option(help="Seed for --sample")] = 13,
     baseline: Annotated[str | None, typer.Option(help="Also run 'simple': whole chunks, first-stage top-4, "
                                                       "one prompt, the same models (the floor); 'llamaindex': "
@@ -154,113 +159,144 @@ def evaluate(
     mode: Annotated[str | None, typer.Option(help="Retrieval mode(s), comma-separated: dense, bm25, hybrid "
                                                   "or all (default: RAG_RETRIEVAL__MODE)")] = None,
     retrieval_only: Annotated[bool, typer.Option(help="Score retrieval only; ask the LLM nothing")] = False,
-    split: Annotated[str | None, typer.Option(help="Only the gold items of this split: tune or test")] = None,
+    split: Annotated[str | None, typer.Option(help="Only the gold items of this split: tune or test (a set "
+                                                   "without splits is halved by a hash of its ids)")] = None,
     sweep: Annotated[list[str] | None, typer.Option(
         "--set", help="Run once per value of a retrieval or answer setting: --set answer.check_min=0.3,0.35,0.4. "
         "Repeated, a grid of every combination; one summary row per run")] = None,
 ) -> None:
     """Score answers, retrieval, citations, refusals and cost against a gold question set."""
-    import tempfile
-
-    from rich.progress import Progress as Bar
-
     from rag.eval.compare import compare
-    from rag.eval.gold import default_docs_dir, load_gold
-    from rag.eval.report import headline_table, sweep_table, write_report
-    from rag.eval.runner import ours, run_eval
-    from rag.eval.sweep import grid, variants
 
+    if corpus:
+        if gold or docs or compare_to:
+            raise typer.BadParameter("--corpus runs on its own: no GOLD, --docs or --compare beside it")
+        _evaluate_corpora(corpus, store, out, limit, sample, seed, baseline, mode, retrieval_only, split, sweep)
+        return
     if not gold:
         if not (compare_to and against):
-            raise typer.BadParameter("give a GOLD file, or --compare OLD.json --against NEW.json")
+            raise typer.BadParameter("give a GOLD file, a --corpus, or --compare OLD.json --against NEW.json")
         new = json.loads(against.read_text())
     else:
-        items = [i for g in gold for i in load_gold(g, limit=limit, sample=sample, seed=seed, split=split)]
-        if not items:
-            raise typer.BadParameter(f"{', '.join(map(str, gold))} hold no questions"
-                                     + (f" in split {split!r}" if split else ""))
-        settings = Settings()
-        try:
-            points = grid(sweep or [], settings) if sweep else [{}]
-        except ValueError as exc:
-            raise typer.BadParameter(str(exc)) from exc
-        if compare_to and len(points) > 1:
-            raise typer.BadParameter("--compare gates one run: sweep with --set first, then compare the value chosen")
-        tmp = tempfile.TemporaryDirectory() if docs else None
-        if tmp is not None:
-            settings = overridden(settings, {"store.persist_dir": Path(tmp.name), "store.collection": "eval"})
-        from rag.components import Components
-
-        comps = Components(settings)
-        if docs:
-            report = comps.ingestor.ingest_paths([docs])
-            console.print(f"ingested {len(report.documents)} documents ({report.chunks} chunks) "
-                          f"in {report.seconds:.1f} s")
-        elif comps.store.count() == 0:
-            raise typer.BadParameter("the collection is empty: ingest documents or pass --docs")
-        runs: dict[str, dict] = {}
-        modes = ["dense", "bm25", "hybrid"] if mode == "all" else (mode.split(",") if mode else None)
-        for bad in set(modes or []) - {"dense", "bm25", "hybrid"}:
-            raise typer.BadParameter(f"unknown retrieval mode {bad!r}: choose dense, bm25, hybrid or all")
-        systems = []  # (name, the values swept, the run's settings, the system)
-        for name, point, overrides in variants(points, modes):
-            parts = comps.with_settings(overrides)
-            systems.append((name, point, parts.settings, lambda p=parts: ours(p, generate=not retrieval_only)))
-        if baseline == "llamaindex":
-            from rag.eval.baseline import llamaindex_baseline
-
-            base_docs = docs or default_docs_dir(gold[0])
-            systems.append(("llama-index", {}, settings, lambda: llamaindex_baseline(comps, base_docs)))
-        elif baseline == "llamaindex-synth":
-            from rag.eval.baseline import synthesiser_baseline
-
-            for mode_used in modes or [None]:  # one per retrieval mode, with the first run's other settings
-                parts = comps.with_settings(points[0] | ({"retrieval.mode": mode_used} if mode_used else {}))
-                named = f" ({mode_used})" if modes and len(modes) > 1 else ""
-                systems.append((f"llama-index synth{named}", {}, parts.settings,
-                                lambda p=parts: synthesiser_baseline(p)))
-        elif baseline == "simple":
-            from rag.eval.simple import simple_baseline
-
-            systems.append(("simple", {}, settings, lambda: simple_baseline(comps.with_settings(points[0]))))
-        elif baseline:
-            raise typer.BadParameter("--baseline takes 'simple', 'llamaindex' or 'llamaindex-synth'")
-        for name, point, used, make in systems:
-            with Bar(console=console, transient=True) as bar:
-                task = bar.add_task(name, total=len(items))
-
-                def progress(i: int, summary: dict, task=task, name=name) -> None:
-                    f1 = summary.get("f1")
-                    bar.update(task, completed=i, description=f"{name} F1 {f1:.3f}" if f1 is not None else name)
-
-                runs[name] = run_eval(items, make(), progress)
-                runs[name]["config"] = {"gold": [str(g) for g in gold], "split": split,
-                                        "docs": str(docs) if docs else None,
-                                        "limit": limit, "sample": sample, "seed": seed, "system": name,
-                                        "model": None if retrieval_only else comps.llm.name,
-                                        "chunk_size": settings.ingest.chunk_size, "set": point or None,
-                                        "retrieval": used.retrieval.model_dump(),
-                                        "answer": used.answer.model_dump()}
-        out = out or Path("eval-results") / f"{gold[0].stem}.json"
-        out.parent.mkdir(parents=True, exist_ok=True)
-        first = next(iter(runs))
-        new = runs[first] | ({"baselines": {k: v for k, v in runs.items() if k != first}}
-                             if len(runs) > 1 else {})
-        if sweep:  # one summary per swept run, beside the runs themselves
-            new["sweep"] = [{"name": k, "set": v["config"]["set"], "summary": v["summary"]}
-                            for k, v in runs.items() if v["config"]["set"]]
-        out.write_text(json.dumps(new, indent=1, ensure_ascii=False))
-        md = write_report(runs, out, f"Evaluation: {', '.join(g.name for g in gold)}")
-        print(sweep_table(runs) if sweep else headline_table(runs))
-        console.print(f"results: {out} · report: {md}")
-        if tmp is not None:
-            tmp.cleanup()
+        new = _evaluate_gold(gold, docs, out, limit, sample, seed, baseline, compare_to, mode, retrieval_only,
+                             split, sweep)
     if compare_to:
         lines, regressed = compare(json.loads(compare_to.read_text())["summary"], new["summary"], max_drop)
         print("\n".join(lines))
         if regressed:
             console.print(f"[red]regressed by more than {max_drop}:[/red] {', '.join(regressed)}")
             raise typer.Exit(1)
+
+
+def _plan(settings: Settings, baseline: str | None, mode: str | None, retrieval_only: bool,
+          sweep: list[str] | None):
+    from rag.eval.session import Plan
+    from rag.eval.sweep import grid
+
+    try:
+        points = grid(sweep or [], settings) if sweep else [{}]
+        modes = ["dense", "bm25", "hybrid"] if mode == "all" else (mode.split(",") if mode else None)
+        return Plan(points, modes, baseline, retrieval_only)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+
+
+def _progress():
+    """A progress bar per system, showing the running F1."""
+    from rich.progress import Progress as Bar
+
+    bar = Bar(console=console, transient=True)
+    tasks: dict[str, object] = {}
+
+    def update(name: str, done: int, total: int, summary: dict) -> None:
+        if name not in tasks:
+            tasks[name] = bar.add_task(name, total=total)
+        f1 = summary.get("f1")
+        bar.update(tasks[name], completed=done, description=f"{name} F1 {f1:.3f}" if f1 is not None else name)  # type: ignore[arg-type]
+        if done == total:
+            bar.remove_task(tasks.pop(name))  # type: ignore[arg-type]
+
+    return bar, update
+
+
+def _evaluate_gold(gold: list[Path], docs: Path | None, out: Path | None, limit: int | None, sample: int | None,
+                   seed: int, baseline: str | None, compare_to: Path | None, mode: str | None,
+                   retrieval_only: bool, split: str | None, sweep: list[str] | None) -> dict:
+    import tempfile
+
+    from rag.components import Components
+    from rag.eval.gold import default_docs_dir, load_gold
+    from rag.eval.report import headline_table, sweep_table, write_report
+    from rag.eval.session import all_runs, run_systems, systems
+
+    items = [i for g in gold for i in load_gold(g, limit=limit, sample=sample, seed=seed, split=split)]
+    if not items:
+        raise typer.BadParameter(f"{', '.join(map(str, gold))} hold no questions"
+                                 + (f" in split {split!r}" if split else ""))
+    settings = Settings()
+    plan = _plan(settings, baseline, mode, retrieval_only, sweep)
+    if compare_to and len(plan.points) > 1:
+        raise typer.BadParameter("--compare gates one run: sweep with --set first, then compare the value chosen")
+    tmp = tempfile.TemporaryDirectory() if docs else None
+    if tmp is not None:
+        settings = overridden(settings, {"store.persist_dir": Path(tmp.name), "store.collection": "eval"})
+    comps = Components(settings)
+    if docs:
+        report = comps.ingestor.ingest_paths([docs])
+        console.print(f"ingested {len(report.documents)} documents ({report.chunks} chunks) in {report.seconds:.1f} s")
+    elif comps.store.count() == 0:
+        raise typer.BadParameter("the collection is empty: ingest documents or pass --docs")
+    try:
+        runs_of = systems(comps, plan, docs or default_docs_dir(gold[0]))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    config = {"gold": [str(g) for g in gold], "split": split, "docs": str(docs) if docs else None,
+              "limit": limit, "sample": sample, "seed": seed,
+              "model": None if retrieval_only else comps.llm.name, "chunk_size": settings.ingest.chunk_size}
+    bar, update = _progress()
+    with bar:
+        new = run_systems(items, runs_of, config, update)
+    out = out or Path("eval-results") / f"{gold[0].stem}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(new, indent=1, ensure_ascii=False))
+    runs = all_runs(new)
+    md = write_report(runs, out, f"Evaluation: {', '.join(g.name for g in gold)}")
+    print(sweep_table(runs) if "sweep" in new else headline_table(runs))
+    console.print(f"results: {out} · report: {md}")
+    if tmp is not None:
+        tmp.cleanup()
+    return new
+
+
+def _evaluate_corpora(specs: list[str], store: Path | None, out: Path | None, limit: int | None,
+                      sample: int | None, seed: int, baseline: str | None, mode: str | None,
+                      retrieval_only: bool, split: str | None, sweep: list[str] | None) -> None:
+    from rag.eval.report import corpus_table
+    from rag.eval.session import Corpus, run_corpora
+
+    settings = Settings()
+    plan = _plan(settings, baseline, mode, retrieval_only, sweep)
+    try:
+        corpora = [Corpus.parse(spec) for spec in specs]
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+
+    def ingested(name: str, report) -> None:
+        console.print(f"{name}: {len(report.documents)} documents ({report.chunks} chunks) in {report.seconds:.1f} s")
+
+    bar, update = _progress()
+    try:
+        with bar:
+            results = run_corpora(settings, corpora, plan, split, sample, seed, limit, store, update, ingested)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    out = out or Path("eval-results") / "corpora.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"corpora": results}, indent=1, ensure_ascii=False))
+    table = corpus_table(results)
+    out.with_suffix(".md").write_text(f"# Evaluation by corpus and shape\n\n{table}\n", encoding="utf-8")
+    print(table)
+    console.print(f"results: {out} · table: {out.with_suffix('.md')}")
 
 
 @app.command()

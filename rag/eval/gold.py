@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 from pathlib import Path
@@ -22,6 +23,7 @@ class GoldItem(BaseModel):
     supporting: list[str] = Field(default_factory=list, description="Every fact the answer needs, verbatim: "
                                   "two for a question that needs two passages.")
     reference: str = Field("", description="A one-sentence reference answer.")
+    needed: list[str] = Field(default_factory=list, description="MuSiQue's and 2Wiki's name for supporting.")
 
     @property
     def target_evidence(self) -> str:
@@ -31,20 +33,33 @@ class GoldItem(BaseModel):
     @property
     def needed_facts(self) -> list[str]:
         """What the context must hold to answer: every supporting fact, else the answer-bearing evidence."""
-        return self.supporting or ([self.target_evidence] if self.target_evidence else [])
+        return self.supporting or self.needed or ([self.target_evidence] if self.target_evidence else [])
+
+
+SPLIT_SEED = "rag-eval-halves"  # fixed: the same halves in every run, on every machine
+
+
+def halve(items: list[GoldItem]) -> list[GoldItem]:
+    """Items without a split get one: ordered by a hash of their id (and SPLIT_SEED), the first half is tune,
+    the rest test. A set with splits of its own keeps them (seeds/, benchmarks/gold/)."""
+    unsplit = sorted((i for i in items if i.split is None),
+                     key=lambda i: hashlib.sha256(f"{SPLIT_SEED}:{i.id}".encode()).hexdigest())
+    tune = {id(i) for i in unsplit[:(len(unsplit) + 1) // 2]}
+    return [i if i.split is not None else i.model_copy(update={"split": "tune" if id(i) in tune else "test"})
+            for i in items]
 
 
 def load_gold(path: Path, limit: int | None = None, sample: int | None = None, seed: int = 13,
               split: str | None = None) -> list[GoldItem]:
     items = []
-    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+    for n, line in enumerate(Path(path).read_text(encoding="utf-8").split("\n"), start=1):
         if line.strip():
             try:
                 items.append(GoldItem.model_validate(json.loads(line)))
             except (ValueError, TypeError) as exc:
                 raise ValueError(f"{path}:{n}: not a gold item ({exc})") from exc
     if split is not None:
-        items = [i for i in items if i.split == split]
+        items = [i for i in halve(items) if i.split == split]
     if sample is not None and sample < len(items):
         items = random.Random(seed).sample(items, sample)
     return items[:limit] if limit is not None else items

@@ -25,6 +25,26 @@ def normalize_answer(text: str) -> str:
     return " ".join(text.split())
 
 
+POLAR = ("yes", "no", "maybe")
+# PubMedQA's convention: these read as "maybe" (pubmedqa-l-400/README.md, scoring)
+_MAYBE = re.compile(r"\b(?:unclear|inconclusive|not clear)\b")
+_POLAR_WORD = re.compile(r"\b(yes|no|maybe)\b")
+
+
+def is_polar(golds: list[str]) -> bool:
+    """Whether a gold answer is a verdict (yes, no, maybe), scored on the verdict the answer gives."""
+    return bool(golds) and all(normalize_answer(g) in POLAR for g in golds)
+
+
+def polarity(answer: str) -> str:
+    """The first yes, no or maybe of an answer ("" when it gives none): how BoolQ, PubMedQA and 2Wiki score a
+    yes/no question, whatever else the answer says."""
+    text = normalize_answer(answer)
+    found = [(m.start(), m.group(1)) for m in _POLAR_WORD.finditer(text)]
+    found += [(m.start(), "maybe") for m in _MAYBE.finditer(text)]
+    return min(found)[1] if found else ""
+
+
 def exact_match(prediction: str, golds: list[str]) -> float:
     return max((float(normalize_answer(prediction) == normalize_answer(g)) for g in golds), default=0.0)
 

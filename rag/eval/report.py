@@ -144,3 +144,44 @@ def write_report(runs: dict[str, dict], out_json: Path, title: str) -> Path:
     md = out_json.with_suffix(".md")
     md.write_text("\n".join(parts) + "\n", encoding="utf-8")
     return md
+
+
+_CORPUS_COLS = [("f1", "F1"), ("false_refusal_rate", "false ref."), ("refusal_recall", "unans. refused"),
+                ("total_ms_p50", "p50 ms"), ("first_token_ms_p50", "1st token ms")]
+
+
+def _pooled(rows: list[dict]) -> dict[str, Any]:
+    """F1, false refusals and refusal recall over the rows of several corpora, each question counting once."""
+    from rag.eval.runner import by_shape
+
+    merged = by_shape([r | {"shape": "all"} for r in rows])
+    return merged.get("all", {})
+
+
+def corpus_table(results: dict[str, dict]) -> str:
+    """One row per corpus (all its shapes), then per corpus and shape, each system's F1, false refusals,
+    unanswerable refused and latency side by side; last, every corpus pooled question by question."""
+    systems = list(dict.fromkeys(name for r in results.values() for name in
+                                 [r["config"]["system"], *r.get("baselines", {})]))
+    head = ["corpus", "shape", "n"] + [f"{label} ({s})" for s in systems for _, label in _CORPUS_COLS]
+    lines = ["| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
+    pooled: dict[str, list[dict]] = {s: [] for s in systems}
+    for corpus, result in results.items():
+        runs = {result["config"]["system"]: result} | result.get("baselines", {})
+        for s in systems:
+            pooled[s] += runs[s]["rows"] if s in runs else []
+        shapes = ["all", *runs[systems[0]]["summary"]["by_shape"]]
+        for shape in shapes:
+            cells = [corpus, shape]
+            for i, s in enumerate(systems):
+                row = (_pooled(runs[s]["rows"]) if shape == "all" else runs[s]["summary"]["by_shape"].get(shape, {})
+                       ) if s in runs else {}
+                cells += [_fmt(row.get("questions"))] if i == 0 else []
+                cells += [_fmt(row.get(key)) for key, _ in _CORPUS_COLS]
+            lines.append("| " + " | ".join(cells) + " |")
+    cells = ["pooled", "all", _fmt(len(pooled[systems[0]]))]
+    for s in systems:
+        row = _pooled(pooled[s])
+        cells += [_fmt(row.get(key)) for key, _ in _CORPUS_COLS]
+    lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)

@@ -103,6 +103,8 @@ def score_row(item: GoldItem, got: SystemAnswer) -> dict[str, Any]:
         # a verdict with its facts ("No, X was born in 1867 [1]") is scored on the verdict, as HotpotQA scores
         # "yes"/"no"; the facts are scored as citations
         scored = got.short_answer if got.shape in ("yesno", "comparison") and got.short_answer else got.answer
+        if item.shape == "yesno" and m.is_polar(item.answers):  # the corpora's convention: the verdict given
+            scored = m.polarity(got.answer)
         scores |= {"em": m.exact_match(scored, item.answers), "f1": m.f1(scored, item.answers),
                    "contains": m.contains_answer(got.answer, item.answers)}
         if got.context is not None and item.needed_facts:
