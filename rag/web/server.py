@@ -125,5 +125,6 @@ def launch(comps: Components, host: str, port: int, insecure_no_token: bool = Fa
         print(f"warning: {source} was cut off while it was being ingested: add it again (or `rag sync` its "
               "folder) to finish it")
     app = create_app(comps)
-    print(f"Chat UI on http://{host}:{port}/ · API on http://{host}:{port}/v1 · docs on http://{host}:{port}/docs")
+    print(f"Chat UI on http://{host}:{port}/ · API on http://{host}:{port}/v1 · "
+          f"schema on http://{host}:{port}/openapi.json")
     run(app, host, port, grace=comps.settings.server.shutdown_grace)
