@@ -301,19 +301,23 @@ def _evaluate_corpora(specs: list[str], store: Path | None, out: Path | None, li
 
 @app.command()
 def serve(host: Annotated[str | None, typer.Option(help="Default: RAG_SERVER__HOST (127.0.0.1)")] = None,
-          port: Annotated[int | None, typer.Option(help="Default: RAG_SERVER__PORT (7860)")] = None) -> None:
+          port: Annotated[int | None, typer.Option(help="Default: RAG_SERVER__PORT (7860)")] = None,
+          insecure_no_token: Annotated[bool, typer.Option(
+              "--insecure-no-token", help="Serve on a host other than loopback without RAG_SERVER__API_TOKEN "
+              "(refused otherwise)")] = False) -> None:
     """Serve the chat UI and the HTTP API in one process (ingesting seeds/ first when the store is empty)."""
     from rag.web.server import launch
 
     comps = _components()
-    launch(comps, host=host or comps.settings.server.host, port=port or comps.settings.server.port)
+    launch(comps, host=host or comps.settings.server.host, port=port or comps.settings.server.port,
+           insecure_no_token=insecure_no_token)
 
 
 @app.command()
 def ui(host: Annotated[str | None, typer.Option()] = None, port: Annotated[int | None, typer.Option()] = None,
-       ) -> None:
+       insecure_no_token: Annotated[bool, typer.Option("--insecure-no-token")] = False) -> None:
     """Same as `rag serve`."""
-    serve(host, port)
+    serve(host, port, insecure_no_token)
 
 
 def main() -> None:

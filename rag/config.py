@@ -165,6 +165,9 @@ class AnswerSettings(BaseModel):
                                                 "of the question's counts as a no only in a sentence holding "
                                                 "this share of the question's words.")
     history_turns: int = Field(3, ge=0, description="Previous exchanges used to rewrite a follow-up.")
+    history_tokens: int = Field(1024, ge=0, description="Token budget of a request's history (tiktoken "
+                                "cl100k_base): the oldest turns are dropped, and the oldest kept one cut, to fit it; "
+                                "a question that with it cannot fit llm.n_ctx is refused (400).")
     condense_max_tokens: int = Field(64, ge=1, description="Token limit of a follow-up's rewrite (set by "
                                      "hand: benchmarks/reports/2026-12-07-settings.md#condense_max_tokens).")
     condense_temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature of the rewrite.")
@@ -295,6 +298,27 @@ class ServerSettings(BaseModel):
     shutdown_grace: float = Field(3.0, ge=0, description="Seconds requests still running get after SIGTERM or "
                                   "SIGINT before they are cut off (open chat pages are let go at once).")
     api_token: str | None = Field(None, description="When set, /v1 routes and the UI require it (bearer).")
+    allow_no_token: bool = Field(False, description="Serve on a host other than loopback without api_token "
+                                 "(`rag serve --insecure-no-token`); refused otherwise, so that a server is never "
+                                 "open to the network by mistake.")
+    max_json_kb: int = Field(1024, ge=1, description="Bytes a JSON request to /v1 may carry, in KiB: larger "
+                             "ones are refused (413) before they are read whole.")
+    max_upload_mb: float | None = Field(None, gt=0, description="Bytes one upload request (all its files and "
+                                        "the multipart framing) may carry, in MB; default: twice "
+                                        "ingest.max_file_mb. Larger ones are refused (413) as they arrive.")
+    max_upload_files: int = Field(20, ge=1, le=100, description="Files one upload request may carry (413 "
+                                  "past it).")
+    max_waiting: int = Field(8, ge=1, description="Answers (/v1/answer, /v1/chat/completions) in progress or "
+                             "waiting for the model; past it a request gets 429 with Retry-After.")
+    rate_per_minute: float = Field(30.0, ge=0, description="Answers one client (IP address) may ask per "
+                                   "minute, on average (a token bucket; 0: no limit); past it, 429 with "
+                                   "Retry-After.")
+    rate_burst: int = Field(10, ge=1, description="Answers one client may ask at once before rate_per_minute "
+                            "applies (the bucket's size).")
+    auth_failures: int = Field(10, ge=1, description="Wrong tokens or passwords one client may send within "
+                               "auth_window seconds; past it every attempt gets 429 with Retry-After until the "
+                               "window has passed.")
+    auth_window: float = Field(300.0, gt=0, description="Seconds over which auth_failures are counted.")
 
 
 class LogSettings(BaseModel):

@@ -31,6 +31,7 @@ CollectionParam = Annotated[str | None, Query(max_length=200, json_schema_extra=
 # every route here: an invalid collection name (400), an unknown collection (404), a parameter of the wrong shape
 # (422), the store unreachable (503)
 _COMMON = (400, 404, 422, 503)
+MAX_OFFSET = 2**31 - 1  # past any document's text; the store's integers end at 2**63 (a 500 there before)
 
 
 def _iso(ts: float) -> str:
@@ -56,6 +57,10 @@ def router(comps: Components) -> APIRouter:
                                _503="the server is stopping, or the store is unreachable"))
     def upload(files: Annotated[list[UploadFile], File(min_length=1, description="one or more files")],
                collection: CollectionParam = None) -> dict:
+        most = comps.settings.server.max_upload_files
+        if len(files) > most:  # before any file is read (the whole request is capped by the guard)
+            raise ApiError(413, f"{len(files)} files: one upload takes at most {most} files "
+                           "(RAG_SERVER__MAX_UPLOAD_FILES)", "too_many_files")
         parts = comps.collection(collection)
         try:
             results = documents.upload(parts, [Upload(f.filename or "", f.file) for f in files])
@@ -89,7 +94,8 @@ def router(comps: Components) -> APIRouter:
 
     @api.get("/v1/documents/{doc_id}/text", summary="The document's text around a span (a citation's quote)",
              response_model=TextWindowOut, responses=errors(*_COMMON, _404="unknown document or collection"))
-    def text(doc_id: str, start: Annotated[int, Query(ge=0)] = 0, end: Annotated[int, Query(ge=0)] = 0,
+    def text(doc_id: str, start: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+             end: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
              margin: Annotated[int, Query(ge=0, le=20000)] = 1200, collection: CollectionParam = None) -> dict:
         window = text_window(comps.collection(collection).store, doc_id, start, max(start, end), margin)
         return window.dict()

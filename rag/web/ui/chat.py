@@ -40,7 +40,9 @@ def respond(comps: Components, message: str, chat: list[dict], history: list[dic
             conv_id = ""
         for event in asking.ask(comps, message, collection=name, conversation=conv_id or None, history=history):
             match event:
-                case Final(answer=answer):
+                case Final(answer=answer, warnings=warnings):
+                    for warning in warnings:  # the turn could not be saved: the answer is shown all the same
+                        gr.Warning(warning)
                     chat[-1] = {"role": "assistant", "content": render_answer(answer, name)}
                     history = [*history, {"role": "user", "content": message},
                                {"role": "assistant", "content": answer.answer}]

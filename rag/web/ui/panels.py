@@ -38,7 +38,9 @@ def documents(comps: Components, collection: str) -> tuple[str, list[tuple[str, 
 
 def upload_files(comps: Components, collection: str, paths: list[Path], progress: Any = None) -> str:
     """Check every file, then ingest them together, as the API does (`rag.services.documents.upload`): one line
-    of result or error per file, warnings under it. One refused file keeps the others out too."""
+    of result or error per file, warnings under it. One refused file keeps the others out too. The files at
+    `paths` (Gradio's temporary copies) are deleted afterwards, whatever came of them: a kept upload lives in
+    the store's own folder."""
     if not paths:
         return "No file given."
 
@@ -52,6 +54,9 @@ def upload_files(comps: Components, collection: str, paths: list[Path], progress
         return "\n\n".join(_refused_lines(exc))
     except IngestInterrupted as exc:
         return f"❌ {exc}"
+    finally:  # Gradio's copies: served at /gradio_api/file= while they exist, long after a document is deleted
+        for path in paths:
+            path.unlink(missing_ok=True)
     lines = []
     for res in results:
         lines.append(f"✅ {file_name(res.source)}: {res.chunks} chunks ({res.embedded} new)")
