@@ -214,6 +214,11 @@ class StoreSettings(BaseModel):
     chroma_ssl: bool = Field(False, description="Reach the Chroma server over HTTPS.")
     lock_timeout: float = Field(10.0, gt=0, description="Seconds to wait for a store another process holds "
                                 "locked before giving up with a clear error.")
+    write_wait: float = Field(60.0, gt=0, description="Seconds a write waits for another writer of the same "
+                              "collection (a thread, or a process sharing the store or Chroma server) before "
+                              "giving up with a clear error.")
+    write_lock_ttl: float = Field(120.0, gt=0, description="Seconds after which a collection's write lock whose "
+                                  "holder never released it (its process was killed) counts as abandoned.")
     seeds_dir: Path = Field(PROJECT_ROOT / "seeds", description="Documents ingested when the store is empty.")
     upsert_batch: int = Field(1000, ge=1, description="Chunks per write to Chroma.")
     bm25_merge_min: int = Field(2000, ge=0, description="The BM25 delta (added chunks plus tombstones) is "

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,6 +61,7 @@ class _Pending:
     doc: Document
     chunks: list[Chunk]
     record: DocRecord
+    kept_tmp: str = ""  # an upload's bytes under a name of its own, moved to `record.file` with the write
 
 
 @dataclass
@@ -116,8 +118,8 @@ class Ingestor:
             if any(p.doc.doc_id == doc.doc_id for p in group):  # the same name twice: the later one wins
                 results += self._write_group(group, counter)
                 group = []
-            kept = self._keep(doc, data[i]) if data is not None else ""
-            group.append(self._prepare(doc, kept=kept))
+            kept, tmp = self._keep(doc, data[i]) if data is not None else ("", "")
+            group.append(self._prepare(doc, kept=kept, kept_tmp=tmp))
         results += self._write_group(group, counter)
         self._after_write()
         log_ingest(IngestReport(results, seconds=time.perf_counter() - t0, written=True), self.settings, "upload",
@@ -132,26 +134,29 @@ class Ingestor:
 
     def delete_document(self, doc_id: str) -> int:
         """Every chunk (Chroma, then BM25), the record and a kept upload."""
-        rec = self.store.doc_record(doc_id)
-        kept = rec.file if rec else ""
-        removed = self.store.delete_document(doc_id)
+        with self.store.write_lock():
+            rec = self.store.doc_record(doc_id)
+            kept = rec.file if rec else ""
+            removed = self.store.delete_document(doc_id)
+            if kept:
+                Path(kept).unlink(missing_ok=True)
         if removed:
             self._after_write()
-        if kept:
-            Path(kept).unlink(missing_ok=True)
         return removed
 
     def uploads_dir(self) -> Path:
         return self.settings.store.persist_dir / "files" / self.settings.store.collection
 
-    def _keep(self, doc: Document, data: bytes) -> str:
+    def _keep(self, doc: Document, data: bytes) -> tuple[str, str]:
+        """(where the upload is kept, a temporary file of its own holding its bytes). The temporary name is
+        unique, so concurrent uploads of one name never write one file; it is moved into place under the
+        collection's write lock, with the chunks it made."""
         folder = self.uploads_dir()
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / f"{doc.doc_id}{Path(doc.source).suffix.lower()}"
-        tmp = target.with_name(f".{target.name}.tmp")
+        tmp = folder / f".{target.name}.{uuid.uuid4().hex}.tmp"
         tmp.write_bytes(data)
-        tmp.replace(target)
-        return str(target)
+        return str(target), str(tmp)
 
     def reingest(self, doc_id: str) -> DocResult:
         """Read a document's file again (its folder path, or the kept upload) and replace its chunks."""
@@ -171,30 +176,47 @@ class Ingestor:
             return report.documents[0]
         raise LoadError(f"{rec.source or doc_id}: its file is no longer available; upload it again")
 
-    def _prepare(self, doc: Document, file_hash: str = "", path: str = "", kept: str = "") -> _Pending:
+    def _prepare(self, doc: Document, file_hash: str = "", path: str = "", kept: str = "", kept_tmp: str = "",
+                 ) -> _Pending:
         chunks = chunk_document(doc, self.settings.ingest.chunk_size, self.settings.ingest.chunk_overlap)
         record = DocRecord(doc_id=doc.doc_id, source=doc.source, title=doc.title, path=path, file_hash=file_hash,
                            recipe=self._recipe(), n_chunks=len(chunks), ingested_at=time.time(),
                            pages=len(doc.pages), file=kept)
-        return _Pending(doc, chunks, record)
+        return _Pending(doc, chunks, record, kept_tmp)
 
     def _write_group(self, group: list[_Pending], counter: _Counter) -> list[DocResult]:
         """Store a group of documents. Every record says "writing" before any chunk is written and
         "complete" only after all the group's chunks are stored and stale ones removed, so a kill in
-        between leaves records the next sync sees and redoes."""
+        between leaves records the next sync sees and redoes. Embedding runs outside the collection's write
+        lock; the ids stored are read again under it, so a writer of the same document that finished
+        meanwhile (another thread, or another server sharing the Chroma server) is replaced whole, never
+        interleaved with."""
         if not group:
             return []
         self._check_stop(group)
-        self.store.put_doc_records([p.record.model_copy(update={"state": DocState.writing}) for p in group])
+        self.store.put_doc_records([p.record.model_copy(update={"state": DocState.writing, "file": p.kept_tmp})
+                                    if p.kept_tmp else p.record.model_copy(update={"state": DocState.writing})
+                                    for p in group])
         existing = self.store.ids_by_document([p.doc.doc_id for p in group])
         todo = [c for p in group for c in p.chunks if c.id not in existing[p.doc.doc_id]]
         counter.queued += len(todo)
         vectors = self._embed([c.text for c in todo], counter, group)
         self._check_stop(group)  # between batches: the store is never cut off in the middle of a write
-        stale = {p.doc.doc_id: existing[p.doc.doc_id] - {c.id for c in p.chunks} for p in group}
-        self.store.write_chunks(todo, vectors, {p.doc.doc_id: hashlib.sha256(p.doc.text.encode()).hexdigest()
-                                                for p in group}, sorted(set().union(*stale.values())))
-        self.store.put_doc_records([p.record.model_copy(update={"state": DocState.complete}) for p in group])
+        with self.store.write_lock():
+            existing = self.store.ids_by_document([p.doc.doc_id for p in group])
+            embedded = {c.id for c in todo}
+            more = [c for p in group for c in p.chunks if c.id not in existing[p.doc.doc_id] and c.id not in embedded]
+            if more:  # removed by a writer that finished while these were embedded: rare, and small
+                counter.queued += len(more)
+                todo += more
+                vectors += self._embed([c.text for c in more], counter, group)
+            stale = {p.doc.doc_id: existing[p.doc.doc_id] - {c.id for c in p.chunks} for p in group}
+            self.store.write_chunks(todo, vectors, {p.doc.doc_id: hashlib.sha256(p.doc.text.encode()).hexdigest()
+                                                    for p in group}, sorted(set().union(*stale.values())))
+            for p in group:  # the kept file is the version the chunks are from
+                if p.kept_tmp:
+                    Path(p.kept_tmp).replace(p.record.file)
+            self.store.put_doc_records([p.record.model_copy(update={"state": DocState.complete}) for p in group])
         new = {p.doc.doc_id: 0 for p in group}
         for c in todo:
             new[c.doc_id] += 1
@@ -312,7 +334,8 @@ class Ingestor:
         gone = {doc_id: rec for doc_id, rec in records.items()
                 if rec.path and Path(rec.path).is_relative_to(root) and rec.path not in present}
         if gone:
-            self.store.delete_documents(list(gone))
+            with self.store.write_lock():
+                self.store.delete_documents(list(gone))
             report.deleted = [rec.source or rec.path for rec in gone.values()]
             report.written = True
         if report.written:
