@@ -238,6 +238,19 @@ class IngestSettings(BaseModel):
                             "(measured: benchmarks/reports/2026-12-07-settings.md#chunk_size).")
     chunk_overlap: int = Field(32, ge=0, le=512, description="Tokens shared by neighbouring chunks.")
     max_file_mb: float = Field(50.0, gt=0, description="Files larger than this are refused at ingest.")
+    max_inflated_mb: float = Field(200.0, gt=0, description="A Word, PowerPoint or Excel file (a zip) whose parts "
+                                   "inflate to more than this, by its zip directory, is refused before it is "
+                                   "opened.")
+    max_inflate_ratio: float = Field(100.0, gt=1, description="... as is one whose parts inflate past 10 MB and "
+                                     "to more than this many times their compressed size (a zip bomb).")
+    max_elements: int = Field(500_000, ge=1, description="A file holding more than this many XML elements "
+                              "(Word, PowerPoint), table cells counted by the columns they span, rows x columns "
+                              "(Excel, CSV; whatever a sheet's dimension claims) or PDF pages is refused.")
+    max_seconds: float = Field(300.0, gt=0, description="Reading one file (parsing, OCR) taking longer than this "
+                               "is stopped and the file refused.")
+    max_page_pixels: int = Field(10_000_000, ge=10_000, description="Pixels of a PDF page rendered for the page "
+                                 "viewer or OCR (300 dpi A4 is 8.7 million): a larger page is rendered at a "
+                                 "lower resolution.")
 
 
 class EmbedSettings(BaseModel):

@@ -289,7 +289,7 @@ class Ingestor:
             try:
                 data = read_file(f.path, max_file_bytes(self.settings.ingest))
                 doc = load_bytes(data, f.path.name, source=display_source(f.path, f.resolved),
-                                 source_key=str(f.resolved))
+                                 source_key=str(f.resolved), limits=self.settings.ingest)
                 if not doc.text.strip():
                     raise LoadError(f"{f.path}: the file has no text")
             except LoadError as exc:
@@ -347,7 +347,8 @@ class Ingestor:
         """An uploaded file: its identity is its name, so uploading it again replaces the old version."""
         safe_name = Path(name).name  # never trust a client's path
         check_file_size(safe_name, len(data), max_file_bytes(self.settings.ingest))
-        doc = load_bytes(data, safe_name, source=f"upload:{safe_name}", source_key=f"upload:{safe_name}")
+        doc = load_bytes(data, safe_name, source=f"upload:{safe_name}", source_key=f"upload:{safe_name}",
+                         limits=self.settings.ingest)
         if not doc.text.strip():
             raise LoadError(f"{safe_name}: the file has no text")
         return doc
