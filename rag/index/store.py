@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from rag.config import Settings
-from rag.types import Chunk, DocRecord, Passage
+from rag.types import Chunk, DocRecord, DocState, Passage
 
 
 class StoreError(RuntimeError):
@@ -301,7 +301,9 @@ class ChunkStore:
         return {d: len(v) for d, v in ids.items()}
 
     def list_documents(self) -> list[dict[str, Any]]:
-        """One row per document: id, source, title, chunks, ingested_at and `pages` (0 without pages)."""
+        """One row per document: id, source, title, chunks, ingested_at, `pages` (0 without pages) and `state`
+        ("complete", or "writing": its write was cut off or is under way). A document whose record says
+        "writing" and has no chunk yet (an upload killed before its chunks) is listed too, with 0 chunks."""
         got = self._col.get(include=["metadatas"])
         records = self.doc_records()
         docs: dict[str, dict[str, Any]] = {}
@@ -312,9 +314,14 @@ class ChunkStore:
                                          "ingested_at": meta.get("ingested_at", 0.0), "pages": 0})
             d["chunks"] += 1
             d["pages"] = max(d["pages"], int(meta.get("page", -1)))
+        for doc_id, rec in records.items():
+            if doc_id not in docs and not rec.complete:
+                docs[doc_id] = {"doc_id": doc_id, "source": rec.source, "title": rec.title, "chunks": 0,
+                                "ingested_at": rec.ingested_at, "pages": 0}
         for doc_id, d in docs.items():
             rec = records.get(doc_id)
             d["pages"] = (rec.pages if rec else None) or d["pages"]
+            d["state"] = str(rec.state) if rec else str(DocState.complete)  # stores older than records
         return sorted(docs.values(), key=lambda d: d["source"])
 
     def doc_record(self, doc_id: str) -> DocRecord | None:

@@ -35,14 +35,16 @@ def make_doc_id(name: str, source_key: str) -> str:
 
 
 def _load_text(data: bytes, name: str, budget: Budget) -> Loaded:
-    text = normalize_text(decode_bytes(data, name))
-    return Loaded(text, title_from_text(text, Path(name).stem))
+    warnings: list[str] = []
+    text = normalize_text(decode_bytes(data, name, warnings))
+    return Loaded(text, title_from_text(text, Path(name).stem), warnings=warnings)
 
 
 def _load_html(data: bytes, name: str, budget: Budget) -> Loaded:
     from bs4 import BeautifulSoup
 
-    soup = BeautifulSoup(decode_bytes(data, name), "html.parser")
+    warnings: list[str] = []
+    soup = BeautifulSoup(decode_bytes(data, name, warnings), "html.parser")
     for tag in soup(["script", "style", "noscript", "template"]):
         tag.decompose()
     title = soup.title.get_text(strip=True) if soup.title else ""
@@ -51,7 +53,7 @@ def _load_html(data: bytes, name: str, budget: Budget) -> Loaded:
     raw = soup.get_text(separator="\n")
     lines = [re.sub(r"[ \t\u00a0]+", " ", ln).strip() for ln in raw.splitlines()]
     text = normalize_text(re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip())
-    return Loaded(text, title or title_from_text(text, Path(name).stem))
+    return Loaded(text, title or title_from_text(text, Path(name).stem), warnings=warnings)
 
 
 def _load_pdf(data: bytes, name: str, budget: Budget) -> Loaded:

@@ -232,12 +232,13 @@ def csv_delimiter(sample: str) -> str:
 
 def load_csv(data: bytes, name: str, budget: Budget) -> Loaded:
     """Decoded like a text file (BOM, UTF-8, else the detected encoding), then read as rows."""
-    raw = decode_bytes(data, name)
+    warnings: list[str] = []
+    raw = decode_bytes(data, name, warnings)
     try:
         rows = render_rows(csv.reader(io.StringIO(raw, newline=""), delimiter=csv_delimiter(raw[:65536])), budget)
     except csv.Error as exc:
         raise LoadError(f"{name}: unreadable CSV ({exc})") from exc
-    return Loaded("\n".join(rows), Path(name).stem)
+    return Loaded("\n".join(rows), Path(name).stem, warnings=warnings)
 
 
 LOADERS: dict[str, Callable[[bytes, str, Budget], Loaded]] = {

@@ -114,12 +114,17 @@ class Ingestor:
         the uploads' bytes, is kept under the persist folder: the viewer renders PDF pages from it and
         re-ingest reads it again."""
         t0, counter, results, group = time.perf_counter(), _Counter(progress), [], []
+        kept = [self._keep(doc, data[i]) for i, doc in enumerate(docs)] if data is not None else []
+        if kept:  # recorded before chunking: a kill from here on leaves a record the next sync finishes
+            self.store.put_doc_records([DocRecord(doc_id=d.doc_id, source=d.source, title=d.title, file=tmp,
+                                                  recipe=self._recipe(), ingested_at=time.time())
+                                        for d, (_, tmp) in zip(docs, kept, strict=True)])
         for i, doc in enumerate(docs):
             if any(p.doc.doc_id == doc.doc_id for p in group):  # the same name twice: the later one wins
                 results += self._write_group(group, counter)
                 group = []
-            kept, tmp = self._keep(doc, data[i]) if data is not None else ("", "")
-            group.append(self._prepare(doc, kept=kept, kept_tmp=tmp))
+            target, tmp = kept[i] if kept else ("", "")
+            group.append(self._prepare(doc, kept=target, kept_tmp=tmp))
         results += self._write_group(group, counter)
         self._after_write()
         log_ingest(IngestReport(results, seconds=time.perf_counter() - t0, written=True), self.settings, "upload",
@@ -331,6 +336,7 @@ class Ingestor:
         files, present = self._scan(iter_files([root]), report)
         records = self.store.doc_records()
         self._ingest(files, records, report, on_file, progress)
+        self._finish_cut_off_uploads(records, report)
         gone = {doc_id: rec for doc_id, rec in records.items()
                 if rec.path and Path(rec.path).is_relative_to(root) and rec.path not in present}
         if gone:
@@ -342,6 +348,28 @@ class Ingestor:
             self._after_write()
         report.seconds = time.perf_counter() - t0
         return log_ingest(report, self.settings, "sync", [folder])
+
+    def _finish_cut_off_uploads(self, records: dict[str, DocRecord], report: IngestReport) -> None:
+        """Uploads whose write was cut off (a record still "writing") are finished from the bytes the record
+        names (the kept file, or the upload's own temporary copy); one whose bytes are gone is reported."""
+        for rec in records.values():
+            if rec.complete or rec.path or not rec.source.startswith("upload:"):
+                continue
+            source = Path(rec.file) if rec.file else None
+            if source is None or not source.is_file():
+                report.skipped.append((rec.source, f"{rec.source}: cut off while it was being written, and its "
+                                                   "file is gone: upload it again"))
+                continue
+            try:
+                data = source.read_bytes()
+                result = self.ingest_document(self.load_upload(data, rec.source.removeprefix("upload:")), data=data)
+            except LoadError as exc:
+                report.skipped.append((rec.source, str(exc)))
+                continue
+            if source.name.endswith(".tmp"):  # its bytes are now kept under the document's own name
+                source.unlink(missing_ok=True)
+            report.documents.append(result)
+            report.written = True
 
     def load_upload(self, data: bytes, name: str) -> Document:
         """An uploaded file: its identity is its name, so uploading it again replaces the old version."""

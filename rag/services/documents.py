@@ -126,8 +126,9 @@ def reingest(parts: Components, doc_id: str) -> DocResult:
 def delete(parts: Components, doc_id: str) -> int:
     """Remove every chunk of the document, its record and kept upload; the chunks removed. `DocumentNotFound`
     when the collection holds none of it."""
+    recorded = parts.store.doc_record(doc_id) is not None  # an upload cut off before its chunks: a record only
     removed = parts.ingestor.delete_document(doc_id)
-    if not removed:
+    if not removed and not recorded:
         raise DocumentNotFound(doc_id)
     return removed
 

@@ -47,7 +47,8 @@ def router(comps: Components) -> APIRouter:
         docs = documents.list_documents(comps.collection(collection))
         return {"object": "list", "data": [
             {"id": d["doc_id"], "source": d["source"], "file_name": file_name(d["source"]), "title": d["title"],
-             "pages": d["pages"], "chunks": d["chunks"], "ingested_at": _iso(float(d["ingested_at"]))}
+             "pages": d["pages"], "chunks": d["chunks"], "ingested_at": _iso(float(d["ingested_at"])),
+             "state": d["state"]}
             for d in docs]}
 
     @api.post("/v1/documents", status_code=201, summary="Upload and ingest one or more files",
