@@ -217,6 +217,11 @@ class StoreSettings(BaseModel):
     chroma_ssl: bool = Field(False, description="Reach the Chroma server over HTTPS.")
     lock_timeout: float = Field(10.0, gt=0, description="Seconds to wait for a store another process holds "
                                 "locked before giving up with a clear error.")
+    write_wait: float = Field(60.0, gt=0, description="Seconds a write waits for another writer of the same "
+                              "collection (a thread, or a process sharing the store or Chroma server) before "
+                              "giving up with a clear error.")
+    write_lock_ttl: float = Field(120.0, gt=0, description="Seconds after which a collection's write lock whose "
+                                  "holder never released it (its process was killed) counts as abandoned.")
     seeds_dir: Path = Field(PROJECT_ROOT / "seeds", description="Documents ingested when the store is empty.")
     upsert_batch: int = Field(1000, ge=1, description="Chunks per write to Chroma.")
     bm25_merge_min: int = Field(2000, ge=0, description="The BM25 delta (added chunks plus tombstones) is "
@@ -236,6 +241,19 @@ class IngestSettings(BaseModel):
                             "(measured: benchmarks/reports/2026-12-07-settings.md#chunk_size).")
     chunk_overlap: int = Field(32, ge=0, le=512, description="Tokens shared by neighbouring chunks.")
     max_file_mb: float = Field(50.0, gt=0, description="Files larger than this are refused at ingest.")
+    max_inflated_mb: float = Field(200.0, gt=0, description="A Word, PowerPoint or Excel file (a zip) whose parts "
+                                   "inflate to more than this, by its zip directory, is refused before it is "
+                                   "opened.")
+    max_inflate_ratio: float = Field(100.0, gt=1, description="... as is one whose parts inflate past 10 MB and "
+                                     "to more than this many times their compressed size (a zip bomb).")
+    max_elements: int = Field(500_000, ge=1, description="A file holding more than this many XML elements "
+                              "(Word, PowerPoint), table cells counted by the columns they span, rows x columns "
+                              "(Excel, CSV; whatever a sheet's dimension claims) or PDF pages is refused.")
+    max_seconds: float = Field(300.0, gt=0, description="Reading one file (parsing, OCR) taking longer than this "
+                               "is stopped and the file refused.")
+    max_page_pixels: int = Field(10_000_000, ge=10_000, description="Pixels of a PDF page rendered for the page "
+                                 "viewer or OCR (300 dpi A4 is 8.7 million): a larger page is rendered at a "
+                                 "lower resolution.")
 
 
 class EmbedSettings(BaseModel):

@@ -122,7 +122,7 @@ def launch(comps: Components, host: str, port: int, insecure_no_token: bool = Fa
         print(f"Ingested {len(report.documents)} seed documents ({report.chunks} chunks) "
               f"in {report.seconds:.1f} s")
     for source in comps.unfinished_documents():
-        print(f"warning: {source} was cut off while it was being ingested: add it again (or `rag sync` its "
+        print(f"warning: {source} was cut off while it was being ingested: add it again (or `rag sync` any "
               "folder) to finish it")
     app = create_app(comps)
     print(f"Chat UI on http://{host}:{port}/ · API on http://{host}:{port}/v1 · "

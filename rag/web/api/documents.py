@@ -11,7 +11,8 @@ from fastapi import APIRouter, File, Query, UploadFile
 from fastapi.responses import Response
 
 from rag.components import Components
-from rag.index.documents import document_file, file_name, render_pdf_page, text_window
+from rag.index.documents import document_file, file_name, text_window
+from rag.ingest.pages import render_pdf_page
 from rag.ingest.pipeline import IngestInterrupted
 from rag.services import documents
 from rag.services.documents import Upload, UploadRefused
@@ -47,13 +48,15 @@ def router(comps: Components) -> APIRouter:
         docs = documents.list_documents(comps.collection(collection))
         return {"object": "list", "data": [
             {"id": d["doc_id"], "source": d["source"], "file_name": file_name(d["source"]), "title": d["title"],
-             "pages": d["pages"], "chunks": d["chunks"], "ingested_at": _iso(float(d["ingested_at"]))}
+             "pages": d["pages"], "chunks": d["chunks"], "ingested_at": _iso(float(d["ingested_at"])),
+             "state": d["state"]}
             for d in docs]}
 
     @api.post("/v1/documents", status_code=201, summary="Upload and ingest one or more files",
               response_model=IngestedList,
               responses=errors(*_COMMON, 413, 415, _400="unreadable file, invalid collection name",
-                               _413="a file over RAG_INGEST__MAX_FILE_MB, or more files than one upload takes",
+                               _413="a file over RAG_INGEST__MAX_FILE_MB or another ingest limit (named in the "
+                                    "message), or more files than one upload takes",
                                _503="the server is stopping, or the store is unreachable"))
     def upload(files: Annotated[list[UploadFile], File(min_length=1, description="one or more files")],
                collection: CollectionParam = None) -> dict:
@@ -106,11 +109,12 @@ def router(comps: Components) -> APIRouter:
                         **errors(*_COMMON, _404="unknown document, page or collection, or no PDF")})
     def page_image(doc_id: str, page: int, width: Annotated[int, Query(ge=100, le=2000)] = 900,
                    collection: CollectionParam = None) -> Response:
-        path = document_file(comps.collection(collection).store, doc_id)
+        parts = comps.collection(collection)
+        path = document_file(parts.store, doc_id)
         if path is None or path.suffix.lower() != ".pdf":
             raise ApiError(404, f"document {doc_id!r} has no PDF file on this server", "page_not_found")
         try:
-            png = render_pdf_page(path, page, width)
+            png = render_pdf_page(path, page, width, parts.settings.ingest.max_page_pixels)
         except IndexError as exc:
             raise ApiError(404, f"document {doc_id!r} has no page {page}", "page_not_found") from exc
         return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})

@@ -17,6 +17,7 @@ from rag.backends.llm import LLMError
 from rag.components import CollectionError
 from rag.index.documents import DocumentNotFound
 from rag.index.store import StoreError
+from rag.ingest.limits import OverLimit
 from rag.ingest.loaders import LoadError
 from rag.logs import log_refused
 from rag.services.asking import ContextTooLong
@@ -118,6 +119,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(LoadError)
     async def load_error(_: Request, exc: LoadError) -> JSONResponse:
+        if isinstance(exc, OverLimit):  # an ingest limit (re-ingest): 413 or 422, the message names it
+            return _json(exc.status, str(exc), exc.code)
         return _json(415 if "unsupported file type" in str(exc) else 400, str(exc), "unreadable_file")
 
     @app.exception_handler(LLMError)

@@ -221,6 +221,9 @@ class DocumentInfo(BaseModel):
     pages: int
     chunks: int
     ingested_at: str = Field(description="ISO 8601, UTC.")
+    state: Literal["complete", "writing"] = Field(
+        "complete", description="\"writing\": its last write was cut off (or is under way); re-ingest, or the "
+        "next `rag sync`, finishes it.")
 
 
 class DocumentList(BaseModel):

@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from rag.components import CollectionError, Components
-from rag.index.documents import DocumentNotFound, document_file, file_name, render_pdf_page, text_window
+from rag.index.documents import DocumentNotFound, document_file, file_name, text_window
 from rag.ingest.loaders import LoadError
+from rag.ingest.pages import render_pdf_page
 from rag.ingest.pipeline import IngestInterrupted
 from rag.logs import log_refused
 from rag.services import collections
@@ -141,7 +142,8 @@ def open_source(comps: Components, request: str, collection: str) -> tuple[str, 
         from PIL import Image
 
         try:
-            image = Image.open(io.BytesIO(render_pdf_page(path, window.page)))
+            png = render_pdf_page(path, window.page, max_pixels=parts.settings.ingest.max_page_pixels)
+            image = Image.open(io.BytesIO(png))
         except (IndexError, OSError):
             image = None
     return viewer(window), image
