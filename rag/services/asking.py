@@ -7,7 +7,7 @@ anything runs; and one deleted while its answer was being written stays deleted 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from rag.components import Components
 from rag.retrieval.retrievers import Filters
@@ -30,7 +30,15 @@ def ask(comps: Components, question: str, *, collection: str | None = None, conv
         history = history or stored
     events = parts.chain.stream(question, history=history, top_k=top_k, filters=filters, max_tokens=max_tokens,
                                 temperature=temperature)
+    if comps.warmup.warming:  # the models are being loaded for every question: wait for that, do not redo it
+        events = _after(comps.warmup.wait, events)
     return _saving(events, comps.conversations, conversation) if conversation else events
+
+
+def _after(wait: Callable[[], object], events: Iterator[Event]) -> Iterator[Event]:
+    """`events`, read once `wait` returns: nothing of the answer runs before its first event is read."""
+    wait()
+    yield from events
 
 
 def _saving(events: Iterator[Event], store: Conversations, conversation: str) -> Iterator[Event]:
