@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -98,6 +99,8 @@ def ask(question: str,
     try:
         # before the store is seeded and the models are built
         validate_question(question, comps.settings.answer.max_question_chars)
+        # the models load (and the shared prompt prefix comes back from disk) while the store opens
+        comps.warmup.start(log_level=logging.DEBUG)
         comps.seed_if_empty()
         events = asking.ask(comps, question, top_k=top_k)
         final: Answer | None = None

@@ -297,6 +297,14 @@ class LLMSettings(BaseModel):
         "Prompt-lookup decoding at temperature 0: how many tokens copied from the prompt the model checks in "
         "one pass (0: off). The text is the same greedy text, written sooner "
         "(measured: benchmarks/reports/2026-12-07-settings.md#lookup_tokens)."))
+    prefix_cache: bool = Field(True, description=(
+        "Keep the evaluated shared prompt prefix (system prompt and the answer template's start) on disk under "
+        "cache_dir/prefix-states, keyed by model file, llama.cpp build and prompt tokens, so a new process "
+        "(`rag ask`, a restarted server) restores it instead of reading it again."))
+    saved_prompts: int = Field(4, ge=0, le=64, description=(
+        "Evaluated prompts kept in memory when another request's prompt pushes them out of the one llama.cpp "
+        "context, and put back when their request continues (overlapping answers keep their cached prefix); "
+        "each costs about 28 KB per token of RAM with the 1.5B model. 0: off."))
     max_tokens: int = Field(256, ge=1, le=4096, description="Token limit of an answer.")
     temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature of an answer.")
     openai_api_key: str = Field("", description="Also read from OPENAI_API_KEY when empty.")

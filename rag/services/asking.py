@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from rag.answer.chain import QuestionError
 from rag.components import Components
@@ -89,7 +89,15 @@ def ask(comps: Components, question: str, *, collection: str | None = None, conv
                              f"prompt; the model's context holds {settings.llm.n_ctx}")
     events = parts.chain.stream(question, history=history, top_k=top_k, filters=filters, max_tokens=max_tokens,
                                 temperature=temperature)
+    if comps.warmup.warming:  # the models are being loaded for every question: wait for that, do not redo it
+        events = _after(comps.warmup.wait, events)
     return _saving(events, comps.conversations, conversation) if conversation else events
+
+
+def _after(wait: Callable[[], object], events: Iterator[Event]) -> Iterator[Event]:
+    """`events`, read once `wait` returns: nothing of the answer runs before its first event is read."""
+    wait()
+    yield from events
 
 
 def _saving(events: Iterator[Event], store: Conversations, conversation: str) -> Iterator[Event]:

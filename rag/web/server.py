@@ -4,7 +4,6 @@ and stops it promptly. The server builds the page (`rag.web.ui`); the page knows
 from __future__ import annotations
 
 import socket
-import threading
 from collections.abc import Callable
 
 import anyio
@@ -53,14 +52,18 @@ def create_app(comps: Components, with_ui: bool = True) -> FastAPI:
             except Exception:  # reported, not raised: health must answer
                 chunks = None
         loaded = bool(getattr(comps.llm, "loaded", True))
-        return {"status": "ok" if store_ok and loaded else "degraded", "store": store_ok, "chunks": chunks,
-                "collection": settings.store.collection, "model": comps.llm.name, "model_loaded": loaded}
+        warming = comps.warmup.warming
+        status = "warming" if warming and store_ok else "ok" if store_ok and loaded else "degraded"
+        return {"status": status, "store": store_ok, "chunks": chunks,
+                "collection": settings.store.collection, "model": comps.llm.name, "model_loaded": loaded,
+                "warm": comps.warmup.done and comps.warmup.error is None}
 
     # Run first when the server stops: ingests end at their next batch, streams that never end are let go.
     app.state.on_stop = [comps.stopping.set]
 
-    if hasattr(comps.llm, "load"):  # warm the model in the background: the first question need not wait
-        threading.Thread(target=comps.llm.load, daemon=True).start()
+    # load the models and evaluate the shared prompt prefix in the background: /health says "warming" until
+    # then, and the first question is then as fast as the tenth
+    comps.warmup.start()
 
     if with_ui:
         import gradio as gr

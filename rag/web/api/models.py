@@ -321,9 +321,11 @@ class ConversationDeleted(BaseModel):
 
 
 class Health(BaseModel):
-    status: Literal["ok", "degraded"]
+    status: Literal["ok", "warming", "degraded"] = Field(description="warming: the models are being loaded and "
+                                                          "the shared prompt evaluated (questions wait for it)")
     store: bool
     chunks: int | None
     collection: str
     model: str
     model_loaded: bool
+    warm: bool = Field(description="The warm-up (models loaded, shared prompt prefix evaluated) has finished")

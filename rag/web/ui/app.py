@@ -223,6 +223,11 @@ def build_ui(comps: Components) -> gr.Blocks:
             return gr.File(value=path, visible=path is not None)
 
         conv_export.click(export, [conv_id], [export_file])
+        # the header says "warming up" while the models load; polled until the warm-up ends, then left alone
+        warm_timer = gr.Timer(1.0, active=comps.warmup.warming)
+        warm_timer.tick(lambda c: (panels.header(comps, c), gr.Timer(active=comps.warmup.warming)),
+                        [collection], [title, warm_timer], show_progress="hidden")
+
         def loaded() -> tuple:
             """Everything private, for the page being opened: collections, conversations, documents."""
             return (gr.Dropdown(choices=panels.conversation_choices(comps), value=None),

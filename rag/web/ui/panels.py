@@ -26,7 +26,8 @@ def header(comps: Components, collection: str) -> str:
     parts = comps.collection(collection)
     return (f"### Ask your documents\nEvery answer cites the passages it came from.  \n"
             f"Model: `{comps.llm.name}` · collection: `{parts.name}` "
-            f"({parts.store.count()} chunks, {len(parts.store.list_documents())} documents)")
+            f"({parts.store.count()} chunks, {len(parts.store.list_documents())} documents)"
+            + (" · ⏳ *warming up: the model is loading*" if comps.warmup.warming else ""))
 
 
 # Documents
