@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -98,6 +99,8 @@ def ask(question: str,
     try:
         # before the store is seeded and the models are built
         validate_question(question, comps.settings.answer.max_question_chars)
+        # the models load (and the shared prompt prefix comes back from disk) while the store opens
+        comps.warmup.start(log_level=logging.DEBUG)
         comps.seed_if_empty()
         events = asking.ask(comps, question, top_k=top_k)
         final: Answer | None = None
@@ -301,19 +304,23 @@ def _evaluate_corpora(specs: list[str], store: Path | None, out: Path | None, li
 
 @app.command()
 def serve(host: Annotated[str | None, typer.Option(help="Default: RAG_SERVER__HOST (127.0.0.1)")] = None,
-          port: Annotated[int | None, typer.Option(help="Default: RAG_SERVER__PORT (7860)")] = None) -> None:
+          port: Annotated[int | None, typer.Option(help="Default: RAG_SERVER__PORT (7860)")] = None,
+          insecure_no_token: Annotated[bool, typer.Option(
+              "--insecure-no-token", help="Serve on a host other than loopback without RAG_SERVER__API_TOKEN "
+              "(refused otherwise)")] = False) -> None:
     """Serve the chat UI and the HTTP API in one process (ingesting seeds/ first when the store is empty)."""
     from rag.web.server import launch
 
     comps = _components()
-    launch(comps, host=host or comps.settings.server.host, port=port or comps.settings.server.port)
+    launch(comps, host=host or comps.settings.server.host, port=port or comps.settings.server.port,
+           insecure_no_token=insecure_no_token)
 
 
 @app.command()
 def ui(host: Annotated[str | None, typer.Option()] = None, port: Annotated[int | None, typer.Option()] = None,
-       ) -> None:
+       insecure_no_token: Annotated[bool, typer.Option("--insecure-no-token")] = False) -> None:
     """Same as `rag serve`."""
-    serve(host, port)
+    serve(host, port, insecure_no_token)
 
 
 def main() -> None:

@@ -11,16 +11,19 @@ each entry point calls first."""
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import re
 import shutil
 import threading
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rag.config import RetrievalSettings, Settings, overridden
+from rag.logs import Fields
 
 if TYPE_CHECKING:
     from rag.answer.chain import AnswerChain
@@ -33,6 +36,8 @@ if TYPE_CHECKING:
     from rag.retrieval.retrievers import Retriever
     from rag.state.conversations import Conversations
     from rag.types import Chunk
+
+warm_log = logging.getLogger("rag.warm")  # one line per warm-up: what loaded, where the prefix came from
 
 
 def offline_environment() -> None:
@@ -97,6 +102,91 @@ def check_collection_name(name: str) -> str:
     return name
 
 
+class Warmup:
+    """Loads the embedder and the LLM and has the LLM evaluate the prompt prefix every answer shares, once,
+    in the background: `rag serve` starts it with the server (its /health says "warming" until it is done)
+    and `rag ask` while it opens the store. A question asked meanwhile waits for it (`wait`), never runs a
+    second one. Nothing waits on a warm-up that was never started (tests, eval, library use)."""
+
+    def __init__(self, comps: Components) -> None:
+        self._comps = comps
+        self._lock = threading.Lock()
+        self._done = threading.Event()
+        self.started = False
+        self.error: BaseException | None = None
+        self.info: dict[str, object] = {}
+        self._level = logging.INFO
+
+    def start(self, log_level: int = logging.INFO) -> Warmup:
+        """Start it (once; later calls return the same); its line is logged at `log_level` (`rag ask` keeps
+        its stderr to the answer's line: DEBUG)."""
+        with self._lock:
+            if not self.started:
+                self.started, self._level = True, log_level
+                threading.Thread(target=self._run, name="rag-warmup", daemon=True).start()
+        return self
+
+    @property
+    def warming(self) -> bool:
+        return self.started and not self._done.is_set()
+
+    @property
+    def done(self) -> bool:
+        return self._done.is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for a started warm-up to end (True when none is running by then). A failed warm-up is not
+        raised here: the question then meets the same error itself and reports it."""
+        return self._done.wait(timeout) if self.started else True
+
+    def _run(self) -> None:
+        started = time.perf_counter()
+        embedder_ms: list[float] = []
+
+        def embedder() -> None:  # beside the LLM: on 2 cores torch's import overlaps llama.cpp's load
+            warm = getattr(self._comps.embedder, "warm", None)
+            if warm is not None:
+                t = time.perf_counter()
+                warm()
+                embedder_ms.append(round((time.perf_counter() - t) * 1000, 1))
+
+        side = threading.Thread(target=self._guarded, args=(embedder,), name="rag-warmup-embedder", daemon=True)
+        side.start()
+        self._guarded(self._warm_llm)
+        side.join()
+        self.info["embedder_ms"] = embedder_ms[0] if embedder_ms else None
+        self.info["total_ms"] = round((time.perf_counter() - started) * 1000, 1)
+        warm_log.log(self._level, Fields(kind="warmup", ok=self.error is None, **self.info))
+        self._done.set()
+
+    def _guarded(self, step: Callable[[], None]) -> None:
+        try:
+            step()
+        except Exception as exc:  # noqa: BLE001 - kept for /health and the log; the question reports it again
+            self.error = exc
+            self.info["error"] = str(exc)
+
+    def _warm_llm(self) -> None:
+        llm = self._comps.llm
+        if hasattr(llm, "warm"):
+            self.info.update(llm.warm(prefix_prompts(self._comps.prompts)))
+        elif hasattr(llm, "load"):
+            llm.load()
+
+
+def prefix_prompts(prompts: Prompts) -> list[list[dict[str, str]]]:
+    """Two answer prompts that differ from their first passage on: what they share is the prefix every check
+    and answer starts with (the system prompt, the user turn up to the first passage's text)."""
+    from rag.answer.prompting import answer_messages
+    from rag.types import Chunk, Passage
+
+    def one(word: str) -> list[dict[str, str]]:
+        chunk = Chunk(id=word, doc_id=word, source=word, title=word, start=0, end=len(word), text=word)
+        return answer_messages(prompts, f"{word}?", [Passage(chunk=chunk, score=1.0)])
+
+    return [one("Alpha"), one("Zulu")]
+
+
 class Components:
     """The parts of one collection. The root (built from settings) also keeps a registry of the other
     collections: each gets its own store, BM25 index, retriever, chain and ingestor, built on first use,
@@ -142,6 +232,11 @@ class Components:
         from rag.answer.prompting import Prompts, packaged_prompts
 
         return self.root.prompts if self.root else Prompts.load(self.settings.answer.prompts_dir or packaged_prompts())
+
+    @cached_property
+    def warmup(self) -> Warmup:
+        """The root's warm-up, shared by every collection (they share the models)."""
+        return self.root.warmup if self.root else Warmup(self)
 
     @cached_property
     def conversations(self) -> Conversations:

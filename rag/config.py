@@ -165,6 +165,9 @@ class AnswerSettings(BaseModel):
                                                 "of the question's counts as a no only in a sentence holding "
                                                 "this share of the question's words.")
     history_turns: int = Field(3, ge=0, description="Previous exchanges used to rewrite a follow-up.")
+    history_tokens: int = Field(1024, ge=0, description="Token budget of a request's history (tiktoken "
+                                "cl100k_base): the oldest turns are dropped, and the oldest kept one cut, to fit it; "
+                                "a question that with it cannot fit llm.n_ctx is refused (400).")
     condense_max_tokens: int = Field(64, ge=1, description="Token limit of a follow-up's rewrite (set by "
                                      "hand: benchmarks/reports/2026-12-07-settings.md#condense_max_tokens).")
     condense_temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature of the rewrite.")
@@ -214,6 +217,11 @@ class StoreSettings(BaseModel):
     chroma_ssl: bool = Field(False, description="Reach the Chroma server over HTTPS.")
     lock_timeout: float = Field(10.0, gt=0, description="Seconds to wait for a store another process holds "
                                 "locked before giving up with a clear error.")
+    write_wait: float = Field(60.0, gt=0, description="Seconds a write waits for another writer of the same "
+                              "collection (a thread, or a process sharing the store or Chroma server) before "
+                              "giving up with a clear error.")
+    write_lock_ttl: float = Field(120.0, gt=0, description="Seconds after which a collection's write lock whose "
+                                  "holder never released it (its process was killed) counts as abandoned.")
     seeds_dir: Path = Field(PROJECT_ROOT / "seeds", description="Documents ingested when the store is empty.")
     upsert_batch: int = Field(1000, ge=1, description="Chunks per write to Chroma.")
     bm25_merge_min: int = Field(2000, ge=0, description="The BM25 delta (added chunks plus tombstones) is "
@@ -233,6 +241,19 @@ class IngestSettings(BaseModel):
                             "(measured: benchmarks/reports/2026-12-07-settings.md#chunk_size).")
     chunk_overlap: int = Field(32, ge=0, le=512, description="Tokens shared by neighbouring chunks.")
     max_file_mb: float = Field(50.0, gt=0, description="Files larger than this are refused at ingest.")
+    max_inflated_mb: float = Field(200.0, gt=0, description="A Word, PowerPoint or Excel file (a zip) whose parts "
+                                   "inflate to more than this, by its zip directory, is refused before it is "
+                                   "opened.")
+    max_inflate_ratio: float = Field(100.0, gt=1, description="... as is one whose parts inflate past 10 MB and "
+                                     "to more than this many times their compressed size (a zip bomb).")
+    max_elements: int = Field(500_000, ge=1, description="A file holding more than this many XML elements "
+                              "(Word, PowerPoint), table cells counted by the columns they span, rows x columns "
+                              "(Excel, CSV; whatever a sheet's dimension claims) or PDF pages is refused.")
+    max_seconds: float = Field(300.0, gt=0, description="Reading one file (parsing, OCR) taking longer than this "
+                               "is stopped and the file refused.")
+    max_page_pixels: int = Field(10_000_000, ge=10_000, description="Pixels of a PDF page rendered for the page "
+                                 "viewer or OCR (300 dpi A4 is 8.7 million): a larger page is rendered at a "
+                                 "lower resolution.")
 
 
 class EmbedSettings(BaseModel):
@@ -276,6 +297,14 @@ class LLMSettings(BaseModel):
         "Prompt-lookup decoding at temperature 0: how many tokens copied from the prompt the model checks in "
         "one pass (0: off). The text is the same greedy text, written sooner "
         "(measured: benchmarks/reports/2026-12-07-settings.md#lookup_tokens)."))
+    prefix_cache: bool = Field(True, description=(
+        "Keep the evaluated shared prompt prefix (system prompt and the answer template's start) on disk under "
+        "cache_dir/prefix-states, keyed by model file, llama.cpp build and prompt tokens, so a new process "
+        "(`rag ask`, a restarted server) restores it instead of reading it again."))
+    saved_prompts: int = Field(4, ge=0, le=64, description=(
+        "Evaluated prompts kept in memory when another request's prompt pushes them out of the one llama.cpp "
+        "context, and put back when their request continues (overlapping answers keep their cached prefix); "
+        "each costs about 28 KB per token of RAM with the 1.5B model. 0: off."))
     max_tokens: int = Field(256, ge=1, le=4096, description="Token limit of an answer.")
     temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature of an answer.")
     openai_api_key: str = Field("", description="Also read from OPENAI_API_KEY when empty.")
@@ -295,6 +324,27 @@ class ServerSettings(BaseModel):
     shutdown_grace: float = Field(3.0, ge=0, description="Seconds requests still running get after SIGTERM or "
                                   "SIGINT before they are cut off (open chat pages are let go at once).")
     api_token: str | None = Field(None, description="When set, /v1 routes and the UI require it (bearer).")
+    allow_no_token: bool = Field(False, description="Serve on a host other than loopback without api_token "
+                                 "(`rag serve --insecure-no-token`); refused otherwise, so that a server is never "
+                                 "open to the network by mistake.")
+    max_json_kb: int = Field(1024, ge=1, description="Bytes a JSON request to /v1 may carry, in KiB: larger "
+                             "ones are refused (413) before they are read whole.")
+    max_upload_mb: float | None = Field(None, gt=0, description="Bytes one upload request (all its files and "
+                                        "the multipart framing) may carry, in MB; default: twice "
+                                        "ingest.max_file_mb. Larger ones are refused (413) as they arrive.")
+    max_upload_files: int = Field(20, ge=1, le=100, description="Files one upload request may carry (413 "
+                                  "past it).")
+    max_waiting: int = Field(8, ge=1, description="Answers (/v1/answer, /v1/chat/completions) in progress or "
+                             "waiting for the model; past it a request gets 429 with Retry-After.")
+    rate_per_minute: float = Field(30.0, ge=0, description="Answers one client (IP address) may ask per "
+                                   "minute, on average (a token bucket; 0: no limit); past it, 429 with "
+                                   "Retry-After.")
+    rate_burst: int = Field(10, ge=1, description="Answers one client may ask at once before rate_per_minute "
+                            "applies (the bucket's size).")
+    auth_failures: int = Field(10, ge=1, description="Wrong tokens or passwords one client may send within "
+                               "auth_window seconds; past it every attempt gets 429 with Retry-After until the "
+                               "window has passed.")
+    auth_window: float = Field(300.0, gt=0, description="Seconds over which auth_failures are counted.")
 
 
 class LogSettings(BaseModel):

@@ -165,7 +165,7 @@ Retrieved = Annotated[list[Passage], PlainSerializer(lambda ps: [RetrievedChunk.
 Read = Annotated[list[Passage], PlainSerializer(lambda ps: [ContextPassage.of(p) for p in ps],
                                                 return_type=list[ContextPassage])]
 
-API_ONLY = {"retrieved", "context", "usage", "rejected"}  # left out of `rag ask --json`
+API_ONLY = {"retrieved", "context", "usage", "rejected", "warnings"}  # left out of `rag ask --json`
 
 
 class Answer(BaseModel):
@@ -261,6 +261,8 @@ class Final(BaseModel):
     false and its `refusal_reason`."""
 
     answer: Answer
+    warnings: list[str] = Field(default_factory=list, description="What went wrong around the answer without "
+                                "costing it (its turn could not be saved).")
 
 
 Event = Sources | Delta | Replace | Final

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -11,6 +12,11 @@ from rag.components import offline_environment
 from rag.types import Answer, Delta, Event, Final, Replace
 
 offline_environment()  # the tests are an entry point too
+# The suite is one client asking fast, and the soak's askers share one address: the per-client answer rate and
+# the answer queue's cap (RAG_SERVER__RATE_PER_MINUTE, RAG_SERVER__MAX_WAITING) would refuse them.
+# tests/security sets its own, which win over these.
+os.environ.setdefault("RAG_SERVER__RATE_PER_MINUTE", "0")
+os.environ.setdefault("RAG_SERVER__MAX_WAITING", "64")
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 
 
-def make_pdf(pages: list[str], title: str = "Test PDF") -> bytes:
+def make_pdf(pages: list[str], title: str = "Test PDF", media_box: tuple[int, int] = (612, 792)) -> bytes:
     objs: list[bytes] = []
     n = len(pages)
     font_id = 3 + 2 * n
@@ -16,7 +16,8 @@ def make_pdf(pages: list[str], title: str = "Test PDF") -> bytes:
     for i, text in enumerate(pages):
         esc = text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
         stream = f"BT /F1 12 Tf 72 720 Td ({esc}) Tj ET".encode()
-        objs.append(f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents {4 + 2 * i} 0 R "
+        box = f"[0 0 {media_box[0]} {media_box[1]}]"
+        objs.append(f"<< /Type /Page /Parent 2 0 R /MediaBox {box} /Contents {4 + 2 * i} 0 R "
                     f"/Resources << /Font << /F1 {font_id} 0 R >> >> >>".encode())
         objs.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
     objs.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")

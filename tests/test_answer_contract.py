@@ -15,6 +15,7 @@ from rag.answer.chain import QuestionError
 from rag.backends.fakes import ScriptedLLM as ServerLLM
 from rag.components import Components
 from rag.config import Settings
+from rag.services.asking import visible
 from rag.types import Delta, Final, Replace, Sources, final_answer
 from rag.web.server import create_app
 from tests.conftest import SEED_DOC, HashEmbedder, played, sse_events
@@ -197,7 +198,8 @@ def test_openapi_declares_what_the_server_enforces(spec) -> None:
     question = spec["components"]["schemas"]["AnswerRequest"]["properties"]["question"]
     assert question["minLength"] == 1 and question["maxLength"] == 300
     blank = re.compile(question["pattern"])
-    assert all(bool(blank.search(c)) != c.isspace() for c in map(chr, range(0x3100)))  # as str.split() sees it
+    # as str.split() sees it, and what shows nothing (zero-width, bidi controls) is blank too
+    assert all(bool(blank.search(c)) != (c.isspace() or not visible(c)) for c in map(chr, range(0x3100)))
     upload = spec["paths"]["/v1/documents"]["post"]["requestBody"]
     body = upload["content"]["multipart/form-data"]["schema"]
     body = spec["components"]["schemas"][body["$ref"].rsplit("/", 1)[-1]] if "$ref" in body else body

@@ -51,7 +51,8 @@ def _steady(body: dict) -> dict:
 def test_the_api_object_reads_back_and_rag_ask_json_is_it_without_the_api_only_fields(comps) -> None:
     a = comps.chain.answer(QUESTION)
     body = a.model_dump()
-    assert list(body) == list(Answer.model_fields) and AnswerResponse.model_validate(body).model_dump() == body
+    assert list(body) == list(Answer.model_fields)
+    assert AnswerResponse.model_validate(body).model_dump() == body | {"warnings": []}  # the API adds warnings
     assert a.public() == {k: v for k, v in body.items() if k not in API_ONLY}
     assert set(body["retrieved"][0]) == {"chunk_id", "doc_id", "title", "source", "page", "start", "end", "text",
                                          "score"}

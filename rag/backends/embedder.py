@@ -70,6 +70,10 @@ class LocalEmbedder(_QueryMemo):
                 self._model = SentenceTransformer(self.path, device="cpu")
             return self._model
 
+    def warm(self) -> None:
+        """Load the model and embed one text: the first `encode` also pays torch's one-time set-up."""
+        self.embed_documents(["warm-up"])
+
     def uses_bfloat16(self) -> bool:
         """bfloat16 only where the CPU multiplies it in hardware (AMX): there it is 2.3x faster, elsewhere
         autocast to bfloat16 can be slower than float32."""

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import ctypes
+import hashlib
+import json
 import os
 import queue
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -49,7 +53,8 @@ class LlamaCppLLM:
     """
 
     def __init__(self, model_path: Path, n_ctx: int, n_threads: int | None, flash_attn: bool = True,
-                 lookup_tokens: int = 0, repack: bool | None = None) -> None:
+                 lookup_tokens: int = 0, repack: bool | None = None, state_dir: Path | None = None,
+                 saved_prompts: int = 4) -> None:
         self.path = Path(model_path)
         self.repack = repack  # None: chosen from the llama.cpp build when the model loads (`repack_weights`)
         self.lookup_tokens = lookup_tokens
@@ -64,6 +69,15 @@ class LlamaCppLLM:
         self._yes_no: tuple[list[int], list[int]] | None = None
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama")
         self._waits = threading.local()  # per calling thread: ms its checks waited for the worker, in total
+        self.state_dir = Path(state_dir) if state_dir else None  # where the evaluated prefix is kept on disk
+        self.saved_prompts = saved_prompts
+        # Prompts another request's prompt pushed out of the one llama.cpp context, kept to be restored when
+        # their request comes back (tokens -> the sequence's KV state), most recent last; and the warm-up's
+        # shared prefix, kept for good.
+        self._saved: OrderedDict[tuple[int, ...], ctypes.Array] = OrderedDict()
+        self._prefix: tuple[tuple[int, ...], ctypes.Array] | None = None
+        self.warm_info: dict[str, Any] = {}  # what the last `warm` did: load_ms, prefix (disk|evaluated|memory)…
+        self.cache_stats = {"saved": 0, "restored": 0}
 
     def waited_ms(self) -> float:
         """Milliseconds this thread's checks (`yes_probability`) have waited for the worker, in total so far;
@@ -93,6 +107,128 @@ class LlamaCppLLM:
         that time it directly. Generations load it themselves when it is not loaded yet."""
         return self._worker.submit(self._load).result()
 
+    def warm(self, prompts: list[list[Message]]) -> dict[str, Any]:
+        """Load the model and have the prompts' longest shared token prefix (the system prompt and the answer
+        template's start) evaluated, so the first question reads only its own tokens. The prefix's KV state
+        comes from `state_dir` when a file there matches this model, build and prefix; otherwise it is
+        evaluated and written there, for the next process. Returns (and keeps in `warm_info`) what it did."""
+
+        def job() -> dict[str, Any]:
+            started = time.perf_counter()
+            llama = self._load()
+            loaded = time.perf_counter()
+            lists = [self._prompt_tokens(llama, m) for m in prompts]
+            n = min((_shared(lists[0], t) for t in lists[1:]), default=len(lists[0]))
+            prefix = lists[0][:n]
+            info: dict[str, Any] = {"load_ms": round((loaded - started) * 1000, 1), "prefix_tokens": n}
+            if n < 2:
+                info["prefix"] = "none"
+            elif _shared(llama.input_ids[:llama.n_tokens].tolist(), prefix) == n:
+                info["prefix"] = "memory"
+            elif self._load_prefix(llama, prefix):
+                info["prefix"] = "disk"
+                restored = time.perf_counter()
+                _touch(llama, prefix)
+                info["touch_ms"] = round((time.perf_counter() - restored) * 1000, 1)
+            else:
+                _read(llama, prefix)
+                info["prefix"] = "evaluated"
+                info["written"] = self._save_prefix(llama, prefix)
+            if n >= 2:
+                self._prefix = (tuple(prefix), _snapshot(llama))
+            info["prefix_ms"] = round((time.perf_counter() - loaded) * 1000 - info.get("touch_ms", 0), 1)
+            self.warm_info = info
+            return info
+
+        return self._worker.submit(job).result()
+
+    def _state_identity(self, llama, prefix: list[int]) -> dict[str, Any]:
+        """What a saved KV state is only valid for: this model file, llama.cpp build, context layout and
+        prefix tokens (the prompt text through this tokenizer)."""
+        import llama_cpp
+
+        stat = self.path.stat()
+        return {"format": 1, "model": self.path.name, "model_bytes": stat.st_size,
+                "model_mtime_ns": stat.st_mtime_ns, "llama_cpp": llama_cpp.__version__,
+                "build": llama_cpp.llama_print_system_info().decode(errors="replace"),
+                "n_ctx": self.n_ctx, "n_batch": llama.n_batch, "n_threads": self._n_threads,
+                "flash_attn": self._flash_attn, "repack": self.repack,
+                "tokens": hashlib.sha256(json.dumps(prefix).encode()).hexdigest()}
+
+    def _state_file(self, identity: dict[str, Any]) -> Path | None:
+        if self.state_dir is None:
+            return None
+        key = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:24]
+        return self.state_dir / f"prefix-{key}.kv"
+
+    def _load_prefix(self, llama, prefix: list[int]) -> bool:
+        """Restore the prefix's KV state from disk; False (and the context left empty) when there is no file,
+        or it is unreadable, truncated or made for something else: the prefix is then evaluated and rewritten."""
+        identity = self._state_identity(llama, prefix)
+        path = self._state_file(identity)
+        if path is None or not path.is_file():
+            return False
+        try:
+            with path.open("rb") as f:
+                if f.read(len(_MAGIC)) != _MAGIC:
+                    return False
+                header = json.loads(f.read(int.from_bytes(f.read(4), "little")))
+                if header.get("identity") != identity or header.get("prefix") != prefix:
+                    return False
+                state = (ctypes.c_uint8 * int(header["bytes"]))()
+                if f.readinto(state) != len(state) or f.read(1):
+                    return False
+        except (OSError, ValueError, KeyError, TypeError):
+            return False
+        return _restore(llama, prefix, state)
+
+    def _save_prefix(self, llama, prefix: list[int]) -> bool:
+        """Write the evaluated prefix's KV state beside the model, atomically (a temporary file renamed): a
+        reader sees the old file, the new one, or none. A failure to write costs the next process the prefix."""
+        path = self._state_file(self._state_identity(llama, prefix))
+        if path is None:
+            return False
+        state = _snapshot(llama)
+        header = json.dumps({"identity": self._state_identity(llama, prefix), "prefix": prefix,
+                             "bytes": len(state)}).encode()
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with tmp.open("wb") as f:
+                f.write(_MAGIC + len(header).to_bytes(4, "little") + header)
+                f.write(memoryview(state))
+            os.replace(tmp, path)
+            return True
+        except OSError:
+            tmp.unlink(missing_ok=True)
+            return False
+
+    def _prepare(self, llama, tokens: list[int]) -> None:
+        """Before a prompt is read: put back the evaluated prompt that shares most of it (another request may
+        have pushed it out of the one context since), and keep the prompt about to be pushed out, so that
+        overlapping requests each find their own prefix for their check, answer and verification. The state is
+        the KV cells themselves, put back where they were: what the model computes is unchanged."""
+        current = llama.input_ids[:llama.n_tokens].tolist()
+        have = _shared(current, tokens)
+        best: tuple[tuple[int, ...], ctypes.Array] | None = None
+        best_n = have
+        candidates = list(self._saved.items()) + ([self._prefix] if self._prefix else [])
+        for saved, state in candidates:
+            n = _shared(saved, tokens)
+            if n > best_n + _RESTORE_MIN:
+                best, best_n = (saved, state), n
+        if len(current) - have > _RESTORE_MIN and self.saved_prompts > 0 and tuple(current) not in self._saved \
+                and (self._prefix is None or tuple(current) != self._prefix[0]):
+            self._saved[tuple(current)] = _snapshot(llama)
+            self.cache_stats["saved"] += 1
+            while len(self._saved) > self.saved_prompts:
+                self._saved.popitem(last=False)
+        if best is not None:
+            if best[0] in self._saved:
+                self._saved.move_to_end(best[0])
+            if _restore(llama, list(best[0]), best[1]):
+                self.cache_stats["restored"] += 1
+
     def _prompt_tokens(self, llama, messages: list[Message]) -> list[int]:
         """The tokens `create_chat_completion` would evaluate for these messages (the GGUF's own template),
         so a check that extends an answer prompt shares its cached prefix."""
@@ -115,6 +251,7 @@ class LlamaCppLLM:
 
             llama = self._load()
             tokens = self._prompt_tokens(llama, messages)
+            self._prepare(llama, tokens)
             # Reuse the evaluated prefix (the answer prompt's passages and question): only the new tokens
             # are read. llama-cpp-python keeps no logits without logits_all, so the last row is read from
             # the context directly.
@@ -163,6 +300,7 @@ class LlamaCppLLM:
                         usage.update(prompt_tokens=counts[0], completion_tokens=counts[1])
                     return
                 completion = 0
+                self._prepare(llama, self._prompt_tokens(llama, messages))
                 for part in llama.create_chat_completion(messages=messages, max_tokens=max_tokens,
                                                          temperature=temperature, stream=True):
                     if cancel.is_set():
@@ -207,6 +345,7 @@ class LlamaCppLLM:
         from llama_cpp import llama_get_logits_ith, llama_vocab_is_eog
 
         tokens = self._prompt_tokens(llama, messages)
+        self._prepare(llama, tokens)
         # Our passes leave no logits where llama-cpp-python's own generate would look for them: make it
         # read again rather than sample from stale ones.
         llama._requires_eval = True
@@ -295,6 +434,45 @@ def extra_buffers(enabled: bool) -> Iterator[None]:
         yield
     finally:
         lib.llama_model_default_params = original
+
+
+_MAGIC = b"rag-chat kv state\n"
+_RESTORE_MIN = 32  # tokens: below this, reading them again is cheaper than copying a state in or out
+
+
+def _snapshot(llama) -> ctypes.Array:
+    """The KV cells of sequence 0 (the one llama-cpp-python uses): no logits, no other state."""
+    from llama_cpp import llama_state_seq_get_data, llama_state_seq_get_size
+
+    size = llama_state_seq_get_size(llama.ctx, 0)
+    state = (ctypes.c_uint8 * size)()
+    used = llama_state_seq_get_data(llama.ctx, state, size, 0)
+    return state if used == size else (ctypes.c_uint8 * used).from_buffer(state)
+
+
+def _restore(llama, tokens: list[int], state: ctypes.Array) -> bool:
+    """Put a snapshot's cells back into an emptied context, as sequence 0 over `tokens`; on failure the
+    context is left empty (the prompt is then read from the start)."""
+    from llama_cpp import llama_state_seq_set_data
+
+    llama._ctx.kv_cache_seq_rm(-1, 0, -1)
+    llama.n_tokens = 0
+    if llama_state_seq_set_data(llama.ctx, state, len(state), 0) != len(state):
+        llama._ctx.kv_cache_seq_rm(-1, 0, -1)
+        return False
+    llama.input_ids[:len(tokens)] = tokens
+    llama.n_tokens = len(tokens)
+    llama._requires_eval = True  # its logits are not those of this state's last token
+    return True
+
+
+def _touch(llama, prefix: list[int], n: int = 16) -> None:
+    """One forward pass of `n` tokens after the prefix, then forgotten: a restored state has run no pass, and
+    the first one pages the mapped weights in and sets up the compute buffers (seconds, paid here rather
+    than by the first question). The prefix's cells are not changed; the pass's own are dropped."""
+    _read(llama, prefix + prefix[-n:])
+    llama.n_tokens = len(prefix)
+    llama._ctx.kv_cache_seq_rm(-1, len(prefix), -1)
 
 
 def _read(llama, tokens: list[int]) -> None:
@@ -436,6 +614,8 @@ def build_llm(settings: Settings) -> LLM:
                 settings.llm.flash_attn,
                 settings.llm.lookup_tokens,
                 settings.llm.repack,
+                state_dir=settings.llm.cache_dir / "prefix-states" if settings.llm.prefix_cache else None,
+                saved_prompts=settings.llm.saved_prompts,
             )
         case "openai":
             return OpenAICompatLLM(settings.llm.model, settings.llm.openai_api_key, settings.llm.openai_base_url,

@@ -115,23 +115,3 @@ def document_file(store: ChunkStore, doc_id: str) -> Path | None:
         if value and Path(value).is_file():
             return Path(value)
     return None
-
-
-def render_pdf_page(path: Path, page: int, width: int = 900) -> bytes:
-    """PNG of a 1-based PDF page, `width` pixels wide. Raises IndexError for a page the PDF lacks."""
-    import io
-
-    import pypdfium2 as pdfium
-
-    pdf = pdfium.PdfDocument(str(path))
-    try:
-        if not 1 <= page <= len(pdf):
-            raise IndexError(page)
-        p = pdf[page - 1]
-        image = p.render(scale=width / p.get_width()).to_pil()
-        p.close()
-    finally:
-        pdf.close()
-    out = io.BytesIO()
-    image.save(out, format="PNG")
-    return out.getvalue()

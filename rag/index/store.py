@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import os
+import random
 import sqlite3
+import threading
 import time
 import uuid
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from rag.config import Settings
-from rag.types import Chunk, DocRecord, Passage
+from rag.types import Chunk, DocRecord, DocState, Passage
 
 
 class StoreError(RuntimeError):
@@ -57,6 +60,17 @@ def _check_writable(db: Path, timeout: float) -> None:
         raise StoreError(f"cannot open the store at {db.parent}: {msg}") from exc
 
 
+_LOCK_ID = "write-lock"
+_local_locks: dict[str, threading.Lock] = {}
+_local_locks_guard = threading.Lock()
+
+
+def _local_lock(key: str) -> threading.Lock:
+    """One lock per collection in this process, shared by every ChunkStore opened on it."""
+    with _local_locks_guard:
+        return _local_locks.setdefault(key, threading.Lock())
+
+
 class ChunkStore:
     def __init__(self, settings: Settings) -> None:
         import chromadb
@@ -88,6 +102,9 @@ class ChunkStore:
             raise StoreError(f"cannot open {where}{hint}: {exc}") from exc
         self.name = settings.store.collection
         self.upsert_batch = settings.store.upsert_batch
+        self._lock_key = f"{where}/{self.name}"
+        self._write_wait = settings.store.write_wait
+        self._lock_ttl = settings.store.write_lock_ttl
 
     def count(self) -> int:
         return self._col.count()
@@ -112,6 +129,47 @@ class ChunkStore:
 
     def _bump(self) -> None:
         self._meta.upsert(ids=["revision"], documents=[uuid.uuid4().hex], embeddings=[[0.0]])
+
+    @contextmanager
+    def write_lock(self) -> Iterator[None]:
+        """One writer per collection: a thread lock for this process, then a lock record in the meta
+        collection for every process sharing the store or the Chroma server. Two concurrent uploads of one file
+        used to interleave their reads of the stored ids, writes and deletes, leaving chunks of several
+        versions under one record. Chroma has no compare-and-swap, but its `add` keeps the first of two
+        records with one id: a writer adds a record naming itself, reads it back and holds the lock when it
+        reads its own name. A record past its expiry (its holder was killed) is removed, only if it still
+        names that holder (a conditional delete), and the lock is tried again."""
+        deadline = time.monotonic() + self._write_wait
+        local = _local_lock(self._lock_key)
+        if not local.acquire(timeout=self._write_wait):
+            raise StoreError(f"collection {self.name!r}: another writer in this process held it for "
+                             f"{self._write_wait:g} s; try again")
+        try:
+            owner = f"{os.getpid()}-{uuid.uuid4().hex}"
+            while not self._try_lock(owner):
+                if time.monotonic() > deadline:
+                    raise StoreError(f"collection {self.name!r}: another process is writing to it "
+                                     f"(waited {self._write_wait:g} s); try again")
+                time.sleep(random.uniform(0.01, 0.05))
+            try:
+                yield
+            finally:
+                self._meta.delete(ids=[_LOCK_ID], where={"owner": owner})
+        finally:
+            local.release()
+
+    def _try_lock(self, owner: str) -> bool:
+        self._meta.add(ids=[_LOCK_ID], embeddings=[[0.0]],
+                       metadatas=[{"kind": "lock", "owner": owner, "expires": time.time() + self._lock_ttl}])
+        got = self._meta.get(ids=[_LOCK_ID], include=["metadatas"])
+        meta = (got["metadatas"] or [None])[0]
+        if meta is None:  # released between our add and our read
+            return False
+        if meta.get("owner") == owner:
+            return True
+        if float(meta.get("expires", 0.0)) < time.time():  # abandoned by a killed process
+            self._meta.delete(ids=[_LOCK_ID], where={"owner": str(meta.get("owner"))})
+        return False
 
     # Document records live in the meta collection: what was ingested from where, with which content hash,
     # and whether its write finished. A document whose record still says "writing" was cut off mid-way.
@@ -243,7 +301,9 @@ class ChunkStore:
         return {d: len(v) for d, v in ids.items()}
 
     def list_documents(self) -> list[dict[str, Any]]:
-        """One row per document: id, source, title, chunks, ingested_at and `pages` (0 without pages)."""
+        """One row per document: id, source, title, chunks, ingested_at, `pages` (0 without pages) and `state`
+        ("complete", or "writing": its write was cut off or is under way). A document whose record says
+        "writing" and has no chunk yet (an upload killed before its chunks) is listed too, with 0 chunks."""
         got = self._col.get(include=["metadatas"])
         records = self.doc_records()
         docs: dict[str, dict[str, Any]] = {}
@@ -254,9 +314,14 @@ class ChunkStore:
                                          "ingested_at": meta.get("ingested_at", 0.0), "pages": 0})
             d["chunks"] += 1
             d["pages"] = max(d["pages"], int(meta.get("page", -1)))
+        for doc_id, rec in records.items():
+            if doc_id not in docs and not rec.complete:
+                docs[doc_id] = {"doc_id": doc_id, "source": rec.source, "title": rec.title, "chunks": 0,
+                                "ingested_at": rec.ingested_at, "pages": 0}
         for doc_id, d in docs.items():
             rec = records.get(doc_id)
             d["pages"] = (rec.pages if rec else None) or d["pages"]
+            d["state"] = str(rec.state) if rec else str(DocState.complete)  # stores older than records
         return sorted(docs.values(), key=lambda d: d["source"])
 
     def doc_record(self, doc_id: str) -> DocRecord | None:

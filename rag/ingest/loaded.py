@@ -41,9 +41,10 @@ def join_pages(page_texts: list[str]) -> tuple[str, Pages]:
     return "".join(parts), pages
 
 
-def decode_bytes(data: bytes, name: str) -> str:
-    """A BOM decides (UTF-8, UTF-16, UTF-32); then UTF-8; otherwise the most likely encoding; binary data
-    is refused."""
+def decode_bytes(data: bytes, name: str, warnings: list[str] | None = None) -> str:
+    """A BOM decides (UTF-8, UTF-16, UTF-32); then UTF-8; then UTF-8 with its few bad bytes replaced, when
+    the rest holds valid UTF-8 letters; otherwise the most likely encoding; binary data is refused. Whatever
+    was not plain UTF-8 is said in `warnings`: a Latin-1 file used to become "crčme brűlée" unannounced."""
     for bom, codec in ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),
                        (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16")):
         if data.startswith(bom):
@@ -57,9 +58,19 @@ def decode_bytes(data: bytes, name: str) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         pass
+    notes = warnings if warnings is not None else []
+    replaced = data.decode("utf-8-sig", errors="replace")
+    bad = replaced.count("\ufffd") - data.decode("utf-8-sig", errors="ignore").count("\ufffd")
+    letters = sum(1 for ch in replaced if ord(ch) > 127 and ch != "\ufffd")
+    if letters > bad:  # mostly UTF-8: a guess would turn its many good letters into mojibake
+        notes.append(f"{name}: {bad} {'byte was' if bad == 1 else 'bytes were'} not valid UTF-8 and "
+                     f"{'was' if bad == 1 else 'were'} replaced by U+FFFD")
+        return replaced
     best = from_bytes(data).best()
     if best is None:
         raise LoadError(f"{name}: cannot detect the text encoding")
+    notes.append(f"{name}: not UTF-8; decoded as {best.encoding} (a guess: if letters look wrong, save the file "
+                 "as UTF-8)")
     return str(best)
 
 

@@ -6,7 +6,8 @@ import hashlib
 import re
 from pathlib import Path
 
-from rag.ingest.limits import check_file_size
+from rag.config import IngestSettings
+from rag.ingest.limits import Budget, check_file_size
 from rag.ingest.loaded import Loaded, LoadError, decode_bytes, join_pages, title_from_text
 from rag.text.normalize import normalize_text
 from rag.types import Document
@@ -33,15 +34,17 @@ def make_doc_id(name: str, source_key: str) -> str:
     return f"{slug}-{hashlib.sha1(source_key.encode()).hexdigest()[:8]}"
 
 
-def _load_text(data: bytes, name: str) -> Loaded:
-    text = normalize_text(decode_bytes(data, name))
-    return Loaded(text, title_from_text(text, Path(name).stem))
+def _load_text(data: bytes, name: str, budget: Budget) -> Loaded:
+    warnings: list[str] = []
+    text = normalize_text(decode_bytes(data, name, warnings))
+    return Loaded(text, title_from_text(text, Path(name).stem), warnings=warnings)
 
 
-def _load_html(data: bytes, name: str) -> Loaded:
+def _load_html(data: bytes, name: str, budget: Budget) -> Loaded:
     from bs4 import BeautifulSoup
 
-    soup = BeautifulSoup(decode_bytes(data, name), "html.parser")
+    warnings: list[str] = []
+    soup = BeautifulSoup(decode_bytes(data, name, warnings), "html.parser")
     for tag in soup(["script", "style", "noscript", "template"]):
         tag.decompose()
     title = soup.title.get_text(strip=True) if soup.title else ""
@@ -50,10 +53,10 @@ def _load_html(data: bytes, name: str) -> Loaded:
     raw = soup.get_text(separator="\n")
     lines = [re.sub(r"[ \t\u00a0]+", " ", ln).strip() for ln in raw.splitlines()]
     text = normalize_text(re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip())
-    return Loaded(text, title or title_from_text(text, Path(name).stem))
+    return Loaded(text, title or title_from_text(text, Path(name).stem), warnings=warnings)
 
 
-def _load_pdf(data: bytes, name: str) -> Loaded:
+def _load_pdf(data: bytes, name: str, budget: Budget) -> Loaded:
     import io
 
     from pypdf import PdfReader
@@ -61,18 +64,22 @@ def _load_pdf(data: bytes, name: str) -> Loaded:
 
     try:
         reader = PdfReader(io.BytesIO(data))
-        page_texts = [normalize_text(p.extract_text() or "").strip() for p in reader.pages]
+        budget.tick(len(reader.pages), "pages")
+        page_texts = []
+        for p in reader.pages:
+            page_texts.append(normalize_text(p.extract_text() or "").strip())
+            budget.check_time()
         meta_title = (reader.metadata.title if reader.metadata else None) or ""
     except (PdfReadError, ValueError, KeyError, OSError) as exc:
         raise LoadError(f"{name}: unreadable PDF ({exc})") from exc
-    warnings = _fill_textless_pages(data, name, page_texts)
+    warnings = _fill_textless_pages(data, name, page_texts, budget)
     text, pages = join_pages(page_texts)
     if not text.strip():
         raise LoadError(f"{name}: the PDF has no extractable text")
     return Loaded(text, str(meta_title).strip() or title_from_text(text, Path(name).stem), pages, warnings)
 
 
-def _fill_textless_pages(data: bytes, name: str, page_texts: list[str]) -> list[str]:
+def _fill_textless_pages(data: bytes, name: str, page_texts: list[str], budget: Budget) -> list[str]:
     """Pages with no text layer are read by OCR when tesseract is installed, else named in a warning (or an
     error, when no page has text). Changes `page_texts` in place; returns the warnings."""
     blank = [n for n, t in enumerate(page_texts, start=1) if not t]
@@ -88,7 +95,7 @@ def _fill_textless_pages(data: bytes, name: str, page_texts: list[str]) -> list[
         if len(blank) == len(page_texts):
             raise LoadError(f"{what}; {hint}")
         return [f"{what}: left out; {hint}"]
-    for n, text in ocr.ocr_pdf_pages(data, blank, name).items():
+    for n, text in ocr.ocr_pdf_pages(data, blank, name, budget=budget).items():
         page_texts[n - 1] = normalize_text(text).strip()
     read = [n for n in blank if page_texts[n - 1]]
     unread = [n for n in blank if not page_texts[n - 1]]
@@ -103,11 +110,11 @@ def _fill_textless_pages(data: bytes, name: str, page_texts: list[str]) -> list[
     return warnings
 
 
-def _load_office(data: bytes, name: str) -> Loaded:
+def _load_office(data: bytes, name: str, budget: Budget) -> Loaded:
     """Word, PowerPoint, Excel and CSV live in their own module, imported only when such a file comes."""
     from rag.ingest import office
 
-    return office.LOADERS[Path(name).suffix.lower()](data, name)
+    return office.LOADERS[Path(name).suffix.lower()](data, name, budget)
 
 
 _LOADERS = {
@@ -124,14 +131,16 @@ _LOADERS = {
 }
 
 
-def load_bytes(data: bytes, name: str, source: str, source_key: str | None = None) -> Document:
-    """Load a document from bytes; `name` picks the format, `source` is what citations show."""
+def load_bytes(data: bytes, name: str, source: str, source_key: str | None = None,
+               limits: IngestSettings | None = None) -> Document:
+    """Load a document from bytes; `name` picks the format, `source` is what citations show. `limits` (the
+    ingest settings; their defaults when None) bound what reading it may cost: `OverLimit` past one."""
     suffix = Path(name).suffix.lower()
     loader = _LOADERS.get(suffix)
     if loader is None:
         raise LoadError(f"{name}: unsupported file type {suffix or '(none)'}; "
                         f"supported: {', '.join(sorted(SUPPORTED_SUFFIXES))}")
-    got = loader(data, name)
+    got = loader(data, name, Budget(name, limits or IngestSettings()))
     return Document(doc_id=make_doc_id(name, source_key or source), source=source, title=got.title,
                     text=got.text, pages=got.pages, warnings=got.warnings)
 
@@ -147,10 +156,10 @@ def read_file(path: Path, max_bytes: int | None = None) -> bytes:
         raise LoadError(f"{path}: cannot read ({exc.strerror or exc})") from exc
 
 
-def load_file(path: Path, max_bytes: int | None = None) -> Document:
+def load_file(path: Path, max_bytes: int | None = None, limits: IngestSettings | None = None) -> Document:
     path = Path(path)
     data = read_file(path, max_bytes)
-    return load_bytes(data, path.name, source=display_source(path), source_key=str(path.resolve()))
+    return load_bytes(data, path.name, source=display_source(path), source_key=str(path.resolve()), limits=limits)
 
 
 def display_source(path: Path, resolved: Path | None = None) -> str:

@@ -9,7 +9,9 @@ from __future__ import annotations
 import re
 import shutil
 
+from rag.ingest.limits import Budget
 from rag.ingest.loaded import LoadError
+from rag.ingest.pages import render
 
 DPI = 300  # tesseract's own advice: below ~300 dpi its accuracy drops on ordinary body text
 TIMEOUT_S = 120  # per page: a pathological page is reported, not waited on for ever
@@ -19,8 +21,13 @@ def available() -> bool:
     return shutil.which("tesseract") is not None
 
 
-def ocr_pdf_pages(data: bytes, numbers: list[int], name: str, lang: str = "eng") -> dict[int, str]:
-    """{page number: recognised text} for the given 1-based pages of a PDF."""
+def ocr_pdf_pages(data: bytes, numbers: list[int], name: str, lang: str = "eng", max_pixels: int = 10_000_000,
+                  budget: Budget | None = None) -> dict[int, str]:
+    """{page number: recognised text} for the given 1-based pages of a PDF. A page is rendered at 300 dpi, or
+    less when that would pass `max_pixels` (the budget's setting when given); the budget's clock is checked
+    between pages."""
+    if budget is not None:
+        max_pixels = budget.settings.max_page_pixels
     import pypdfium2 as pdfium
     import pytesseract
 
@@ -31,8 +38,10 @@ def ocr_pdf_pages(data: bytes, numbers: list[int], name: str, lang: str = "eng")
         raise LoadError(f"{name}: cannot render the PDF for OCR ({exc})") from exc
     try:
         for n in numbers:
+            if budget is not None:
+                budget.check_time()
             page = pdf[n - 1]
-            image = page.render(scale=DPI / 72).to_pil()
+            image = render(page, DPI / 72, max_pixels)
             page.close()
             try:
                 out[n] = unwrap(pytesseract.image_to_string(image, lang=lang, timeout=TIMEOUT_S))

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,6 +61,7 @@ class _Pending:
     doc: Document
     chunks: list[Chunk]
     record: DocRecord
+    kept_tmp: str = ""  # an upload's bytes under a name of its own, moved to `record.file` with the write
 
 
 @dataclass
@@ -112,12 +114,17 @@ class Ingestor:
         the uploads' bytes, is kept under the persist folder: the viewer renders PDF pages from it and
         re-ingest reads it again."""
         t0, counter, results, group = time.perf_counter(), _Counter(progress), [], []
+        kept = [self._keep(doc, data[i]) for i, doc in enumerate(docs)] if data is not None else []
+        if kept:  # recorded before chunking: a kill from here on leaves a record the next sync finishes
+            self.store.put_doc_records([DocRecord(doc_id=d.doc_id, source=d.source, title=d.title, file=tmp,
+                                                  recipe=self._recipe(), ingested_at=time.time())
+                                        for d, (_, tmp) in zip(docs, kept, strict=True)])
         for i, doc in enumerate(docs):
             if any(p.doc.doc_id == doc.doc_id for p in group):  # the same name twice: the later one wins
                 results += self._write_group(group, counter)
                 group = []
-            kept = self._keep(doc, data[i]) if data is not None else ""
-            group.append(self._prepare(doc, kept=kept))
+            target, tmp = kept[i] if kept else ("", "")
+            group.append(self._prepare(doc, kept=target, kept_tmp=tmp))
         results += self._write_group(group, counter)
         self._after_write()
         log_ingest(IngestReport(results, seconds=time.perf_counter() - t0, written=True), self.settings, "upload",
@@ -132,26 +139,29 @@ class Ingestor:
 
     def delete_document(self, doc_id: str) -> int:
         """Every chunk (Chroma, then BM25), the record and a kept upload."""
-        rec = self.store.doc_record(doc_id)
-        kept = rec.file if rec else ""
-        removed = self.store.delete_document(doc_id)
+        with self.store.write_lock():
+            rec = self.store.doc_record(doc_id)
+            kept = rec.file if rec else ""
+            removed = self.store.delete_document(doc_id)
+            if kept:
+                Path(kept).unlink(missing_ok=True)
         if removed:
             self._after_write()
-        if kept:
-            Path(kept).unlink(missing_ok=True)
         return removed
 
     def uploads_dir(self) -> Path:
         return self.settings.store.persist_dir / "files" / self.settings.store.collection
 
-    def _keep(self, doc: Document, data: bytes) -> str:
+    def _keep(self, doc: Document, data: bytes) -> tuple[str, str]:
+        """(where the upload is kept, a temporary file of its own holding its bytes). The temporary name is
+        unique, so concurrent uploads of one name never write one file; it is moved into place under the
+        collection's write lock, with the chunks it made."""
         folder = self.uploads_dir()
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / f"{doc.doc_id}{Path(doc.source).suffix.lower()}"
-        tmp = target.with_name(f".{target.name}.tmp")
+        tmp = folder / f".{target.name}.{uuid.uuid4().hex}.tmp"
         tmp.write_bytes(data)
-        tmp.replace(target)
-        return str(target)
+        return str(target), str(tmp)
 
     def reingest(self, doc_id: str) -> DocResult:
         """Read a document's file again (its folder path, or the kept upload) and replace its chunks."""
@@ -171,30 +181,47 @@ class Ingestor:
             return report.documents[0]
         raise LoadError(f"{rec.source or doc_id}: its file is no longer available; upload it again")
 
-    def _prepare(self, doc: Document, file_hash: str = "", path: str = "", kept: str = "") -> _Pending:
+    def _prepare(self, doc: Document, file_hash: str = "", path: str = "", kept: str = "", kept_tmp: str = "",
+                 ) -> _Pending:
         chunks = chunk_document(doc, self.settings.ingest.chunk_size, self.settings.ingest.chunk_overlap)
         record = DocRecord(doc_id=doc.doc_id, source=doc.source, title=doc.title, path=path, file_hash=file_hash,
                            recipe=self._recipe(), n_chunks=len(chunks), ingested_at=time.time(),
                            pages=len(doc.pages), file=kept)
-        return _Pending(doc, chunks, record)
+        return _Pending(doc, chunks, record, kept_tmp)
 
     def _write_group(self, group: list[_Pending], counter: _Counter) -> list[DocResult]:
         """Store a group of documents. Every record says "writing" before any chunk is written and
         "complete" only after all the group's chunks are stored and stale ones removed, so a kill in
-        between leaves records the next sync sees and redoes."""
+        between leaves records the next sync sees and redoes. Embedding runs outside the collection's write
+        lock; the ids stored are read again under it, so a writer of the same document that finished
+        meanwhile (another thread, or another server sharing the Chroma server) is replaced whole, never
+        interleaved with."""
         if not group:
             return []
         self._check_stop(group)
-        self.store.put_doc_records([p.record.model_copy(update={"state": DocState.writing}) for p in group])
+        self.store.put_doc_records([p.record.model_copy(update={"state": DocState.writing, "file": p.kept_tmp})
+                                    if p.kept_tmp else p.record.model_copy(update={"state": DocState.writing})
+                                    for p in group])
         existing = self.store.ids_by_document([p.doc.doc_id for p in group])
         todo = [c for p in group for c in p.chunks if c.id not in existing[p.doc.doc_id]]
         counter.queued += len(todo)
         vectors = self._embed([c.text for c in todo], counter, group)
         self._check_stop(group)  # between batches: the store is never cut off in the middle of a write
-        stale = {p.doc.doc_id: existing[p.doc.doc_id] - {c.id for c in p.chunks} for p in group}
-        self.store.write_chunks(todo, vectors, {p.doc.doc_id: hashlib.sha256(p.doc.text.encode()).hexdigest()
-                                                for p in group}, sorted(set().union(*stale.values())))
-        self.store.put_doc_records([p.record.model_copy(update={"state": DocState.complete}) for p in group])
+        with self.store.write_lock():
+            existing = self.store.ids_by_document([p.doc.doc_id for p in group])
+            embedded = {c.id for c in todo}
+            more = [c for p in group for c in p.chunks if c.id not in existing[p.doc.doc_id] and c.id not in embedded]
+            if more:  # removed by a writer that finished while these were embedded: rare, and small
+                counter.queued += len(more)
+                todo += more
+                vectors += self._embed([c.text for c in more], counter, group)
+            stale = {p.doc.doc_id: existing[p.doc.doc_id] - {c.id for c in p.chunks} for p in group}
+            self.store.write_chunks(todo, vectors, {p.doc.doc_id: hashlib.sha256(p.doc.text.encode()).hexdigest()
+                                                    for p in group}, sorted(set().union(*stale.values())))
+            for p in group:  # the kept file is the version the chunks are from
+                if p.kept_tmp:
+                    Path(p.kept_tmp).replace(p.record.file)
+            self.store.put_doc_records([p.record.model_copy(update={"state": DocState.complete}) for p in group])
         new = {p.doc.doc_id: 0 for p in group}
         for c in todo:
             new[c.doc_id] += 1
@@ -267,7 +294,7 @@ class Ingestor:
             try:
                 data = read_file(f.path, max_file_bytes(self.settings.ingest))
                 doc = load_bytes(data, f.path.name, source=display_source(f.path, f.resolved),
-                                 source_key=str(f.resolved))
+                                 source_key=str(f.resolved), limits=self.settings.ingest)
                 if not doc.text.strip():
                     raise LoadError(f"{f.path}: the file has no text")
             except LoadError as exc:
@@ -309,10 +336,12 @@ class Ingestor:
         files, present = self._scan(iter_files([root]), report)
         records = self.store.doc_records()
         self._ingest(files, records, report, on_file, progress)
+        self._finish_cut_off_uploads(records, report)
         gone = {doc_id: rec for doc_id, rec in records.items()
                 if rec.path and Path(rec.path).is_relative_to(root) and rec.path not in present}
         if gone:
-            self.store.delete_documents(list(gone))
+            with self.store.write_lock():
+                self.store.delete_documents(list(gone))
             report.deleted = [rec.source or rec.path for rec in gone.values()]
             report.written = True
         if report.written:
@@ -320,11 +349,34 @@ class Ingestor:
         report.seconds = time.perf_counter() - t0
         return log_ingest(report, self.settings, "sync", [folder])
 
+    def _finish_cut_off_uploads(self, records: dict[str, DocRecord], report: IngestReport) -> None:
+        """Uploads whose write was cut off (a record still "writing") are finished from the bytes the record
+        names (the kept file, or the upload's own temporary copy); one whose bytes are gone is reported."""
+        for rec in records.values():
+            if rec.complete or rec.path or not rec.source.startswith("upload:"):
+                continue
+            source = Path(rec.file) if rec.file else None
+            if source is None or not source.is_file():
+                report.skipped.append((rec.source, f"{rec.source}: cut off while it was being written, and its "
+                                                   "file is gone: upload it again"))
+                continue
+            try:
+                data = source.read_bytes()
+                result = self.ingest_document(self.load_upload(data, rec.source.removeprefix("upload:")), data=data)
+            except LoadError as exc:
+                report.skipped.append((rec.source, str(exc)))
+                continue
+            if source.name.endswith(".tmp"):  # its bytes are now kept under the document's own name
+                source.unlink(missing_ok=True)
+            report.documents.append(result)
+            report.written = True
+
     def load_upload(self, data: bytes, name: str) -> Document:
         """An uploaded file: its identity is its name, so uploading it again replaces the old version."""
         safe_name = Path(name).name  # never trust a client's path
         check_file_size(safe_name, len(data), max_file_bytes(self.settings.ingest))
-        doc = load_bytes(data, safe_name, source=f"upload:{safe_name}", source_key=f"upload:{safe_name}")
+        doc = load_bytes(data, safe_name, source=f"upload:{safe_name}", source_key=f"upload:{safe_name}",
+                         limits=self.settings.ingest)
         if not doc.text.strip():
             raise LoadError(f"{safe_name}: the file has no text")
         return doc

@@ -15,7 +15,7 @@ from typing import Any, BinaryIO
 
 from rag.components import Components
 from rag.index.documents import DocumentNotFound
-from rag.ingest.limits import FileTooLarge, check_file_size, max_file_bytes
+from rag.ingest.limits import OverLimit, check_file_size, max_file_bytes
 from rag.ingest.loaders import SUPPORTED_SUFFIXES, LoadError
 from rag.ingest.pipeline import DocResult, Progress
 from rag.types import Document
@@ -87,8 +87,8 @@ def _check_file(parts: Components, upload: Upload) -> Accepted | Refusal:
         data = _read(upload.content, limit)
         check_file_size(name, len(data), limit)
         return Accepted(parts.ingestor.load_upload(data, name), data)
-    except FileTooLarge as exc:
-        return Refusal(name, str(exc), 413, "file_too_large")
+    except OverLimit as exc:  # the file's size, or another limit: 413 (422 for time), naming the setting
+        return Refusal(name, str(exc), exc.status, exc.code)
     except LoadError as exc:
         return Refusal(name, str(exc), 400, "unreadable_file")
     except OSError as exc:  # the chat page's saved copy is gone or unreadable
@@ -126,8 +126,9 @@ def reingest(parts: Components, doc_id: str) -> DocResult:
 def delete(parts: Components, doc_id: str) -> int:
     """Remove every chunk of the document, its record and kept upload; the chunks removed. `DocumentNotFound`
     when the collection holds none of it."""
+    recorded = parts.store.doc_record(doc_id) is not None  # an upload cut off before its chunks: a record only
     removed = parts.ingestor.delete_document(doc_id)
-    if not removed:
+    if not removed and not recorded:
         raise DocumentNotFound(doc_id)
     return removed
 

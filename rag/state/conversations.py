@@ -3,6 +3,7 @@ keeps the question, the answer's text and its public object (citations with docu
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import sqlite3
@@ -40,6 +41,14 @@ def _footnote_markers(text: str, turn: int, markers: set[int]) -> str:
     """`[2]` becomes `[^3-2]` (turn 3, source 2): footnote labels stay unique across the conversation."""
     return re.sub(r"\[(\d+)\]", lambda x: f"[^{turn}-{x.group(1)}]" if int(x.group(1)) in markers else x.group(0),
                   text)
+
+
+def _inline(text: str) -> str:
+    """Text from a user or a document, safe inside one line of the Markdown export: its white space (newlines
+    too) collapsed, so it cannot start a turn or a footnote of its own, and its HTML and Markdown punctuation
+    escaped, so it renders as the text it is."""
+    text = html.escape(" ".join(str(text).split()), quote=False)
+    return re.sub(r"([\\`*_\[\]{}#|~])", r"\\\1", text)
 
 
 class Conversations:
@@ -111,20 +120,20 @@ class Conversations:
     def export_markdown(self, cid: str) -> str:
         """The conversation as Markdown; each citation a footnote with its document, page and quote."""
         conv = self.get(cid)
-        out = [f"# {conv['title'] or 'Conversation'}", "", f"Collection: `{conv['collection']}`", ""]
+        out = [f"# {_inline(conv['title']) or 'Conversation'}", "", f"Collection: `{conv['collection']}`", ""]
         turn = 0
         for m in conv["messages"]:
             if m["role"] == "user":
                 turn += 1
-                out += [f"**You:** {m['content']}", ""]
+                out += [f"**You:** {_inline(m['content'])}", ""]
                 continue
             cites = {c["marker"]: c for c in (m.get("answer") or {}).get("citations", [])}
-            body = _footnote_markers(m["content"], turn, set(cites))
+            body = _footnote_markers(html.escape(m["content"], quote=False), turn, set(cites))
             out += [f"**Assistant:** {body}", ""]
             for n, c in sorted(cites.items()):
                 page = f", page {c['page']}" if c.get("page") else ""
-                quote = " ".join(str(c["quote"]).split())
-                out.append(f"[^{turn}-{n}]: *{c['title']}* ({file_name(c['source'])}{page}): “{quote}”")
+                out.append(f"[^{turn}-{n}]: *{_inline(c['title'])}* ({_inline(file_name(c['source']))}{page}): "
+                           f"“{_inline(c['quote'])}”")
             if cites:
                 out.append("")
         return "\n".join(out).rstrip() + "\n"

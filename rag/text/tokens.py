@@ -28,3 +28,9 @@ def _encoding():
 
 def count_tokens(text: str) -> int:
     return len(_encoding().encode(text, disallowed_special=()))
+
+
+def last_tokens(text: str, n: int) -> str:
+    """The end of `text`, `n` tokens long: what is kept of a message cut to a budget."""
+    ids = _encoding().encode(text, disallowed_special=())
+    return _encoding().decode(ids[-n:]) if n > 0 else ""

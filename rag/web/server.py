@@ -4,19 +4,21 @@ and stops it promptly. The server builds the page (`rag.web.ui`); the page knows
 from __future__ import annotations
 
 import socket
-import threading
 from collections.abc import Callable
 
+import anyio
 import uvicorn
 from fastapi import Depends, FastAPI
 from starlette.routing import Mount
 
 from rag import __version__
 from rag.components import Components, offline_environment
+from rag.ingest.limits import max_file_bytes
 from rag.logs import configure
 from rag.web.api import answer, chat, collections, conversations, documents
 from rag.web.api.auth import bearer_guard
 from rag.web.api.errors import MethodNotAllowed, install_error_handlers
+from rag.web.api.guard import Guard, is_loopback, token_matches
 from rag.web.api.models import Health, errors
 from rag.web.api.openapi import install_openapi
 
@@ -25,7 +27,9 @@ def create_app(comps: Components, with_ui: bool = True) -> FastAPI:
     offline_environment()  # before Gradio is imported
     settings = comps.settings
     configure(settings)
-    app = FastAPI(title="rag-chat", version=__version__,
+    # no /docs or /redoc: FastAPI's pages load their scripts from a CDN, and no package here serves them offline;
+    # the schema itself stays at /openapi.json
+    app = FastAPI(title="rag-chat", version=__version__, docs_url=None, redoc_url=None,
                   description="Answers from your documents, every claim cited to the exact passage.")
     install_error_handlers(app)
     guard = [Depends(bearer_guard(settings.server.api_token))]
@@ -34,29 +38,44 @@ def create_app(comps: Components, with_ui: bool = True) -> FastAPI:
                            responses=errors(401) if settings.server.api_token else None)
 
     @app.get("/health", tags=["health"], summary="Store reachable, model loaded", response_model=Health)
-    def health() -> dict:
-        try:
-            chunks, store_ok = comps.store.count(), True
-        except Exception:  # reported, not raised: health must answer
-            chunks, store_ok = None, False
+    async def health() -> dict:
+        # async, and its store call on a thread limiter of its own: answers that hold every worker thread of
+        # the shared pool (a full queue) do not hold health
+        if not hasattr(app.state, "health_limiter"):
+            app.state.health_limiter = anyio.CapacityLimiter(1)
+        chunks, store_ok = None, False
+        with anyio.move_on_after(5):
+            try:
+                chunks = await anyio.to_thread.run_sync(lambda: comps.store.count(), abandon_on_cancel=True,
+                                                        limiter=app.state.health_limiter)
+                store_ok = True
+            except Exception:  # reported, not raised: health must answer
+                chunks = None
         loaded = bool(getattr(comps.llm, "loaded", True))
-        return {"status": "ok" if store_ok and loaded else "degraded", "store": store_ok, "chunks": chunks,
-                "collection": settings.store.collection, "model": comps.llm.name, "model_loaded": loaded}
+        warming = comps.warmup.warming
+        status = "warming" if warming and store_ok else "ok" if store_ok and loaded else "degraded"
+        return {"status": status, "store": store_ok, "chunks": chunks,
+                "collection": settings.store.collection, "model": comps.llm.name, "model_loaded": loaded,
+                "warm": comps.warmup.done and comps.warmup.error is None}
 
     # Run first when the server stops: ingests end at their next batch, streams that never end are let go.
     app.state.on_stop = [comps.stopping.set]
 
-    if hasattr(comps.llm, "load"):  # warm the model in the background: the first question need not wait
-        threading.Thread(target=comps.llm.load, daemon=True).start()
+    # load the models and evaluate the shared prompt prefix in the background: /health says "warming" until
+    # then, and the first question is then as fast as the tenth
+    comps.warmup.start()
 
     if with_ui:
         import gradio as gr
 
         from rag.web.ui import CSS, HEAD, build_ui, theme
 
-        auth = (lambda _user, password: password == settings.server.api_token) if settings.server.api_token else None
+        token = settings.server.api_token
+        auth = (lambda _user, password: token_matches(password, token)) if token else None
+        # Gradio refuses a larger file while it streams in, before any of it is read whole
         app = gr.mount_gradio_app(app, build_ui(comps), path="/", theme=theme(), css=CSS, footer_links=[],
-                                  auth=auth, auth_message="Enter the API token as the password.", head=HEAD)
+                                  auth=auth, auth_message="Enter the API token as the password.", head=HEAD,
+                                  max_file_size=max_file_bytes(settings.ingest))
         # Each open chat page holds a heartbeat stream that ends only when Gradio's stop event is set, which
         # a mounted Gradio app gets at lifespan shutdown: after uvicorn has waited for every connection to
         # close. Without setting it first, one open page kept the server up for ever after SIGTERM.
@@ -67,6 +86,7 @@ def create_app(comps: Components, with_ui: bool = True) -> FastAPI:
     # last, so that it sees every route: the chat page mounted at "/" would answer 404 to a method an API
     # path does not take
     app.add_middleware(MethodNotAllowed, routes=list(app.routes))
+    app.add_middleware(Guard, settings=settings)  # outermost: before anything reads the body
     return app
 
 
@@ -87,15 +107,27 @@ def run(app: FastAPI, host: str, port: int, grace: float) -> None:
     Server(uvicorn.Config(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=grace)).run()
 
 
-def launch(comps: Components, host: str, port: int) -> None:
-    """`rag serve`: seed an empty store, name ingests that were cut off, then serve the page and the API."""
+def check_exposure(host: str, token: str | None, allowed: bool) -> None:
+    """Refuse to serve anyone on the network without a token, unless told so explicitly: a server on a LAN
+    address with no token would hand every document and conversation to whoever finds it."""
+    if not is_loopback(host) and not token and not allowed:
+        raise SystemExit(f"refusing to serve on {host} without a token: set RAG_SERVER__API_TOKEN, or pass "
+                         "--insecure-no-token (RAG_SERVER__ALLOW_NO_TOKEN=true) to serve it open to the network")
+
+
+def launch(comps: Components, host: str, port: int, insecure_no_token: bool = False) -> None:
+    """`rag serve`: seed an empty store, name ingests that were cut off, then serve the page and the API. A
+    host other than loopback needs a token (`check_exposure`)."""
+    server = comps.settings.server
+    check_exposure(host, server.api_token, insecure_no_token or server.allow_no_token)
     report = comps.seed_if_empty()
     if report is not None:
         print(f"Ingested {len(report.documents)} seed documents ({report.chunks} chunks) "
               f"in {report.seconds:.1f} s")
     for source in comps.unfinished_documents():
-        print(f"warning: {source} was cut off while it was being ingested: add it again (or `rag sync` its "
+        print(f"warning: {source} was cut off while it was being ingested: add it again (or `rag sync` any "
               "folder) to finish it")
     app = create_app(comps)
-    print(f"Chat UI on http://{host}:{port}/ · API on http://{host}:{port}/v1 · docs on http://{host}:{port}/docs")
+    print(f"Chat UI on http://{host}:{port}/ · API on http://{host}:{port}/v1 · "
+          f"schema on http://{host}:{port}/openapi.json")
     run(app, host, port, grace=comps.settings.server.shutdown_grace)

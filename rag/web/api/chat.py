@@ -9,17 +9,19 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 
-from fastapi import APIRouter
-from fastapi.responses import StreamingResponse
+from fastapi import APIRouter, Request
+from fastapi.responses import Response, StreamingResponse
+from starlette.concurrency import run_in_threadpool
 
 from rag.backends.llm import LLMError
 from rag.components import Components
 from rag.services import asking
-from rag.types import final_answer, word_pieces
+from rag.types import word_pieces
 from rag.web.api.errors import ApiError, error_body
 from rag.web.api.models import ChatRequest, ModelList, RagChatCompletion, chat_stream_schema, errors
+from rag.web.api.streaming import final_event
 
 MODEL_PREFIX = "rag:"
 
@@ -49,24 +51,28 @@ def router(comps: Components) -> APIRouter:
               responses={200: {"description": "A chat completion; with `\"stream\": true`, Server-Sent Events "
                                "of chat completion chunks.",
                                "content": {"text/event-stream": {"schema": chat_stream_schema()}}},
-                         **errors(400, 404, 422, 503, _400="malformed JSON; the last user or assistant message is "
-                                  "not the user's; an empty or too long question; an invalid collection name",
+                         **errors(400, 404, 413, 422, 429, 503, _400="malformed JSON; the last user or assistant "
+                                  "message is not the user's; an empty or too long question; an invalid collection "
+                                  "name",
                                   _404="unknown collection (model `rag:NAME`)")})
-    def chat(req: ChatRequest):
+    async def chat(req: ChatRequest, request: Request):
         turns = [(m.role, m.text()) for m in req.messages if m.role in ("user", "assistant")]
         if not turns or turns[-1][0] != "user":
             raise ApiError(400, "the last message must come from the user", "invalid_messages")
         history = [{"role": r, "content": c} for r, c in turns[:-1]]
         # the question is checked here (400), before a stream starts
-        events = asking.ask(comps, turns[-1][1], collection=collection_of(req.model), history=history,
-                            top_k=req.top_k, max_tokens=req.max_completion_tokens or req.max_tokens,
-                            temperature=req.temperature)
+        events = await run_in_threadpool(lambda: asking.ask(
+            comps, turns[-1][1], collection=collection_of(req.model), history=history, top_k=req.top_k,
+            max_tokens=req.max_completion_tokens or req.max_tokens, temperature=req.temperature))
         cid, created, name = f"chatcmpl-{uuid.uuid4().hex}", int(time.time()), model_name()
         extra = lambda a: {"citations": [c.model_dump() for c in a.citations],  # noqa: E731
                            "answerable": a.answerable, "query": a.query, "shape": a.shape,
                            "timings": a.timings.model_dump()}
         if not req.stream:
-            final = final_answer(events)
+            done = await final_event(events, request)
+            if done is None:  # the client left: nobody reads this
+                return Response(status_code=499)
+            final = done.answer
             return {"id": cid, "object": "chat.completion", "created": created, "model": name,
                     "choices": [{"index": 0, "message": {"role": "assistant", "content": final.answer},
                                  "finish_reason": "stop"}],
@@ -77,13 +83,16 @@ def router(comps: Components) -> APIRouter:
                     "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]} | more
             return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
 
-        def sent() -> Iterator[str]:
+        async def sent() -> AsyncIterator[str]:
             # OpenAI clients cannot take text back, so the answer's text is held until it is verified (the
             # chain may replace a rejected reply with the refusal) and then sent: the concatenated deltas are
             # always the final message.
             yield chunk({"role": "assistant", "content": ""})
             try:
-                final = final_answer(events)
+                done = await final_event(events, request)  # the model stops when the client leaves
+                if done is None:
+                    return
+                final = done.answer
                 for piece in word_pieces(final.answer):
                     yield chunk({"content": piece})
                 yield chunk({}, "stop", **extra(final))

@@ -11,7 +11,8 @@ from fastapi import APIRouter, File, Query, UploadFile
 from fastapi.responses import Response
 
 from rag.components import Components
-from rag.index.documents import document_file, file_name, render_pdf_page, text_window
+from rag.index.documents import document_file, file_name, text_window
+from rag.ingest.pages import render_pdf_page
 from rag.ingest.pipeline import IngestInterrupted
 from rag.services import documents
 from rag.services.documents import Upload, UploadRefused
@@ -31,6 +32,7 @@ CollectionParam = Annotated[str | None, Query(max_length=200, json_schema_extra=
 # every route here: an invalid collection name (400), an unknown collection (404), a parameter of the wrong shape
 # (422), the store unreachable (503)
 _COMMON = (400, 404, 422, 503)
+MAX_OFFSET = 2**31 - 1  # past any document's text; the store's integers end at 2**63 (a 500 there before)
 
 
 def _iso(ts: float) -> str:
@@ -46,16 +48,22 @@ def router(comps: Components) -> APIRouter:
         docs = documents.list_documents(comps.collection(collection))
         return {"object": "list", "data": [
             {"id": d["doc_id"], "source": d["source"], "file_name": file_name(d["source"]), "title": d["title"],
-             "pages": d["pages"], "chunks": d["chunks"], "ingested_at": _iso(float(d["ingested_at"]))}
+             "pages": d["pages"], "chunks": d["chunks"], "ingested_at": _iso(float(d["ingested_at"])),
+             "state": d["state"]}
             for d in docs]}
 
     @api.post("/v1/documents", status_code=201, summary="Upload and ingest one or more files",
               response_model=IngestedList,
               responses=errors(*_COMMON, 413, 415, _400="unreadable file, invalid collection name",
-                               _413="a file over RAG_INGEST__MAX_FILE_MB, or more files than one upload takes",
+                               _413="a file over RAG_INGEST__MAX_FILE_MB or another ingest limit (named in the "
+                                    "message), or more files than one upload takes",
                                _503="the server is stopping, or the store is unreachable"))
     def upload(files: Annotated[list[UploadFile], File(min_length=1, description="one or more files")],
                collection: CollectionParam = None) -> dict:
+        most = comps.settings.server.max_upload_files
+        if len(files) > most:  # before any file is read (the whole request is capped by the guard)
+            raise ApiError(413, f"{len(files)} files: one upload takes at most {most} files "
+                           "(RAG_SERVER__MAX_UPLOAD_FILES)", "too_many_files")
         parts = comps.collection(collection)
         try:
             results = documents.upload(parts, [Upload(f.filename or "", f.file) for f in files])
@@ -89,7 +97,8 @@ def router(comps: Components) -> APIRouter:
 
     @api.get("/v1/documents/{doc_id}/text", summary="The document's text around a span (a citation's quote)",
              response_model=TextWindowOut, responses=errors(*_COMMON, _404="unknown document or collection"))
-    def text(doc_id: str, start: Annotated[int, Query(ge=0)] = 0, end: Annotated[int, Query(ge=0)] = 0,
+    def text(doc_id: str, start: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+             end: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
              margin: Annotated[int, Query(ge=0, le=20000)] = 1200, collection: CollectionParam = None) -> dict:
         window = text_window(comps.collection(collection).store, doc_id, start, max(start, end), margin)
         return window.dict()
@@ -100,11 +109,12 @@ def router(comps: Components) -> APIRouter:
                         **errors(*_COMMON, _404="unknown document, page or collection, or no PDF")})
     def page_image(doc_id: str, page: int, width: Annotated[int, Query(ge=100, le=2000)] = 900,
                    collection: CollectionParam = None) -> Response:
-        path = document_file(comps.collection(collection).store, doc_id)
+        parts = comps.collection(collection)
+        path = document_file(parts.store, doc_id)
         if path is None or path.suffix.lower() != ".pdf":
             raise ApiError(404, f"document {doc_id!r} has no PDF file on this server", "page_not_found")
         try:
-            png = render_pdf_page(path, page, width)
+            png = render_pdf_page(path, page, width, parts.settings.ingest.max_page_pixels)
         except IndexError as exc:
             raise ApiError(404, f"document {doc_id!r} has no page {page}", "page_not_found") from exc
         return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})

@@ -9,6 +9,7 @@ from openai.types.chat import ChatCompletion, ChatCompletionChunk
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
 from rag.retrieval.retrievers import Filters
+from rag.services.asking import INVISIBLE_RANGES
 from rag.types import Answer, Citation, ContextPassage, RetrievedChunk, Sources, Timings
 
 # ---- requests
@@ -36,8 +37,10 @@ class HistoryMessage(BaseModel):
 # What the server checks itself, answering 400 (not pydantic's 422), declared in the schema: a question that is
 # not blank (its maxLength, RAG_ANSWER__MAX_QUESTION_CHARS, is set by rag.web.api.openapi), and a collection name.
 # "not blank": a character that is not white space as Python's str.split() sees it, spelled out because regex
-# engines disagree on what \s is (ECMA's has U+FEFF and lacks U+001C-U+001F and U+0085)
-NOT_BLANK = r"[^\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+# engines disagree on what \s is (ECMA's has U+FEFF and lacks U+001C-U+001F and U+0085); nor one of only
+# invisible characters (zero-width, bidi controls: rag.services.asking.INVISIBLE_RANGES, those in the BMP)
+NOT_BLANK = ("[^\\t-\\r\\x1c-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
+             + "".join(f"\\u{a:04x}-\\u{b:04x}" for a, b in INVISIBLE_RANGES if b <= 0xFFFF) + "]")
 QUESTION_SCHEMA = {"minLength": 1, "pattern": NOT_BLANK}
 COLLECTION_PATTERN = r"^(?!.*(?:__|\.\.))[A-Za-z0-9][A-Za-z0-9._-]{1,62}[A-Za-z0-9]$"
 COLLECTION_SCHEMA = {"pattern": COLLECTION_PATTERN}
@@ -98,9 +101,11 @@ _ERRORS = {
     401: "missing or wrong bearer token (RAG_SERVER__API_TOKEN is set)",
     404: "unknown collection",
     409: "conflict",
-    413: "file too large (RAG_INGEST__MAX_FILE_MB)",
+    413: "a body over its limit (RAG_SERVER__MAX_JSON_KB, RAG_SERVER__MAX_UPLOAD_MB), a file over "
+         "RAG_INGEST__MAX_FILE_MB, or too many files",
     415: "unsupported file type",
     422: "a body or parameter of the wrong shape",
+    429: "too many answers waiting or from this client (Retry-After says when to try again)",
     503: "the store or the LLM is unreachable",
 }
 
@@ -130,6 +135,8 @@ class AnswerResponse(Answer):
 
     retrieved: list[RetrievedChunk]
     context: list[ContextPassage]
+    warnings: list[str] = Field(default_factory=list, description="What went wrong around the answer without "
+                                "costing it: the turn could not be saved in its conversation (a full disk).")
 
 
 class SourcesEvent(Sources):
@@ -214,6 +221,9 @@ class DocumentInfo(BaseModel):
     pages: int
     chunks: int
     ingested_at: str = Field(description="ISO 8601, UTC.")
+    state: Literal["complete", "writing"] = Field(
+        "complete", description="\"writing\": its last write was cut off (or is under way); re-ingest, or the "
+        "next `rag sync`, finishes it.")
 
 
 class DocumentList(BaseModel):
@@ -311,9 +321,11 @@ class ConversationDeleted(BaseModel):
 
 
 class Health(BaseModel):
-    status: Literal["ok", "degraded"]
+    status: Literal["ok", "warming", "degraded"] = Field(description="warming: the models are being loaded and "
+                                                          "the shared prompt evaluated (questions wait for it)")
     store: bool
     chunks: int | None
     collection: str
     model: str
     model_loaded: bool
+    warm: bool = Field(description="The warm-up (models loaded, shared prompt prefix evaluated) has finished")

@@ -83,14 +83,17 @@ def build_ui(comps: Components) -> gr.Blocks:
     def collections_update(value: str) -> gr.Dropdown:
         return gr.Dropdown(choices=comps.collection_names(), value=value)
 
+    # Nothing private is built into the page: Gradio serves its config (the components' choices and values) to
+    # whoever loads it, before any login. Collections, conversations and documents are filled as the page
+    # loads, for a logged-in user, and are current then (not as they were when the server started).
     with gr.Blocks(title="Cited answers") as demo:
-        title = gr.Markdown(panels.header(comps, comps.name))
+        title = gr.Markdown("### Ask your documents\nEvery answer cites the passages it came from.")
         history = gr.State([])
         conv_id = gr.State("")
         with gr.Row():
             with gr.Column(scale=1, min_width=220):
-                collection = gr.Dropdown(choices=comps.collection_names(), value=comps.name, label="Collection",
-                                         elem_id="rag-collection", interactive=True)
+                collection = gr.Dropdown(choices=[], value=None, label="Collection", elem_id="rag-collection",
+                                         interactive=True)
                 with gr.Row():
                     new_name = gr.Textbox(placeholder="new collection name", show_label=False, scale=3,
                                           elem_id="rag-new-collection")
@@ -102,8 +105,8 @@ def build_ui(comps: Components) -> gr.Blocks:
                     drop_no = gr.Button("Cancel", size="sm")
                 coll_status = gr.Markdown(elem_id="rag-collection-status")
                 gr.Markdown("**Conversations**")
-                convs = gr.Dropdown(choices=panels.conversation_choices(comps), value=None, label="Reopen",
-                                    elem_id="rag-conversations", interactive=True)
+                convs = gr.Dropdown(choices=[], value=None, label="Reopen", elem_id="rag-conversations",
+                                    interactive=True)
                 clear = gr.Button("New conversation", size="sm", elem_id="rag-new-conversation")
                 with gr.Row():
                     conv_title = gr.Textbox(placeholder="rename to…", show_label=False, scale=3,
@@ -130,11 +133,10 @@ def build_ui(comps: Components) -> gr.Blocks:
                 open_req = gr.Textbox(visible="hidden", elem_id="rag-open-req")
                 open_btn = gr.Button("open", visible="hidden", elem_id="rag-open-btn")
                 gr.Markdown("**Documents**")
-                table, choices = panels.documents(comps, comps.name)
-                docs_table = gr.HTML(table, elem_id="rag-documents")
+                docs_table = gr.HTML("", elem_id="rag-documents")
                 files = gr.File(label="Add documents (" + " ".join(sorted(SUPPORTED_SUFFIXES)) + ")",
                                 file_count="multiple", file_types=sorted(SUPPORTED_SUFFIXES), elem_id="rag-upload")
-                doc_pick = gr.Dropdown(choices=choices, value=None, label="Document", elem_id="rag-doc-pick",
+                doc_pick = gr.Dropdown(choices=[], value=None, label="Document", elem_id="rag-doc-pick",
                                        interactive=True)
                 with gr.Row():
                     reingest = gr.Button("Re-ingest", size="sm", elem_id="rag-reingest")
@@ -221,8 +223,18 @@ def build_ui(comps: Components) -> gr.Blocks:
             return gr.File(value=path, visible=path is not None)
 
         conv_export.click(export, [conv_id], [export_file])
-        # a page opened earlier may have missed collections and conversations made in other sessions
-        demo.load(lambda: (gr.Dropdown(choices=panels.conversation_choices(comps)),
-                           gr.Dropdown(choices=comps.collection_names())), None, [convs, collection])
+        # the header says "warming up" while the models load; polled until the warm-up ends, then left alone
+        warm_timer = gr.Timer(1.0, active=comps.warmup.warming)
+        warm_timer.tick(lambda c: (panels.header(comps, c), gr.Timer(active=comps.warmup.warming)),
+                        [collection], [title, warm_timer], show_progress="hidden")
+
+        def loaded() -> tuple:
+            """Everything private, for the page being opened: collections, conversations, documents."""
+            return (gr.Dropdown(choices=panels.conversation_choices(comps), value=None),
+                    gr.Dropdown(choices=comps.collection_names(), value=comps.name), *show_documents(comps.name))
+
+        demo.load(loaded, None, [convs, collection, *doc_outputs])
+    # past this many questions waiting, the page says the server is busy (as the API's 429 does)
+    demo.queue(max_size=settings.server.max_waiting)
     return demo
 

@@ -16,6 +16,8 @@ from rag.types import Delta, Final, Replace
 from rag.web.ui import panels
 from rag.web.ui.render import render_answer
 
+WARMING = "⏳ *Warming up: the model is loading. Your question is answered as soon as it is ready.*"
+
 
 def respond(comps: Components, message: str, chat: list[dict], history: list[dict], collection: str,
             conv_id: str) -> Iterator[tuple[Any, ...]]:
@@ -29,6 +31,8 @@ def respond(comps: Components, message: str, chat: list[dict], history: list[dic
         yield chat, history, "", conv_id, gr.skip()
         return
     chat = [*chat, {"role": "user", "content": message}, {"role": "assistant", "content": ""}]
+    if comps.warmup.warming:  # the first start: say why the answer is slow to come, rather than a silent wait
+        chat[-1]["content"] = WARMING
     yield chat, history, "", conv_id, gr.skip()
     streamed = ""
     try:
@@ -40,7 +44,9 @@ def respond(comps: Components, message: str, chat: list[dict], history: list[dic
             conv_id = ""
         for event in asking.ask(comps, message, collection=name, conversation=conv_id or None, history=history):
             match event:
-                case Final(answer=answer):
+                case Final(answer=answer, warnings=warnings):
+                    for warning in warnings:  # the turn could not be saved: the answer is shown all the same
+                        gr.Warning(warning)
                     chat[-1] = {"role": "assistant", "content": render_answer(answer, name)}
                     history = [*history, {"role": "user", "content": message},
                                {"role": "assistant", "content": answer.answer}]

@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from rag.components import CollectionError, Components
-from rag.index.documents import DocumentNotFound, document_file, file_name, render_pdf_page, text_window
+from rag.index.documents import DocumentNotFound, document_file, file_name, text_window
 from rag.ingest.loaders import LoadError
+from rag.ingest.pages import render_pdf_page
 from rag.ingest.pipeline import IngestInterrupted
 from rag.logs import log_refused
 from rag.services import collections
@@ -25,7 +26,8 @@ def header(comps: Components, collection: str) -> str:
     parts = comps.collection(collection)
     return (f"### Ask your documents\nEvery answer cites the passages it came from.  \n"
             f"Model: `{comps.llm.name}` · collection: `{parts.name}` "
-            f"({parts.store.count()} chunks, {len(parts.store.list_documents())} documents)")
+            f"({parts.store.count()} chunks, {len(parts.store.list_documents())} documents)"
+            + (" · ⏳ *warming up: the model is loading*" if comps.warmup.warming else ""))
 
 
 # Documents
@@ -38,7 +40,9 @@ def documents(comps: Components, collection: str) -> tuple[str, list[tuple[str, 
 
 def upload_files(comps: Components, collection: str, paths: list[Path], progress: Any = None) -> str:
     """Check every file, then ingest them together, as the API does (`rag.services.documents.upload`): one line
-    of result or error per file, warnings under it. One refused file keeps the others out too."""
+    of result or error per file, warnings under it. One refused file keeps the others out too. The files at
+    `paths` (Gradio's temporary copies) are deleted afterwards, whatever came of them: a kept upload lives in
+    the store's own folder."""
     if not paths:
         return "No file given."
 
@@ -52,6 +56,9 @@ def upload_files(comps: Components, collection: str, paths: list[Path], progress
         return "\n\n".join(_refused_lines(exc))
     except IngestInterrupted as exc:
         return f"❌ {exc}"
+    finally:  # Gradio's copies: served at /gradio_api/file= while they exist, long after a document is deleted
+        for path in paths:
+            path.unlink(missing_ok=True)
     lines = []
     for res in results:
         lines.append(f"✅ {file_name(res.source)}: {res.chunks} chunks ({res.embedded} new)")
@@ -136,7 +143,8 @@ def open_source(comps: Components, request: str, collection: str) -> tuple[str, 
         from PIL import Image
 
         try:
-            image = Image.open(io.BytesIO(render_pdf_page(path, window.page)))
+            png = render_pdf_page(path, window.page, max_pixels=parts.settings.ingest.max_page_pixels)
+            image = Image.open(io.BytesIO(png))
         except (IndexError, OSError):
             image = None
     return viewer(window), image
