@@ -1,6 +1,6 @@
 """Soak: a real `rag serve` on loopback under questions and document churn at once, then the checks.
 
-    python -m benchmarks.soak [--duration 300] [--askers 16] [--writers 4] [--docs PATH ...]
+    python -m benchmarks.soak [--duration 300] [--askers 16] [--writers 4] [--hostile 2] [--docs PATH ...]
     python -m benchmarks.soak --levels 1,2,4,8 --duration 60   # latency per number of concurrent users
     python -m benchmarks.soak --fake-llm --duration 20         # the machinery in seconds, without the model
 
@@ -10,7 +10,11 @@ ready (store seeded, model loaded), then for `--duration` seconds:
 - `--askers` clients ask questions through every answering route (`/v1/answer` plain and streamed,
   `/v1/chat/completions` plain and streamed), about the seeded documents and about the writers' ones;
 - `--writers` clients upload, re-upload (changed content), re-ingest, list and delete documents of their
-  own through the documents API, and check after each step that the API lists what they wrote.
+  own through the documents API, and check after each step that the API lists what they wrote;
+- `--hostile` clients send what a careless or hostile client sends: an upload over the request's byte limit
+  (headers and its first 64 KB, then they wait: the server must answer 413 before reading the rest), a file
+  that is not what its name says (random bytes as `.docx`: 400/413/415/422), and malformed JSON (400/422).
+  Each must get its 4xx, fast, and the others must not notice.
 
 Every response is recorded (route, status, latency; the answer's citations and timings). Then the clients
 stop (requests in flight are finished), the server is sent SIGTERM, and the data folder is opened in this
@@ -204,6 +208,10 @@ def start_server(data: Path, seeds: Path, port: int, env_extra: dict[str, str] |
         NO_PROXY=f"{HOST},localhost",
         no_proxy=f"{HOST},localhost",
     )
+    # every client of this benchmark comes from 127.0.0.1: the per-client rate limit would throttle the load it
+    # is here to measure, and the queue must hold every asker. The request byte cap is small, so the hostile
+    # clients' oversized uploads cost little to send.
+    env.update(RAG_SERVER__RATE_PER_MINUTE="0", RAG_SERVER__MAX_WAITING="256", RAG_SERVER__MAX_UPLOAD_MB="4")
     env.pop("RAG_SERVER__API_TOKEN", None)
     env.pop("RAG_STORE__CHROMA_HOST", None)  # the checks open the embedded store in the data folder
     env.update(env_extra or {})
@@ -382,6 +390,58 @@ def asker(i: int, base: str, pools: list[list[str]], stop: threading.Event, log:
     with httpx.Client(trust_env=False, timeout=httpx.Timeout(1800, connect=10)) as client:
         while not stop.is_set():
             log.calls.append(ask(client, base, route, rng.choice(rng.choice(pools))))
+
+
+HOSTILE_ROUTES = ["POST /v1/documents (oversized)", "POST /v1/documents (malformed file)",
+                  "POST /v1/answer (malformed JSON)"]
+OVERSIZED_BYTES = 8 * 1024 * 1024  # twice the soak server's RAG_SERVER__MAX_UPLOAD_MB
+
+
+def _oversized(base: str) -> int | None:
+    """An upload declaring more bytes than the server takes: headers and the first 64 KB, then wait for the
+    answer. The status line the server sends before the rest arrives, or None when it sends none."""
+    host, port = base.removeprefix("http://").split(":")
+    boundary = "soakboundary"
+    head = (f"POST /v1/documents HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: multipart/form-data; "
+            f"boundary={boundary}\r\nContent-Length: {OVERSIZED_BYTES}\r\nConnection: close\r\n\r\n"
+            f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"big.txt\"\r\n"
+            "Content-Type: text/plain\r\n\r\n").encode()
+    with socket.create_connection((host, int(port)), timeout=30) as sock:
+        sock.sendall(head + b"x" * 65536)
+        reply = sock.recv(4096)
+    line = reply.split(b"\r\n", 1)[0].decode("latin-1")
+    match = re.match(r"HTTP/1\.[01] (\d{3})", line)
+    return int(match.group(1)) if match else None
+
+
+def hostile(i: int, base: str, stop: threading.Event, log: Log, seed: int) -> None:
+    """Hostile client `i`: oversized uploads, files that are not what they claim, malformed JSON, in turn,
+    until `stop`. A call is an error unless it gets the 4xx it deserves."""
+    rng = random.Random(seed * 7919 + i)
+    expected = {HOSTILE_ROUTES[0]: {413}, HOSTILE_ROUTES[1]: {400, 413, 415, 422}, HOSTILE_ROUTES[2]: {400, 422}}
+    with httpx.Client(trust_env=False, timeout=httpx.Timeout(60, connect=10)) as client:
+        n = 0
+        while not stop.is_set():
+            route = HOSTILE_ROUTES[n % len(HOSTILE_ROUTES)]
+            n += 1
+            call = Call(route, time.perf_counter())
+            try:
+                if route == HOSTILE_ROUTES[0]:
+                    call.status = _oversized(base)
+                elif route == HOSTILE_ROUTES[1]:
+                    junk = rng.randbytes(4096)
+                    call.status = client.post(base + "/v1/documents",
+                                              files={"files": (f"hostile-{i}.docx", junk)}).status_code
+                else:
+                    call.status = client.post(base + "/v1/answer", content=b'{"question": "who', headers={
+                        "content-type": "application/json"}).status_code
+            except (httpx.HTTPError, OSError) as exc:
+                call.error = f"{type(exc).__name__}: {exc}"[:300]
+            call.end = time.perf_counter()
+            if call.error is None and call.status not in expected[route]:
+                call.error = f"expected {sorted(expected[route])}, got {call.status}"
+            log.calls.append(call)
+            stop.wait(rng.uniform(0.2, 1.0))
 
 
 class Writer:
@@ -704,7 +764,8 @@ def soak(args: argparse.Namespace, data: Path) -> tuple[dict[str, Any], str, boo
     try:
         ready_s = wait_ready(base, proc, data)
         print(f"rag serve ready on {base} in {ready_s:.1f} s ({len(copies)} documents seeded); "
-              f"{args.askers} askers and {args.writers} writers for {args.duration:g} s", flush=True)
+              f"{args.askers} askers, {args.writers} writers and {args.hostile} hostile clients for "
+              f"{args.duration:g} s", flush=True)
         stop = threading.Event()
         pools = [corpus.questions, corpus.writer_questions] if args.writers else [corpus.questions]
         threads = [threading.Thread(target=asker, args=(i, base, pools, stop, log, ANSWER_ROUTES, args.seed),
@@ -712,6 +773,8 @@ def soak(args: argparse.Namespace, data: Path) -> tuple[dict[str, Any], str, boo
         writers = [Writer(w, base, corpus.writer_paragraphs[w], log, settings, args.seed, pause=args.write_pause)
                    for w in range(args.writers)]
         threads += [threading.Thread(target=w.run, args=(stop,), daemon=True) for w in writers]
+        threads += [threading.Thread(target=hostile, args=(h, base, stop, log, args.seed), daemon=True)
+                    for h in range(args.hostile)]
         t0 = time.perf_counter()
         for t in threads:
             t.start()
@@ -742,7 +805,7 @@ def soak(args: argparse.Namespace, data: Path) -> tuple[dict[str, Any], str, boo
     routes = route_rows(calls)
     timings = timing_rows(calls)
     answers = [c for c in calls if c.route in ANSWER_ROUTES and c.error is None]
-    md = [f"Soak: {args.askers} askers, {args.writers} writers, {args.duration:g} s "
+    md = [f"Soak: {args.askers} askers, {args.writers} writers, {args.hostile} hostile clients, {args.duration:g} s "
           f"({wall_s:.0f} s with the requests in flight finished); model: "
           f"{'fake (extractive stand-in)' if fake else 'the configured one'}.", "",
           table(["route", "count", "errors", "p50 ms", "p95 ms"],
@@ -840,6 +903,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--duration", type=float, default=300.0, help="seconds of load (per level with --levels)")
     ap.add_argument("--askers", type=int, default=16)
     ap.add_argument("--writers", type=int, default=4)
+    ap.add_argument("--hostile", type=int, default=2, help="clients sending oversized and malformed requests")
     ap.add_argument("--docs", type=Path, nargs="*", help="files or folders to seed the server with "
                     "(default: seeds/ and the first --base-articles squad-dev-13 articles)")
     ap.add_argument("--squad", type=Path, default=SQUAD_DOCS, help="squad-dev-13 docs folder (questions, "

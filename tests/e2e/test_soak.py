@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.soak import ANSWER_ROUTES, parse_args, soak
+from benchmarks.soak import ANSWER_ROUTES, HOSTILE_ROUTES, parse_args, soak
 from tests.conftest import SEEDS
 
 pytestmark = pytest.mark.e2e
@@ -17,12 +17,14 @@ pytestmark = pytest.mark.e2e
 
 def test_soak_machinery_against_a_real_server(tmp_path) -> None:
     args = parse_args(["--fake-llm", "--duration", "8", "--askers", "4", "--writers", "2", "--write-pause", "0.2",
-                       "--docs", str(SEEDS), "--drain", "120"])
+                       "--hostile", "1", "--docs", str(SEEDS), "--drain", "120"])
     result, table, passed = soak(args, tmp_path / "data")
     assert passed, table
     routes = {r["route"]: r for r in result["routes"]}
     assert set(ANSWER_ROUTES) <= set(routes), table
     assert routes["POST /v1/documents (new)"]["count"] >= 2
+    assert set(HOSTILE_ROUTES) <= set(routes), table  # each got its 4xx (an error otherwise, and no PASS)
+    assert all(routes[r]["errors"] == 0 for r in HOSTILE_ROUTES), table
     assert result["citations"]["citations"] > 0 and result["citations"]["to_writers_documents"] > 0, table
     assert result["consistency"]["ok"] and result["consistency"]["records"] >= 1
     assert "| POST /v1/answer |" in table and "verdict: PASS" in table
