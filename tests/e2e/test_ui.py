@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from rag.web.server import create_app
@@ -30,6 +32,10 @@ def test_page_and_health(ui_url) -> None:
     assert page.status_code == 200 and "<html" in page.text.lower()
     assert "fonts.googleapis" not in page.text
     health = httpx.get(ui_url + "health", timeout=30).json()
+    deadline = time.monotonic() + 300
+    while health["status"] == "warming" and time.monotonic() < deadline:  # the models load in the background
+        time.sleep(0.5)
+        health = httpx.get(ui_url + "health", timeout=30).json()
     assert health["status"] == "ok" and health["chunks"] > 0
 
 

@@ -90,10 +90,12 @@ def build_ui(comps: Components) -> gr.Blocks:
         title = gr.Markdown("### Ask your documents\nEvery answer cites the passages it came from.")
         history = gr.State([])
         conv_id = gr.State("")
+        # The choices are filled when a (logged-in) page loads, never at build: nothing private is in the page
+        # before login. A value is checked where it is used (an unknown collection or id is refused there).
         with gr.Row():
             with gr.Column(scale=1, min_width=220):
                 collection = gr.Dropdown(choices=[], value=None, label="Collection", elem_id="rag-collection",
-                                         interactive=True)
+                                         interactive=True, allow_custom_value=True)
                 with gr.Row():
                     new_name = gr.Textbox(placeholder="new collection name", show_label=False, scale=3,
                                           elem_id="rag-new-collection")
@@ -106,7 +108,7 @@ def build_ui(comps: Components) -> gr.Blocks:
                 coll_status = gr.Markdown(elem_id="rag-collection-status")
                 gr.Markdown("**Conversations**")
                 convs = gr.Dropdown(choices=[], value=None, label="Reopen", elem_id="rag-conversations",
-                                    interactive=True)
+                                    interactive=True, allow_custom_value=True)
                 clear = gr.Button("New conversation", size="sm", elem_id="rag-new-conversation")
                 with gr.Row():
                     conv_title = gr.Textbox(placeholder="rename to…", show_label=False, scale=3,
@@ -137,7 +139,7 @@ def build_ui(comps: Components) -> gr.Blocks:
                 files = gr.File(label="Add documents (" + " ".join(sorted(SUPPORTED_SUFFIXES)) + ")",
                                 file_count="multiple", file_types=sorted(SUPPORTED_SUFFIXES), elem_id="rag-upload")
                 doc_pick = gr.Dropdown(choices=[], value=None, label="Document", elem_id="rag-doc-pick",
-                                       interactive=True)
+                                       interactive=True, allow_custom_value=True)
                 with gr.Row():
                     reingest = gr.Button("Re-ingest", size="sm", elem_id="rag-reingest")
                     delete = gr.Button("Delete…", size="sm", variant="stop", elem_id="rag-doc-delete")
