@@ -21,9 +21,9 @@ from rag.config import Settings
 from rag.index.store import ChunkStore
 from rag.ingest.pipeline import Ingestor
 from rag.web.server import create_app
+from tests.answer.test_chain import FixedRetriever, ScriptedLLM, chain
+from tests.answer.test_stream_truth import OneReplyLLM
 from tests.conftest import ROOT, HashEmbedder
-from tests.test_chain import FixedRetriever, ScriptedLLM, chain
-from tests.test_stream_truth import OneReplyLLM
 
 
 class Captured:

@@ -13,8 +13,8 @@ from rag.ingest import pipeline
 from rag.ingest.loaders import load_bytes
 from rag.types import DocState
 from rag.web.server import create_app
+from tests.answer.test_stream_truth import OneReplyLLM
 from tests.conftest import HashEmbedder
-from tests.test_stream_truth import OneReplyLLM
 
 FRENCH = "La crème brûlée du café à Genève, façon grand-mère, est servie tiède. " * 5
 

@@ -23,9 +23,9 @@ from rag.ingest.limits import OverLimit, OverTime, capped_scale
 from rag.ingest.loaders import load_bytes
 from rag.ingest.pages import render_pdf_page
 from rag.web.server import create_app
+from tests.answer.test_stream_truth import OneReplyLLM
 from tests.conftest import HashEmbedder
 from tests.pdfgen import make_pdf
-from tests.test_stream_truth import OneReplyLLM
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 

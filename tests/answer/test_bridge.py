@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from rag.answer.rules.bridge import bridged_question, described_answer
 from rag.types import Chunk, Passage
+from tests.answer.test_chain import ScriptedLLM, chain
 from tests.conftest import played
-from tests.test_chain import ScriptedLLM, chain
 
 KENYA = "The Republic of Kenya is named after Mount Kenya, a landmark in the highlands."
 PEAKS = "Mount Kenya has snow permanently on its peaks, although it lies on the equator."

@@ -9,8 +9,8 @@ from fastapi.testclient import TestClient
 from rag.components import Components
 from rag.config import Settings
 from rag.web.server import create_app
+from tests.answer.test_stream_truth import OneReplyLLM
 from tests.conftest import HashEmbedder
-from tests.test_stream_truth import OneReplyLLM
 
 ALPHA = b"The Zorblat reactor in Vellmar produces 40 megawatts. It was commissioned by engineer Ilsa Brandt.\n"
 BETA = b"The Quintor bridge in Ostwick spans 300 metres. It was designed by architect Tomas Gruber.\n"

@@ -18,8 +18,8 @@ from rag.config import Settings
 from rag.services.asking import visible
 from rag.types import Delta, Final, Replace, Sources, final_answer
 from rag.web.server import create_app
+from tests.answer.test_chain import FixedRetriever, ScriptedLLM, TwoPassageRetriever, chain
 from tests.conftest import SEED_DOC, HashEmbedder, played, sse_events
-from tests.test_chain import FixedRetriever, ScriptedLLM, TwoPassageRetriever, chain
 
 # ---- the chain's events
 

@@ -23,8 +23,8 @@ from rag.config import Settings
 from rag.ingest.loaders import load_file
 from rag.retrieval.retrievers import Filters
 from rag.text.tokens import count_tokens
+from tests.answer.test_chain import ScriptedLLM
 from tests.conftest import ROOT, SEED_DOC
-from tests.test_chain import ScriptedLLM
 
 GAS = "Which gas fields does the Gazprom agreement cover?"
 GAS_REPLY = "The agreement covers the Kish and North Pars gas fields [1]."

@@ -15,9 +15,9 @@ from rag.ingest.loaders import load_file
 from rag.types import DocRecord, DocState
 from rag.web.server import create_app
 from rag.web.ui.render import documents_table, viewer
+from tests.answer.test_stream_truth import OneReplyLLM
 from tests.conftest import SEED_DOC, HashEmbedder
 from tests.pdfgen import make_pdf
-from tests.test_stream_truth import OneReplyLLM
 
 PDF_PAGES = ["The Zorblat reactor produces forty megawatts of power.",
              "Engineer Ilsa Brandt commissioned the reactor in Vellmar.",

@@ -14,7 +14,7 @@ from rag.answer.citations.quotes import best_quote, citation
 from rag.config import AnswerSettings
 from rag.text.words import content_words
 from rag.types import Chunk, Passage
-from tests.test_citations import DOC, passages
+from tests.answer.test_citations import DOC, passages
 
 # -- lexer: markers and sentence ends, no policy
 

@@ -15,8 +15,8 @@ from rag.ingest.pipeline import Ingestor
 from rag.services import documents
 from rag.web.server import create_app
 from rag.web.ui import panels
+from tests.answer.test_stream_truth import OneReplyLLM
 from tests.conftest import HashEmbedder
-from tests.test_stream_truth import OneReplyLLM
 
 PEARS = b"Pears grow on trees in the orchard at Anzali.\n"
 PLUMS = b"Plums ripen in August on the hills above Rasht.\n"

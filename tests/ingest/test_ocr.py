@@ -12,8 +12,8 @@ from rag.index.store import ChunkStore
 from rag.ingest.loaders import LoadError, load_bytes, page_list
 from rag.ingest.ocr import unwrap
 from rag.ingest.pipeline import Ingestor
+from tests.ingest.test_chunker import check_chunks
 from tests.pdfgen import concat_pdfs, make_pdf, make_scanned_pdf
-from tests.test_chunker import check_chunks
 
 SCAN = [["The harbour of Anzali was dredged in 1998.", "Caviar exports fell by half."]]
 needs_tesseract = pytest.mark.skipif(shutil.which("tesseract") is None, reason="tesseract is not installed")

@@ -19,7 +19,7 @@ from rag.ingest.loaders import LoadError, iter_files, load_bytes, load_file
 from rag.ingest.office import cell_text, render_rows
 from rag.ingest.pipeline import Ingestor
 from rag.types import Document
-from tests.test_chunker import check_chunks
+from tests.ingest.test_chunker import check_chunks
 
 
 def write_docx(path: Path, filler: int = 0) -> Path:

@@ -11,7 +11,7 @@ from rag.eval.gold import GoldItem, halve, load_gold
 from rag.eval.metrics import is_polar, polarity
 from rag.eval.session import Corpus
 from tests.conftest import SEED_DOC, SEEDS
-from tests.test_sweep import _rag_eval
+from tests.eval.test_sweep import _rag_eval
 
 
 def _corpus(tmp_path, name: str, rows: list[dict]):

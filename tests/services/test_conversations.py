@@ -11,8 +11,8 @@ from rag.config import Settings
 from rag.state.conversations import ConversationNotFound, Conversations
 from rag.types import Answer, Citation
 from rag.web.server import create_app
+from tests.answer.test_stream_truth import OneReplyLLM
 from tests.conftest import SEED_DOC, HashEmbedder
-from tests.test_stream_truth import OneReplyLLM
 
 
 class RecordingLLM(OneReplyLLM):

@@ -18,8 +18,8 @@ from rag.backends.llm import LlamaCppLLM
 from rag.components import Components
 from rag.config import PROJECT_ROOT, Settings
 from rag.web.server import create_app
+from tests.answer.test_chain import FixedRetriever, ScriptedLLM
 from tests.conftest import SEED_DOC, HashEmbedder
-from tests.test_chain import FixedRetriever, ScriptedLLM
 
 
 class FakeLlama:

@@ -12,9 +12,9 @@ from rag.answer.shapes import QuestionShape
 from rag.answer.steps import STEPS, build_steps, step_names
 from rag.config import AnswerSettings
 from rag.types import Timings
+from tests.answer.test_bridge import KENYA, PEAKS, Q_KENYA, ListRetriever
+from tests.answer.test_chain import ScriptedLLM, chain
 from tests.conftest import played
-from tests.test_bridge import KENYA, PEAKS, Q_KENYA, ListRetriever
-from tests.test_chain import ScriptedLLM, chain
 
 SHAPES = ("factoid", "yesno", "comparison", "list", "why", "multipart")
 

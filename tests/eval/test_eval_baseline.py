@@ -14,9 +14,9 @@ from rag.eval.gold import GoldItem
 from rag.eval.report import headline_table
 from rag.eval.runner import ours, run_eval
 from rag.eval.simple import SIMPLE_TOP_K, simple_baseline
+from tests.answer.test_stream_truth import OneReplyLLM
 from tests.conftest import SEED_DOC, SEEDS
-from tests.test_stream_truth import OneReplyLLM
-from tests.test_sweep import _rag_eval
+from tests.eval.test_sweep import _rag_eval
 
 GAS = GoldItem(id="gas", question="Which gas fields does the Gazprom agreement cover?",
                answers=["Kish and North Pars"], doc=SEED_DOC.name,
