@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -74,3 +76,13 @@ def settings(tmp_path):
     from rag.config import Settings
 
     return Settings(_env_file=None, store={"persist_dir": tmp_path / "store", "collection": "test"})
+
+
+def stop_process(proc: subprocess.Popen, within: float = 30.0) -> None:
+    """SIGTERM, as a user's Ctrl-C or a service manager stops a server; killed only if it outlives `within`."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=within)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

@@ -18,7 +18,7 @@ from rag.backends.fakes import HashEmbedder, ScriptedLLM
 from rag.backends.llm import build_llm
 from rag.config import overridden
 from rag.ingest.loaders import load_file
-from tests.conftest import ROOT, SEED_DOC
+from tests.conftest import ROOT, SEED_DOC, stop_process
 
 
 def test_settings_choose_the_test_back_ends(settings) -> None:
@@ -100,12 +100,7 @@ def test_rag_serve_answers_with_citations_without_a_model(tmp_path) -> None:
         refused = httpx.post(base + "/v1/answer", json={"question": "What is the capital of Peru?"}, timeout=60)
         assert refused.status_code == 200 and not refused.json()["answerable"]
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
     err = log.read_text()
     assert proc.returncode == -signal.SIGTERM, err[-3000:]  # stopped by the signal it got, as uvicorn is
     imported = {line.split("|")[-1].strip() for line in err.splitlines() if line.startswith("import time:")}

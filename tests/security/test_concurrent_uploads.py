@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -19,7 +18,7 @@ import httpx
 from rag.config import Settings
 from rag.index.store import ChunkStore
 from rag.ingest.loaders import load_bytes
-from tests.conftest import ROOT
+from tests.conftest import ROOT, stop_process
 from tests.e2e.conftest import free_port, wait_http
 
 ROUNDS = 2
@@ -36,15 +35,6 @@ def version_text(v: int) -> bytes:
 def _start(cmd: list[str], env: dict[str, str], log: Path, cwd: Path) -> subprocess.Popen:
     with log.open("w") as err:
         return subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=err)
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 def test_two_servers_one_chroma_concurrent_uploads_of_one_name(tmp_path) -> None:
@@ -107,4 +97,4 @@ def test_two_servers_one_chroma_concurrent_uploads_of_one_name(tmp_path) -> None
             time.sleep(0.1)
     finally:
         for proc in reversed(procs):
-            _stop(proc)
+            stop_process(proc)
