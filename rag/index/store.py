@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import socket
 import sqlite3
 import threading
 import time
@@ -63,6 +64,20 @@ def _check_writable(db: Path, timeout: float) -> None:
 _LOCK_ID = "write-lock"
 _local_locks: dict[str, threading.Lock] = {}
 _local_locks_guard = threading.Lock()
+
+
+def _gone(lock: dict) -> bool:
+    """Whether a lock record's holder ran on this host and no longer runs (a record from another host, or one
+    written before the holder's host and pid were recorded, waits for its expiry)."""
+    if lock.get("host") != socket.gethostname() or not isinstance(lock.get("pid"), int):
+        return False
+    try:
+        os.kill(lock["pid"], 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, another user's
+        return False
+    return False
 
 
 def _local_lock(key: str) -> threading.Lock:
@@ -138,7 +153,8 @@ class ChunkStore:
         versions under one record. Chroma has no compare-and-swap, but its `add` keeps the first of two
         records with one id: a writer adds a record naming itself, reads it back and holds the lock when it
         reads its own name. A record past its expiry (its holder was killed) is removed, only if it still
-        names that holder (a conditional delete), and the lock is tried again."""
+        names that holder (a conditional delete), and the lock is tried again. A record whose holder ran on this
+        host and is gone (killed mid-write: `kill -9`, a crash) is abandoned at once, not after its expiry."""
         deadline = time.monotonic() + self._write_wait
         local = _local_lock(self._lock_key)
         if not local.acquire(timeout=self._write_wait):
@@ -160,14 +176,15 @@ class ChunkStore:
 
     def _try_lock(self, owner: str) -> bool:
         self._meta.add(ids=[_LOCK_ID], embeddings=[[0.0]],
-                       metadatas=[{"kind": "lock", "owner": owner, "expires": time.time() + self._lock_ttl}])
+                       metadatas=[{"kind": "lock", "owner": owner, "expires": time.time() + self._lock_ttl,
+                                   "host": socket.gethostname(), "pid": os.getpid()}])
         got = self._meta.get(ids=[_LOCK_ID], include=["metadatas"])
         meta = (got["metadatas"] or [None])[0]
         if meta is None:  # released between our add and our read
             return False
         if meta.get("owner") == owner:
             return True
-        if float(meta.get("expires", 0.0)) < time.time():  # abandoned by a killed process
+        if float(meta.get("expires", 0.0)) < time.time() or _gone(meta):  # abandoned by a killed process
             self._meta.delete(ids=[_LOCK_ID], where={"owner": str(meta.get("owner"))})
         return False
 
