@@ -231,6 +231,7 @@ def test_real_models_answer_in_the_browser(browser, comps, tmp_path) -> None:
         page.set_default_timeout(300_000)  # the first question loads the model
         page.goto(url + "/")
         page.wait_for_selector("#rag-question textarea")
+        page.wait_for_selector("#rag-chat", state="attached")  # the observer needs the chat's node in the page
         page.evaluate(RECORD_BOT_TEXT)
         text = ask(page, "Who welcomed Putin at the airport?")
         assert "Owji" in text
