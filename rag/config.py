@@ -190,10 +190,18 @@ class AnswerSettings(BaseModel):
     miscited_max: float = Field(0.2, ge=0.0, le=1.0, description="A marker whose passage holds at most this "
                                 "share of the sentence's words is moved to the best passage (if that one holds "
                                 "attribute_min).")
+    escalate_on: list[Literal["unsupported", "model"]] = Field(["unsupported"], description="An answer about "
+                                                               "to be refused for these reasons is written once "
+                                                               "more from the first escalate_passages retrieved "
+                                                               "chunks, whole, with a plain prompt; [] never "
+                                                               "(measured: benchmarks/reports/2026-12-07-"
+                                                               "settings.md#escalate_on).")
+    escalate_passages: int = Field(4, ge=1, le=20, description="Chunks, whole, of an answer written again "
+                                   "(the simple baseline's top-k; set before measuring, not swept).")
     skip_steps: list[str] = Field([], description="Answer steps to leave out, by name (for ablations): "
                                   "bridge_hop, missing_name_hop, unchosen_options, pre_answer_refusal, yes_or_no, "
-                                  "bridge_reask, unstated_terms, verify (rag/answer/steps/). An unknown name is "
-                                  "an error when the answer chain is built.")
+                                  "bridge_reask, escalate, unstated_terms, verify (rag/answer/steps/). An unknown "
+                                  "name is an error when the answer chain is built.")
 
 
 def env_name(path: str) -> str:

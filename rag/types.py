@@ -191,6 +191,9 @@ class Answer(BaseModel):
     refusal_reason: str | None = Field(None, description="Why the question was refused: weak_retrieval, "
                                        "check, missing_terms, model, unsupported, unstated_terms or verify; "
                                        "null when answered.")
+    escalated: bool = Field(False, description="The answer was written a second time, from the first retrieved "
+                            "passages whole and a plain prompt, because the first was about to be refused "
+                            "(answer.escalate_on).")
     verdict: str | None = Field(None, description="For a yes/no question, what decided the verdict: the "
                                 "passage text (\"first / second\", \"1882 before 1881\") or \"model\".")
     missing_terms: list[str] = Field(default_factory=list, description="Names and numbers of the question "

@@ -221,7 +221,7 @@ class AnswerChain:
             verify=None if s.p_verify is None else round(s.p_verify, 4),
             short_answer=short_answer(s.shape.shape, text, s.shape.options) if s.answerable else "",
             refusal_reason=reason, rejected=rejected, missing_terms=s.unstated if reason == "unstated_terms"
-            else s.missing, verdict=s.verdict, **s.base()), self, judged))
+            else s.missing, verdict=s.verdict, escalated=s.escalated, **s.base()), self, judged))
 
     def answer(self, question: str, history: list[Message] | None = None, top_k: int | None = None,
                filters: Filters | None = None, **overrides: float | int | None) -> Answer:

@@ -40,6 +40,7 @@ class Prompts:
     refusal: str
     check: PromptTemplate
     verify: PromptTemplate
+    escalate: str  # the plain prompt of an answer written again before a refusal (steps/escalate.py)
     shapes: dict[str, str]  # the answer format asked for, per question shape (prompts/shapes/*.txt)
 
     @classmethod
@@ -60,7 +61,8 @@ class Prompts:
         return cls(system=read("system.txt"), answer=PromptTemplate(read("answer.txt")),
                    condense=PromptTemplate(read("condense.txt")), passage=PromptTemplate(read("passage.txt")),
                    refusal=read("refusal.txt"), check=PromptTemplate(read("check.txt")),
-                   verify=PromptTemplate(read("verify.txt", optional=True)), shapes=shapes)
+                   verify=PromptTemplate(read("verify.txt", optional=True)),
+                   escalate=read("escalate.txt", optional=True), shapes=shapes)
 
 
 def render_passages(prompts: Prompts, passages: list[Passage]) -> str:

@@ -49,6 +49,7 @@ class State:
     rejected: str | None = None
     unstated: list[str] = field(default_factory=list)
     p_verify: float | None = None
+    escalated: bool = False  # written again from the wider context (steps/escalate.py)
 
     def __post_init__(self) -> None:
         self.asked = self.asked or self.query

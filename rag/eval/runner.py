@@ -39,6 +39,7 @@ class SystemAnswer:
     rejected: str | None = None
     missing_terms: list[str] | None = None
     verdict: str | None = None
+    escalated: bool = False
     sentences: list[dict[str, Any]] | None = None  # the answer's sentences: text, support, supported, citations
     cites: bool = True  # False: the system neither cites nor checks its answer (a baseline): no citation scores
 
@@ -63,6 +64,7 @@ def ours(comps: Components, top_k_eval: int = max(KS), generate: bool = True) ->
             query=a.query, grounded=a.grounded, shape=a.shape, short_answer=a.short_answer,
             context=[p.chunk.text for p in a.context], check=a.check, verify=a.verify, refusal_reason=a.refusal_reason,
             rejected=a.rejected, missing_terms=a.missing_terms, verdict=a.verdict,
+            escalated=a.escalated,
             sentences=[x.model_dump() for x in a.sentences])
 
     return run
@@ -83,7 +85,7 @@ def score_row(item: GoldItem, got: SystemAnswer) -> dict[str, Any]:
         "shape": item.shape or got.shape or "factoid", "answer_shape": got.shape,
         "short_answer": got.short_answer,
         "check": got.check, "verify": got.verify, "refusal_reason": got.refusal_reason, "rejected": got.rejected,
-        "missing_terms": got.missing_terms, "verdict": got.verdict,
+        "missing_terms": got.missing_terms, "verdict": got.verdict, "escalated": got.escalated,
         # what a threshold or a sentence cap can be replayed on without running the model again
         "context": got.context, "sentences": got.sentences,
         "split": item.split,

@@ -36,7 +36,7 @@ def test_each_stage_keeps_the_steps_in_their_order() -> None:
     by_stage = build_steps(chain(ScriptedLLM()))
     assert {stage: [s.name for s in steps] for stage, steps in by_stage.items()} == {
         "check": ["bridge_hop", "missing_name_hop", "unchosen_options"], "gate": ["pre_answer_refusal"],
-        "write": ["yes_or_no"], "review": ["bridge_reask", "unstated_terms", "verify"]}
+        "write": ["yes_or_no"], "review": ["bridge_reask", "escalate", "unstated_terms", "verify"]}
 
 
 def test_which_shapes_each_step_concerns() -> None:
@@ -49,6 +49,7 @@ def test_which_shapes_each_step_concerns() -> None:
     assert applies("yes_or_no") == {"yesno", "comparison"} and applies("yes_or_no", verdict_rules=False) == set()
     assert applies("bridge_reask") == {"factoid"}
     assert applies("bridge_reask", bridge_reask=False) == applies("bridge_reask", second_hop=False) == set()
+    assert applies("escalate") == set(SHAPES) and applies("escalate", escalate_on=[]) == set()
     assert applies("unstated_terms") == {"factoid"} and applies("unstated_terms", unstated_terms_shapes=[]) == set()
     assert applies("verify") == set() and applies("verify", verify=True) == set(SHAPES)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from rag.answer.attempt import Reader
 from rag.answer.steps.base import STAGES, Stage, Step
+from rag.answer.steps.escalate import Escalate
 from rag.answer.steps.hops import BridgeHop, MissingNameHop
 from rag.answer.steps.options import UnchosenOptions
 from rag.answer.steps.reask import BridgeReask
@@ -13,7 +14,7 @@ from rag.answer.steps.review import UnstatedTerms, Verification
 from rag.answer.steps.verdict import YesOrNo
 
 STEPS: tuple[type[Step], ...] = (BridgeHop, MissingNameHop, UnchosenOptions, PreAnswerRefusal, YesOrNo, BridgeReask,
-                                 UnstatedTerms, Verification)
+                                 Escalate, UnstatedTerms, Verification)
 
 
 def step_names() -> list[str]:
