@@ -198,6 +198,9 @@ class AnswerSettings(BaseModel):
                                                                "settings.md#escalate_on).")
     escalate_passages: int = Field(4, ge=1, le=20, description="Chunks, whole, of an answer written again "
                                    "(the simple baseline's top-k; set before measuring, not swept).")
+    step_shapes: dict[str, list[Literal["factoid", "yesno", "comparison", "list", "why", "multipart"]]] = Field(
+        {}, description="The question shapes a step runs for, by step name; a step not named runs for every "
+        "shape it concerns (measured: benchmarks/reports/2026-12-07-settings.md#step_shapes).")
     skip_steps: list[str] = Field([], description="Answer steps to leave out, by name (for ablations): "
                                   "bridge_hop, missing_name_hop, unchosen_options, pre_answer_refusal, yes_or_no, "
                                   "bridge_reask, escalate, unstated_terms, verify (rag/answer/steps/). An unknown "

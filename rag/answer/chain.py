@@ -181,7 +181,7 @@ class AnswerChain:
     def _stage(self, stage: Stage, s: State) -> Iterator[Event]:
         """The stage's steps, in order, that concern the question's shape, until one ends the answer."""
         for step in self.steps[stage]:
-            if not s.ended and step.applies(s.shape):
+            if not s.ended and step.concerns(s.shape):
                 yield from step.run(s)
 
     def _write(self, s: State) -> Iterator[Event]:

@@ -95,3 +95,14 @@ def test_charge_books_the_wait_as_queue_time_and_the_rest_as_the_stage() -> None
     assert t.queue_ms == 60.0 and 154 <= t.check_ms < 200
     charge(t, "generate_ms", time.perf_counter(), 0.0)
     assert t.queue_ms == 60.0 and 0 <= t.generate_ms < 50
+
+
+def test_step_shapes_keeps_a_step_to_the_shapes_it_names() -> None:
+    kept = build_steps(chain(ScriptedLLM(), step_shapes={"pre_answer_refusal": ["factoid"]}))
+    [gate] = kept["gate"]
+    assert {shape for shape in SHAPES if gate.concerns(QuestionShape(shape))} == {"factoid"}  # type: ignore[arg-type]
+    low = chain(ScriptedLLM("Yes, Putin landed at Mehrabad airport [1].", p_yes=0.05), second_hop=False,
+                step_shapes={"pre_answer_refusal": ["factoid"]}, verdict_rules=False)
+    assert low.answer("Did Putin land at Mehrabad airport?").answerable  # a yes/no question passes the gate
+    with pytest.raises(ValueError, match="step_shapes: unknown step.*gate"):
+        chain(ScriptedLLM(), step_shapes={"gate": ["factoid"]})

@@ -28,6 +28,8 @@ def build_steps(chain: Reader) -> dict[Stage, list[Step]]:
     if unknown := sorted(skip - set(step_names())):
         raise ValueError(f"answer.skip_steps: unknown step(s) {', '.join(unknown)}; the steps are "
                          f"{', '.join(step_names())}")
+    if unknown := sorted(set(chain.settings.answer.step_shapes) - set(step_names())):
+        raise ValueError(f"answer.step_shapes: unknown step(s) {', '.join(unknown)}")
     kept = [s(chain) for s in STEPS if s.name not in skip]
     return {stage: [s for s in kept if s.stage == stage] for stage in STAGES}
 

@@ -40,5 +40,10 @@ class Step:
     def applies(self, shape: QuestionShape) -> bool:
         return True
 
+    def concerns(self, shape: QuestionShape) -> bool:
+        """`applies`, within the shapes `answer.step_shapes` names for this step (all when it names none)."""
+        only = self.policy.step_shapes.get(self.name)
+        return (only is None or shape.shape in only) and self.applies(shape)
+
     def run(self, state: State) -> Iterable[Event]:
         raise NotImplementedError

@@ -1,0 +1,120 @@
+"""The ablation table of issue #30 from `rag eval` results: each answer step left out (a `--set` variant of
+the run), per corpus, against the run's own default; which corpora the step helps and hurts; whether it stays
+on by the issue's rule; and its leave-one-corpus-out row (the rule applied to the other corpora alone, then
+the left-out corpus's own change).
+
+    python benchmarks/ablation_table.py RESULTS.json [MORE.json ...] [--designed-on squad-dev-13,seeds]
+
+A step *hurts* a corpus when leaving it out gains more than `--margin` F1 or takes away more than `--margin`
+false refusals (the issue's rule names these two); it *helps* one when it is better by as much in F1, false
+refusals or unanswerable questions refused. It stays on when it helps at least two corpora it was not
+designed on and hurts none. The files must hold the same questions (the same split, sample and seed) over
+the same stores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+METRICS = (("f1", 1), ("false_refusal_rate", -1), ("refusal_recall", 1))  # (summary key, sign of better)
+
+
+def deltas(default: dict[str, Any], without: dict[str, Any]) -> dict[str, float | None]:
+    """What the step adds: default minus the run without it, signed so that positive is better."""
+    out: dict[str, float | None] = {}
+    for key, sign in METRICS:
+        a, b = default.get(key), without.get(key)
+        out[key] = None if a is None or b is None else round(sign * (a - b), 4)
+    return out
+
+
+def judged(d: dict[str, float | None], margin: float) -> str:
+    """The issue's rule: a step hurts a corpus when it costs more than `margin` F1 or adds more than `margin`
+    false refusals; it helps when it is better by as much in any of the three."""
+    if any((d.get(k) or 0.0) < -margin for k in ("f1", "false_refusal_rate")):
+        return "hurts"
+    if any(v is not None and v > margin for v in d.values()):
+        return "helps"
+    return "neutral"
+
+
+def step_of(name: str) -> str:
+    m = re.fullmatch(r'answer\.skip_steps=\["([a-z_]+)"\]', name)
+    return m.group(1) if m else name
+
+
+def systems(paths: list[Path]) -> dict[str, dict[str, dict[str, Any]]]:
+    """system name -> corpus -> summary, over every file (its first run, its baselines and its sweep)."""
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for path in paths:
+        for corpus, run in json.loads(path.read_text())["corpora"].items():
+            out.setdefault(run["config"]["system"], {})[corpus] = run["summary"]
+            for name, base in run.get("baselines", {}).items():
+                out.setdefault(name, {})[corpus] = base["summary"]
+            for variant in run.get("sweep", []):
+                out.setdefault(variant["name"], {})[corpus] = variant["summary"]
+    return out
+
+
+def load(paths: list[Path], reference: str) -> dict[str, dict[str, dict[str, float | None]]]:
+    """step -> corpus -> deltas, each variant that leaves one step out against the reference system."""
+    runs = systems(paths)
+    if reference not in runs:
+        raise SystemExit(f"no run named {reference} in these files; they hold {', '.join(runs)}")
+    table: dict[str, dict[str, dict[str, float | None]]] = {}
+    for name, per in runs.items():
+        if name != reference and step_of(name) != name:
+            table[step_of(name)] = {c: deltas(runs[reference][c], s) for c, s in per.items()
+                                    if c in runs[reference]}
+    return table
+
+
+def keep(verdicts: dict[str, str], designed_on: set[str]) -> bool:
+    helps = [c for c, v in verdicts.items() if v == "helps" and c not in designed_on]
+    return len(helps) >= 2 and "hurts" not in verdicts.values()
+
+
+def fmt(d: dict[str, float | None]) -> str:
+    return " / ".join("—" if v is None else f"{v + 0.0:+.3f}" for v in d.values())
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("results", nargs="+", type=Path)
+    ap.add_argument("--designed-on", default="squad-dev-13,seeds", help="corpora the steps were made on")
+    ap.add_argument("--margin", type=float, default=0.01)
+    ap.add_argument("--reference", default="answer.skip_steps=[]", help="the system the variants leave a step "
+                    "out of (its name in the results: the --set it ran with)")
+    args = ap.parse_args()
+    designed_on = set(filter(None, args.designed_on.split(",")))
+    table = load(args.results, args.reference)
+    corpora = sorted({c for per in table.values() for c in per})
+    print("Each cell: what the step adds (default minus the run without it), F1 / false refusals (fewer is "
+          "+) / unanswerable refused.\n")
+    print("| step | " + " | ".join(corpora) + " | helps | hurts | by the rule |")
+    print("|---|" + "---|" * (len(corpora) + 3))
+    for step, per in table.items():
+        verdicts = {c: judged(d, args.margin) for c, d in per.items()}
+        helps = ", ".join(c for c, v in verdicts.items() if v == "helps") or "—"
+        hurts = ", ".join(c for c, v in verdicts.items() if v == "hurts") or "—"
+        cells = " | ".join(fmt(per[c]) if c in per else "" for c in corpora)
+        print(f"| {step} | {cells} | {helps} | {hurts} | {'on' if keep(verdicts, designed_on) else 'off'} |")
+    print("\nLeave one corpus out: the rule applied to the other corpora alone, and the left-out corpus's "
+          "own change (F1 / false refusals / unanswerable refused).\n")
+    print("| step | left out | on by the others | its change there |")
+    print("|---|---|---|---|")
+    for step, per in table.items():
+        verdicts = {c: judged(d, args.margin) for c, d in per.items()}
+        for c in corpora:
+            if c in per:
+                others = {k: v for k, v in verdicts.items() if k != c}
+                print(f"| {step} | {c} | {'on' if keep(others, designed_on) else 'off'} | {fmt(per[c])} "
+                      f"({verdicts[c]}) |")
+
+
+if __name__ == "__main__":
+    main()
