@@ -201,7 +201,11 @@ class AnswerSettings(BaseModel):
     step_shapes: dict[str, list[Literal["factoid", "yesno", "comparison", "list", "why", "multipart"]]] = Field(
         {}, description="The question shapes a step runs for, by step name; a step not named runs for every "
         "shape it concerns (measured: benchmarks/reports/2026-12-07-settings.md#step_shapes).")
-    skip_steps: list[str] = Field([], description="Answer steps to leave out, by name (for ablations): "
+    steps: list[str] = Field(["bridge_hop", "missing_name_hop", "unchosen_options", "pre_answer_refusal",
+                              "yes_or_no", "bridge_reask", "escalate", "unstated_terms", "verify"],
+                             description="The answer steps that run, by name (rag/answer/steps/); the others are "
+                             "off (measured: benchmarks/reports/2026-12-07-settings.md#steps).")
+    skip_steps: list[str] = Field([], description="Answer steps to leave out of `steps`, by name (for ablations): "
                                   "bridge_hop, missing_name_hop, unchosen_options, pre_answer_refusal, yes_or_no, "
                                   "bridge_reask, escalate, unstated_terms, verify (rag/answer/steps/). An unknown "
                                   "name is an error when the answer chain is built.")

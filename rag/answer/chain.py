@@ -49,9 +49,9 @@ def validate_question(question: str, max_chars: int) -> str:
 
 class AnswerChain:
     """The stages in order; the rules within them are the steps (rag/answer/steps/), kept or left out by
-    `answer.skip_steps`. It reads the whole settings (the model's context, the question limit, the logs'
-    collection) and hands each part only its section: the retrieval section's context weights to the context
-    assembly, the answer section to the citation checker."""
+    `answer.steps` and `answer.skip_steps`. It reads the whole settings (the model's context, the question
+    limit, the logs' collection) and hands each part only its section: the retrieval section's context weights
+    to the context assembly, the answer section to the citation checker."""
 
     def __init__(self, settings: Settings, retriever: Retriever, llm: LLM, prompts: Prompts,
                  scorer: SentenceScorer | None = None, coverage: Coverage | None = None,
@@ -63,7 +63,7 @@ class AnswerChain:
         self.scorer = scorer  # sentence similarity for context assembly; lexical only without it
         self.coverage = coverage  # idf-weighted share of the query the passages mention
         self.paragraph = paragraph  # the document paragraph a passage was cut from (rag.index.documents), if known
-        self.steps = build_steps(self)  # an unknown name in answer.skip_steps fails here
+        self.steps = build_steps(self)  # an unknown step name in the settings fails here
 
     def evidence_too_weak(self, query: str, passages: list[Passage]) -> bool:
         """Refuse without asking the model when retrieval found nothing that could hold the answer: the best

@@ -8,6 +8,7 @@ import pytest
 
 from rag.answer.chain import AnswerChain, QuestionError
 from rag.answer.prompting import Prompts, packaged_prompts
+from rag.answer.steps import step_names
 from rag.config import AnswerSettings, RetrievalSettings, Settings, overridden
 from rag.types import Chunk, Delta, Passage, Replace
 from tests.conftest import played
@@ -58,6 +59,7 @@ def chain(llm, retriever=None, coverage=None, paragraph=None, **kw) -> AnswerCha
         sections = {"retrieval": RetrievalSettings, "answer": AnswerSettings}
         return next((f"{s}.{name}" for s, model in sections.items() if name in model.model_fields), name)
 
+    kw.setdefault("steps", step_names())  # every step, whichever are on by default: these test the steps
     settings = overridden(Settings(_env_file=None), {path(name): value for name, value in kw.items()})
     return AnswerChain(settings, retriever or FixedRetriever(), llm, Prompts.load(packaged_prompts()),
                        coverage=coverage, paragraph=paragraph)

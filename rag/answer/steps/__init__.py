@@ -1,5 +1,5 @@
 """The answer chain's rules as steps, in the order they run within their stage (steps/base.py). A rule is
-added or removed here, and left out by name with `answer.skip_steps`."""
+added or removed here; `answer.steps` names those that run and `answer.skip_steps` leaves some out (ablations)."""
 
 from __future__ import annotations
 
@@ -24,12 +24,13 @@ def step_names() -> list[str]:
 def build_steps(chain: Reader) -> dict[Stage, list[Step]]:
     """The steps the settings keep, by stage. An unknown name in `skip_steps` is an error: a misspelt
     ablation would otherwise run every step and look like a result."""
-    skip = set(chain.settings.answer.skip_steps)
-    if unknown := sorted(skip - set(step_names())):
-        raise ValueError(f"answer.skip_steps: unknown step(s) {', '.join(unknown)}; the steps are "
-                         f"{', '.join(step_names())}")
-    if unknown := sorted(set(chain.settings.answer.step_shapes) - set(step_names())):
-        raise ValueError(f"answer.step_shapes: unknown step(s) {', '.join(unknown)}")
+    policy = chain.settings.answer
+    for name, listed in (("steps", policy.steps), ("skip_steps", policy.skip_steps),
+                         ("step_shapes", list(policy.step_shapes))):
+        if unknown := sorted(set(listed) - set(step_names())):
+            raise ValueError(f"answer.{name}: unknown step(s) {', '.join(unknown)}; the steps are "
+                             f"{', '.join(step_names())}")
+    skip = set(policy.skip_steps) | (set(step_names()) - set(policy.steps))
     kept = [s(chain) for s in STEPS if s.name not in skip]
     return {stage: [s for s in kept if s.stage == stage] for stage in STAGES}
 
