@@ -124,6 +124,11 @@ _VERDICT = re.compile(r"^\W*(yes|no)\b", re.IGNORECASE)
 _CHOICE_END = re.compile(r",|;|:|\.(?:\s|$)|\s(?:because|since|as|while|whereas|who|which|than|with)\s", re.IGNORECASE)
 
 
+def opens_with_verdict(answer: str) -> bool:
+    """The reply gives a yes/no verdict first ("Yes, there is an association [1].")."""
+    return bool(_VERDICT.match(strip_markers(answer)))
+
+
 def strip_markers(answer: str) -> str:
     """The answer's text without its [n] markers."""
     return _MARKERS.sub("", answer).strip()

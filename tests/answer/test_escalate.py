@@ -4,6 +4,7 @@ more from the first retrieved chunks, whole, with the plain prompt; what the cli
 from __future__ import annotations
 
 from rag.answer.prompting import Prompts, packaged_prompts
+from rag.answer.shapes import classify
 from tests.answer.test_chain import TEXT, ScriptedLLM, chain
 from tests.conftest import played
 
@@ -49,3 +50,15 @@ def test_a_gate_refusal_is_not_escalated() -> None:
     llm = ScriptedLLM(OFF_TEXT, ON_TEXT, p_yes=0.05)
     ans = chain(llm, second_hop=False).answer("Who welcomed Putin?")
     assert ans.refusal_reason == "check" and llm.calls == []
+
+
+def test_a_verdict_to_a_question_read_as_a_factoid_is_grounded_as_a_verdict() -> None:
+    question = "Putin's visit to Tehran: welcomed by the oil minister?"
+    assert classify(question).shape == "factoid"
+    verdict = "Yes, the oil minister welcomed Putin."
+    llm = ScriptedLLM(OFF_TEXT, verdict, p_yes=0.9)
+    text, ans = played(chain(llm).stream(question))
+    assert ans.answerable and ans.escalated and text == ans.answer == "Yes, the oil minister welcomed Putin [1]."
+    # the same reply in the factoid's own format is no answer: it states nothing the question did not
+    llm = ScriptedLLM(verdict, p_yes=0.9)
+    assert chain(llm, escalate_on=[]).answer(question).refusal_reason == "unsupported"

@@ -67,6 +67,7 @@ def test_a_swept_value_is_the_one_the_chain_acts_on(tmp_path) -> None:
         _env_file=None,
         llm={"backend": "scripted"},
         embed={"backend": "hash"},
+        answer={"steps": ["pre_answer_refusal"]},  # the step the check's threshold acts through
         store={"persist_dir": tmp_path / "store", "collection": "sweep", "seeds_dir": tmp_path / "none"},
     )
     comps = Components(settings)
@@ -98,6 +99,7 @@ def test_the_sweep_table_has_one_row_per_run() -> None:
 def _rag_eval(*args: str, cwd) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
     env.update(RAG_LLM__BACKEND="scripted", RAG_EMBED__BACKEND="hash", RAG_LOG__LEVEL="WARNING",
+               RAG_ANSWER__STEPS='["pre_answer_refusal"]',  # the step the swept check threshold acts through
                PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p))
     return subprocess.run([sys.executable, "-m", "rag.cli", "eval", *args], capture_output=True, text=True,
                           env=env, cwd=cwd, timeout=300)

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from rag.answer.citations.stream import CitationStream
 from rag.answer.generation import book_generation, cited, drain, model_deltas
 from rag.answer.prompting import render_passages
-from rag.answer.shapes import QuestionShape
+from rag.answer.shapes import QuestionShape, opens_with_verdict
 from rag.answer.state import State
 from rag.answer.steps.base import Step
 from rag.backends.llm import Message
@@ -36,23 +36,25 @@ class Escalate(Step):
         if ("model" if state.refused else "unsupported") not in self.policy.escalate_on:
             return
         t = time.perf_counter()
-        wide = self.chain.retriever.retrieve(state.query, self.policy.escalate_passages,
-                                                      state.attempt.filters)
+        wide = self.chain.retriever.retrieve(state.query, self.policy.escalate_passages, state.attempt.filters)
         state.timings.retrieve_ms = round(state.timings.retrieve_ms + (time.perf_counter() - t) * 1000, 1)
         if not wide:
             return
-        citer = CitationStream(wide, state.query, state.shape.shape, self.policy,
-                               self.policy.max_sentences_by_shape.get(state.shape.shape))
         usage: dict[str, int] = {}
         t = time.perf_counter()
-        deltas = model_deltas(self.chain.llm, self.chain.settings, self.messages(state.query, wide),
-                              state.max_tokens, state.temperature, usage)
-        refused = drain(cited(deltas, citer, self.policy.holdback_chars))
+        reply = "".join(model_deltas(self.chain.llm, self.chain.settings, self.messages(state.query, wide),
+                                     state.max_tokens, state.temperature, usage))
         book_generation(state.timings, t, usage)
         for key, n in usage.items():
             state.usage[key] = state.usage.get(key, 0) + n
-        if refused or not citer.citations() or not any(x.supported for x in citer.sentences):
-            return  # the first refusal stands, with its reason
+        # the plain prompt asks for no format: a verdict is grounded as a verdict whatever the question's shape
+        # was read as ("Title. Are they predictive of ...?" read as a factoid, answered "Yes, ...")
+        shape = "yesno" if state.shape.shape == "factoid" and opens_with_verdict(reply) else state.shape.shape
+        citer = CitationStream(wide, state.query, shape, self.policy, self.policy.max_sentences_by_shape.get(shape))
+        if drain(cited(iter([reply]), citer, self.policy.holdback_chars)):
+            return  # the model declined: the first refusal stands, with its reason
+        if not citer.citations() or not any(x.supported for x in citer.sentences):
+            return
         state.context, state.citer, state.text = wide, citer, citer.text
         state.citations, state.sentences = citer.citations(), citer.sentences
         state.refused, state.answerable, state.escalated = False, True, True
