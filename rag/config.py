@@ -201,10 +201,10 @@ class AnswerSettings(BaseModel):
     step_shapes: dict[str, list[Literal["factoid", "yesno", "comparison", "list", "why", "multipart"]]] = Field(
         {}, description="The question shapes a step runs for, by step name; a step not named runs for every "
         "shape it concerns (measured: benchmarks/reports/2026-12-07-settings.md#step_shapes).")
-    steps: list[str] = Field(["yes_or_no", "escalate", "unstated_terms"],
+    steps: list[str] = Field(["escalate", "unstated_terms"],
                              description="The answer steps that run, by name (rag/answer/steps/); the others "
-                             "(bridge_hop, missing_name_hop, unchosen_options, pre_answer_refusal, bridge_reask, "
-                             "verify) are off: they did not help corpora they were not made on "
+                             "(bridge_hop, missing_name_hop, unchosen_options, pre_answer_refusal, yes_or_no, "
+                             "bridge_reask, verify) are off: each helped no corpus it was not made on, or hurt one "
                              "(measured: benchmarks/reports/2026-12-07-corpora-ablation.md).")
     skip_steps: list[str] = Field([], description="Answer steps to leave out of `steps`, by name (for ablations): "
                                   "bridge_hop, missing_name_hop, unchosen_options, pre_answer_refusal, yes_or_no, "
