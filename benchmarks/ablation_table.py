@@ -73,9 +73,13 @@ def load(paths: list[Path], reference: str) -> dict[str, dict[str, dict[str, flo
     return table
 
 
-def keep(verdicts: dict[str, str], designed_on: set[str]) -> bool:
-    helps = [c for c, v in verdicts.items() if v == "helps" and c not in designed_on]
-    return len(helps) >= 2 and "hurts" not in verdicts.values()
+def keep(verdicts: dict[str, str], designed_on: set[str], refusal_rule: bool = False) -> bool:
+    """An answer rule: helps two corpora it was not made on and hurts none. A refusal rule (issue #30, item 5)
+    can only help where unanswerable questions are, so it is kept when it helps one corpus and hurts none."""
+    if "hurts" in verdicts.values():
+        return False
+    helps = [c for c, v in verdicts.items() if v == "helps" and (refusal_rule or c not in designed_on)]
+    return len(helps) >= (1 if refusal_rule else 2)
 
 
 def fmt(d: dict[str, float | None]) -> str:
@@ -87,10 +91,13 @@ def main() -> None:
     ap.add_argument("results", nargs="+", type=Path)
     ap.add_argument("--designed-on", default="squad-dev-13,seeds", help="corpora the steps were made on")
     ap.add_argument("--margin", type=float, default=0.01)
+    ap.add_argument("--refusal-rules", default="unstated_terms,pre_answer_refusal",
+                    help="steps that only refuse: judged on false refusals per corpus, not on where they help")
     ap.add_argument("--reference", default="answer.skip_steps=[]", help="the system the variants leave a step "
                     "out of (its name in the results: the --set it ran with)")
     args = ap.parse_args()
     designed_on = set(filter(None, args.designed_on.split(",")))
+    refusal = set(filter(None, args.refusal_rules.split(",")))
     table = load(args.results, args.reference)
     corpora = sorted({c for per in table.values() for c in per})
     print("Each cell: what the step adds (default minus the run without it), F1 / false refusals (fewer is "
@@ -102,7 +109,8 @@ def main() -> None:
         helps = ", ".join(c for c, v in verdicts.items() if v == "helps") or "—"
         hurts = ", ".join(c for c, v in verdicts.items() if v == "hurts") or "—"
         cells = " | ".join(fmt(per[c]) if c in per else "" for c in corpora)
-        print(f"| {step} | {cells} | {helps} | {hurts} | {'on' if keep(verdicts, designed_on) else 'off'} |")
+        kept = keep(verdicts, designed_on, step in refusal)
+        print(f"| {step} | {cells} | {helps} | {hurts} | {'on' if kept else 'off'} |")
     print("\nLeave one corpus out: the rule applied to the other corpora alone, and the left-out corpus's "
           "own change (F1 / false refusals / unanswerable refused).\n")
     print("| step | left out | on by the others | its change there |")
@@ -112,8 +120,8 @@ def main() -> None:
         for c in corpora:
             if c in per:
                 others = {k: v for k, v in verdicts.items() if k != c}
-                print(f"| {step} | {c} | {'on' if keep(others, designed_on) else 'off'} | {fmt(per[c])} "
-                      f"({verdicts[c]}) |")
+                on = keep(others, designed_on, step in refusal)
+                print(f"| {step} | {c} | {'on' if on else 'off'} | {fmt(per[c])} ({verdicts[c]}) |")
 
 
 if __name__ == "__main__":
