@@ -195,12 +195,13 @@ class AnswerSettings(BaseModel):
                                                                "more from the first escalate_passages retrieved "
                                                                "chunks, whole, with a plain prompt; [] never "
                                                                "(measured: benchmarks/reports/2026-12-07-"
-                                                               "settings.md#escalate_on).")
+                                                               "corpora-ablation.md).")
     escalate_passages: int = Field(4, ge=1, le=20, description="Chunks, whole, of an answer written again "
                                    "(the simple baseline's top-k; set before measuring, not swept).")
     step_shapes: dict[str, list[Literal["factoid", "yesno", "comparison", "list", "why", "multipart"]]] = Field(
         {}, description="The question shapes a step runs for, by step name; a step not named runs for every "
-        "shape it concerns (measured: benchmarks/reports/2026-12-07-settings.md#step_shapes).")
+        "shape it concerns (none by default; pre_answer_refusal kept to the other shapes than yes/no and "
+        "choice: benchmarks/reports/2026-12-07-corpora-ablation.md).")
     steps: list[str] = Field(["escalate", "unstated_terms"],
                              description="The answer steps that run, by name (rag/answer/steps/); the others "
                              "(bridge_hop, missing_name_hop, unchosen_options, pre_answer_refusal, yes_or_no, "
