@@ -3,7 +3,7 @@ the run), per corpus, against the run's own default; which corpora the step help
 on by the issue's rule; and its leave-one-corpus-out row (the rule applied to the other corpora alone, then
 the left-out corpus's own change).
 
-    python benchmarks/ablation_table.py RESULTS.json [MORE.json ...] [--designed-on squad-dev-13,seeds]
+    python -m benchmarks.ablation_table RESULTS.json [MORE.json ...] [--designed-on squad-dev-13,seeds]
 
 A step *hurts* a corpus when leaving it out gains more than `--margin` F1 or takes away more than `--margin`
 false refusals (the issue's rule names these two); it *helps* one when it is better by as much in F1, false
@@ -15,10 +15,11 @@ the same stores.
 from __future__ import annotations
 
 import argparse
-import json
 import re
 from pathlib import Path
 from typing import Any
+
+from benchmarks.systems_table import Runs, systems
 
 METRICS = (("f1", 1), ("false_refusal_rate", -1), ("refusal_recall", 1))  # (summary key, sign of better)
 
@@ -47,22 +48,12 @@ def step_of(name: str) -> str:
     return m.group(1) if m else name
 
 
-def systems(paths: list[Path]) -> dict[str, dict[str, dict[str, Any]]]:
-    """system name -> corpus -> summary, over every file (its first run, its baselines and its sweep)."""
-    out: dict[str, dict[str, dict[str, Any]]] = {}
-    for path in paths:
-        for corpus, run in json.loads(path.read_text())["corpora"].items():
-            out.setdefault(run["config"]["system"], {})[corpus] = run["summary"]
-            for name, base in run.get("baselines", {}).items():
-                out.setdefault(name, {})[corpus] = base["summary"]
-            for variant in run.get("sweep", []):
-                out.setdefault(variant["name"], {})[corpus] = variant["summary"]
-    return out
-
-
 def load(paths: list[Path], reference: str) -> dict[str, dict[str, dict[str, float | None]]]:
     """step -> corpus -> deltas, each variant that leaves one step out against the reference system."""
-    runs = systems(paths)
+    runs: Runs = {}
+    for path in paths:
+        for name, per in systems(path).items():
+            runs.setdefault(name, {}).update(per)
     if reference not in runs:
         raise SystemExit(f"no run named {reference} in these files; they hold {', '.join(runs)}")
     table: dict[str, dict[str, dict[str, float | None]]] = {}
@@ -104,8 +95,9 @@ def main() -> None:
           "+) / unanswerable refused.\n")
     print("| step | " + " | ".join(corpora) + " | helps | hurts | by the rule |")
     print("|---|" + "---|" * (len(corpora) + 3))
+    verdicts_of = {step: {c: judged(d, args.margin) for c, d in per.items()} for step, per in table.items()}
     for step, per in table.items():
-        verdicts = {c: judged(d, args.margin) for c, d in per.items()}
+        verdicts = verdicts_of[step]
         helps = ", ".join(c for c, v in verdicts.items() if v == "helps") or "—"
         hurts = ", ".join(c for c, v in verdicts.items() if v == "hurts") or "—"
         cells = " | ".join(fmt(per[c]) if c in per else "" for c in corpora)
@@ -116,7 +108,7 @@ def main() -> None:
     print("| step | left out | on by the others | its change there |")
     print("|---|---|---|---|")
     for step, per in table.items():
-        verdicts = {c: judged(d, args.margin) for c, d in per.items()}
+        verdicts = verdicts_of[step]
         for c in corpora:
             if c in per:
                 others = {k: v for k, v in verdicts.items() if k != c}

@@ -1,7 +1,7 @@
 """Systems side by side from several `rag eval` results files over the same questions: per corpus, F1 / false
 refusals / unanswerable refused, and a pooled row weighted by questions.
 
-    python benchmarks/systems_table.py tune30.json tune3.json --column 'simple=simple' \
+    python -m benchmarks.systems_table tune30.json tune3.json --column 'simple=simple' \
         --column 'default=answer.skip_steps=[]'
 
 A column is LABEL=SYSTEM, SYSTEM being a run's name in the results (its `--set`, `simple`, ...); when two files

@@ -70,6 +70,11 @@ class State:
     def missing(self, terms: list[str]) -> None:
         self._missing = terms
 
+    def add_usage(self, more: dict[str, int]) -> None:
+        """Count a further generation's tokens (a re-ask, an escalation) into the answer's usage."""
+        for key, n in more.items():
+            self.usage[key] = self.usage.get(key, 0) + n
+
     def base(self) -> dict[str, str]:
         """The fields every answer of this question has."""
         return {"question": self.question, "model": self.chain.llm.name, "query": self.asked,

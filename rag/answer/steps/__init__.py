@@ -22,8 +22,8 @@ def step_names() -> list[str]:
 
 
 def build_steps(chain: Reader) -> dict[Stage, list[Step]]:
-    """The steps the settings keep, by stage. An unknown name in `skip_steps` is an error: a misspelt
-    ablation would otherwise run every step and look like a result."""
+    """The steps the settings keep, by stage. An unknown name in `steps`, `skip_steps` or `step_shapes` is an
+    error: a misspelt ablation would otherwise run every step and look like a result."""
     policy = chain.settings.answer
     for name, listed in (("steps", policy.steps), ("skip_steps", policy.skip_steps),
                          ("step_shapes", list(policy.step_shapes))):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 
+from rag.answer.attempt import ms
 from rag.answer.citations.stream import CitationStream
 from rag.answer.generation import book_generation, cited, drain, model_deltas
 from rag.answer.prompting import render_passages
@@ -37,7 +38,7 @@ class Escalate(Step):
             return
         t = time.perf_counter()
         wide = self.chain.retriever.retrieve(state.query, self.policy.escalate_passages, state.attempt.filters)
-        state.timings.retrieve_ms = round(state.timings.retrieve_ms + (time.perf_counter() - t) * 1000, 1)
+        state.timings.retrieve_ms = round(state.timings.retrieve_ms + ms(t), 1)
         if not wide:
             return
         usage: dict[str, int] = {}
@@ -45,8 +46,7 @@ class Escalate(Step):
         reply = "".join(model_deltas(self.chain.llm, self.chain.settings, self.messages(state.query, wide),
                                      state.max_tokens, state.temperature, usage))
         book_generation(state.timings, t, usage)
-        for key, n in usage.items():
-            state.usage[key] = state.usage.get(key, 0) + n
+        state.add_usage(usage)
         # the plain prompt asks for no format: a verdict is grounded as a verdict whatever the question's shape
         # was read as ("Title. Are they predictive of ...?" read as a factoid, answered "Yes, ...")
         shape = "yesno" if state.shape.shape == "factoid" and opens_with_verdict(reply) else state.shape.shape

@@ -67,8 +67,7 @@ class BridgeReask(Step):
                               context, "factoid"), state.max_tokens, state.temperature, more)
         refused = drain(cited(deltas, citer, policy.holdback_chars))
         book_generation(state.timings, t, more)
-        for key, n in more.items():
-            state.usage[key] = state.usage.get(key, 0) + n
+        state.add_usage(more)
         new = short_answer("factoid", citer.text)
         if (refused or not citer.citations() or not any(x.supported for x in citer.sentences)
                 or content_words(new) <= content_words(answer) or _opens_with(new, answer)):
