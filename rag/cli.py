@@ -100,7 +100,7 @@ def ask(question: str,
         # before the store is seeded and the models are built
         validate_question(question, comps.settings.answer.max_question_chars)
         # the models load (and the shared prompt prefix comes back from disk) while the store opens
-        comps.warmup.start(log_level=logging.DEBUG)
+        comps.warmup.start(log_level=logging.DEBUG, documents=False)
         comps.seed_if_empty()
         events = asking.ask(comps, question, top_k=top_k)
         final: Answer | None = None

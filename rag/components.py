@@ -116,13 +116,20 @@ class Warmup:
         self.error: BaseException | None = None
         self.info: dict[str, object] = {}
         self._level = logging.INFO
+        self._documents = True
 
-    def start(self, log_level: int = logging.INFO) -> Warmup:
+    def start(self, log_level: int = logging.INFO, documents: bool = True) -> Warmup:
         """Start it (once; later calls return the same); its line is logged at `log_level` (`rag ask` keeps
-        its stderr to the answer's line: DEBUG)."""
+        its stderr to the answer's line: DEBUG). Without `documents` the embedder loads only what one
+        question needs (`LocalEmbedder.warm`): a server embeds uploads, one `rag ask` does not."""
         with self._lock:
             if not self.started:
-                self.started, self._level = True, log_level
+                # numpy is imported by both warm-up threads and the caller's; its package imports itself in
+                # a cycle, and two threads importing it at once can see it half initialised (seen: "cannot
+                # import name 'NDArray' from partially initialized module"). One import first, here.
+                import numpy  # noqa: F401
+
+                self.started, self._level, self._documents = True, log_level, documents
                 threading.Thread(target=self._run, name="rag-warmup", daemon=True).start()
         return self
 
@@ -147,7 +154,7 @@ class Warmup:
             warm = getattr(self._comps.embedder, "warm", None)
             if warm is not None:
                 t = time.perf_counter()
-                warm()
+                warm(documents=self._documents)
                 embedder_ms.append(round((time.perf_counter() - t) * 1000, 1))
 
         side = threading.Thread(target=self._guarded, args=(embedder,), name="rag-warmup-embedder", daemon=True)

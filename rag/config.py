@@ -287,6 +287,11 @@ class EmbedSettings(BaseModel):
     precision: Literal["auto", "float32", "bfloat16"] = Field(
         "auto", description="Local embedder arithmetic. auto: bfloat16 (torch autocast) on CPUs with AMX, "
         "float32 elsewhere (measured: benchmarks/reports/2026-12-07-settings.md#precision).")
+    numpy_max_texts: int = Field(
+        64, ge=0, description="Local embedder: queries, and batches of at most this many texts while "
+        "sentence-transformers is not loaded, run through the numpy encoder (the same vectors; a cold `rag ask` "
+        "skips torch's 5 s import). 0: sentence-transformers for everything "
+        "(measured: benchmarks/reports/2026-12-07-numpy-embedder.md).")
 
 
 class LLMSettings(BaseModel):

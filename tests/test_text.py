@@ -63,3 +63,19 @@ def test_no_module_reaches_into_private_attributes_of_nltk() -> None:
                 assert node.attr != "_params", path
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
                 assert node.value != "_params", path
+
+
+def test_threads_splitting_sentences_at_once_in_a_new_process() -> None:
+    """The first sentence split imports nltk; threads that split at once all wait for the whole import
+    (a server's first requests: once, one of them met a half-initialised nltk and failed with a 500)."""
+    import subprocess
+    import sys
+
+    code = """
+from concurrent.futures import ThreadPoolExecutor
+from rag.text.sentences import sentence_spans
+with ThreadPoolExecutor(6) as pool:
+    print(set(pool.map(lambda _: tuple(sentence_spans("Dr. No left. He came back.")), range(6))))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0 and out.stdout.strip() == "{((0, 12), (13, 26))}", out.stderr

@@ -27,10 +27,13 @@ class _QueryMemo:
 
     @cached_property
     def _query_vectors(self):  # noqa: ANN202 - a functools.lru_cache of text -> tuple of floats
-        return lru_cache(maxsize=256)(lambda text: tuple(self.embed_documents([text])[0]))
+        return lru_cache(maxsize=256)(lambda text: tuple(self._embed_one(text)))
 
     def embed_query(self, text: str) -> list[float]:
         return list(self._query_vectors(text))  # a copy: the kept vector stays as it was
+
+    def _embed_one(self, text: str) -> list[float]:
+        return self.embed_documents([text])[0]
 
 
 def packaged_minilm_path() -> str:
@@ -43,20 +46,28 @@ def packaged_minilm_path() -> str:
 class LocalEmbedder(_QueryMemo):
     """sentence-transformers over a model folder on disk; never touches a model hub.
 
-    The model loads at the first embedding, not here: commands that embed nothing (a no-op `rag sync`,
-    listing documents) never import torch. `encode` is called with all the texts of a call at once, so
-    sentence-transformers sorts them by length and pads each batch of `batch_size` little.
+    Nothing loads here: commands that embed nothing (a no-op `rag sync`, listing documents) import neither
+    torch nor the weights. Queries, and batches of at most `numpy_max_texts` texts while sentence-transformers
+    is not loaded, go through the numpy encoder (`rag.backends.bert_numpy`, same vectors to float32
+    rounding): a cold `rag ask` then never imports torch, which cost it 5 s on 2 cores. Larger batches load
+    sentence-transformers, which is 3-4x faster on them (benchmarks/reports/2026-12-07-numpy-embedder.md). `encode`
+    is called with all the texts of a call at once, so sentence-transformers sorts them by length and pads
+    each batch of `batch_size` little.
     """
 
-    def __init__(self, model_path: str, batch_size: int = 32, precision: str = "float32") -> None:
+    def __init__(self, model_path: str, batch_size: int = 32, precision: str = "float32",
+                 numpy_max_texts: int = 64) -> None:
         self.path = model_path
         self.batch_size = batch_size
         self.precision = precision  # "auto", "float32" or "bfloat16"
+        self.numpy_max_texts = numpy_max_texts  # 0: sentence-transformers for everything, queries too
         self.name = os.path.basename(model_path.rstrip("/")) if model_path else "embedder"
         if self.name == "model":
             self.name = "all-MiniLM-L6-v2"
         self._model: Any = None
+        self._numpy: Any = None  # a NumpyBert, False where the folder is not a plain mean-pooled BERT
         self._lock = threading.Lock()
+        self._numpy_lock = threading.Lock()
 
     @property
     def model(self) -> Any:
@@ -70,9 +81,33 @@ class LocalEmbedder(_QueryMemo):
                 self._model = SentenceTransformer(self.path, device="cpu")
             return self._model
 
-    def warm(self) -> None:
-        """Load the model and embed one text: the first `encode` also pays torch's one-time set-up."""
-        self.embed_documents(["warm-up"])
+    @property
+    def numpy_encoder(self) -> Any:
+        """The numpy encoder of the same folder, or None (turned off, or a model it does not run)."""
+        if self.numpy_max_texts <= 0:
+            return None
+        with self._numpy_lock:
+            if self._numpy is None:
+                from rag.backends.bert_numpy import NumpyBert
+
+                self._numpy = NumpyBert(self.path, batch_size=self.batch_size) if NumpyBert.runs(self.path) \
+                    else False
+            return self._numpy or None
+
+    def warm(self, documents: bool = True) -> None:
+        """Load what answering needs: the query encoder, and (`documents`) sentence-transformers with one
+        text embedded, since the first `encode` also pays torch's one-time set-up. `rag ask` warms without
+        `documents`: one question's sentences fit the numpy encoder."""
+        if self.numpy_encoder is not None:
+            self.embed_query("warm-up")
+        if documents or self.numpy_encoder is None:
+            self._embed_with_model(["warm-up"])
+
+    def _embed_one(self, text: str) -> list[float]:
+        encoder = self.numpy_encoder
+        if encoder is None:
+            return self._embed_with_model([text])[0]
+        return encoder.encode([text])[0].tolist()
 
     def uses_bfloat16(self) -> bool:
         """bfloat16 only where the CPU multiplies it in hardware (AMX): there it is 2.3x faster, elsewhere
@@ -86,6 +121,13 @@ class LocalEmbedder(_QueryMemo):
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         if not texts:
             return []
+        encoder = self.numpy_encoder
+        if (encoder is not None and self._model is None and len(texts) <= self.numpy_max_texts
+                and self.precision != "bfloat16"):  # asked for by name: torch's arithmetic
+            return encoder.encode(texts).tolist()
+        return self._embed_with_model(texts)
+
+    def _embed_with_model(self, texts: list[str]) -> list[list[float]]:
         model = self.model
         import torch  # loaded by now, with the model
 
@@ -125,7 +167,7 @@ def build_embedder(settings: Settings) -> Embedder:
     match settings.embed.backend:
         case "local":
             return LocalEmbedder(settings.embed.model or packaged_minilm_path(), settings.embed.batch_size,
-                                 settings.embed.precision)
+                                 settings.embed.precision, settings.embed.numpy_max_texts)
         case "openai":
             return OpenAIEmbedder(settings.embed.model or "text-embedding-3-small", settings.llm.openai_api_key,
                                   settings.llm.openai_base_url)

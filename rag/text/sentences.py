@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.abc
 import re
+import sys
+import threading
 from functools import lru_cache
 from typing import Any
 
@@ -11,11 +14,46 @@ _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n\s*")
 _HARD_LINE = re.compile(r"(?<![.!?;:,\"'”’)\]])\n")
 
 
+class _WithoutExtras(importlib.abc.MetaPathFinder):
+    """Refuses scipy and sklearn to one thread while it imports nltk. nltk's package imports every submodule,
+    and with them scipy.stats and sklearn when they are installed (sentence-transformers installs them):
+    0.9-1.4 s of a cold `rag ask` on 2 cores, for Punkt, which uses neither. nltk imports both optionally
+    and goes on without them. Other threads, and modules already imported, are untouched."""
+
+    def __init__(self) -> None:
+        self.thread = threading.get_ident()
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
+        if threading.get_ident() == self.thread and name.partition(".")[0] in ("scipy", "sklearn"):
+            raise ModuleNotFoundError(f"{name} is not imported with nltk here (rag.text.sentences)", name=name)
+
+
+_nltk_lock = threading.Lock()
+
+
+def _import_nltk() -> Any:
+    """nltk, imported once whole: the lock makes a second thread wait for the first (a module found in
+    sys.modules may still be half initialised, seen as "cannot import name 'sent_tokenize' from partially
+    initialized module")."""
+    with _nltk_lock:
+        if "nltk" in sys.modules:  # imported before, whole: by a call here, or by Python's own locked import
+            import nltk
+
+            return nltk
+        guard = _WithoutExtras()
+        sys.meta_path.insert(0, guard)
+        try:
+            import nltk
+        finally:
+            sys.meta_path.remove(guard)
+        return nltk
+
+
 @lru_cache(maxsize=1)
 def punkt_parameters() -> Any:
     """nltk's trained English Punkt parameters (knows "Dr.", "U.S.", ...), or None when the model is absent."""
     try:
-        import nltk
+        nltk = _import_nltk()
         from nltk.tokenize.punkt import load_punkt_params
 
         from rag.text.tokens import llama_index_static
@@ -30,6 +68,7 @@ def punkt_parameters() -> Any:
 
 @lru_cache(maxsize=1)
 def _tokenizer() -> Any:
+    _import_nltk()
     from nltk.tokenize.punkt import PunktSentenceTokenizer
 
     params = punkt_parameters()

@@ -16,13 +16,19 @@ from rag.config import PROJECT_ROOT, Settings
 QUESTION = "Who welcomed Putin at the airport?"
 
 
-def _ask(env: dict[str, str]) -> tuple[dict, dict]:
-    """(the answer's JSON, the fields of the warm-up's log line)."""
+def _ask(env: dict[str, str], imported: set[str] | None = None) -> tuple[dict, dict]:
+    """(the answer's JSON, the fields of the warm-up's log line); `imported` collects the modules the process
+    imported (or, refused, tried to: `python -X importtime` lists both)."""
+    if imported is not None:
+        env = env | {"PYTHONPROFILEIMPORTTIME": "1"}
     done = subprocess.run([sys.executable, "-m", "rag.cli", "ask", "--json", QUESTION], env=env, cwd=PROJECT_ROOT,
                           capture_output=True, text=True, timeout=600, check=True)
     lines = [json.loads(line) for line in done.stderr.splitlines() if line.startswith('{"time"')]
     warm = [x for x in lines if x["logger"] == "rag.warm"]
     assert len(warm) == 1, done.stderr
+    if imported is not None:
+        imported.update(line.rpartition("|")[2].strip()
+                        for line in done.stderr.splitlines() if line.startswith("import time:"))
     return json.loads(done.stdout), warm[0]
 
 
@@ -36,8 +42,14 @@ def test_a_second_process_restores_the_prefix_from_disk(tmp_path) -> None:
     assert warm1["prefix"] == "evaluated" and warm1["written"] is True and warm1["prefix_tokens"] > 400
     [state] = list((cache / "prefix-states").glob("prefix-*.kv"))
 
-    second, warm2 = _ask(env)
+    imported: set[str] = set()
+    second, warm2 = _ask(env, imported)
     assert warm2["prefix"] == "disk" and warm2["prefix_tokens"] == warm1["prefix_tokens"]
+    # the store exists: the question's embedding and sentences need neither torch nor nltk's scipy extras
+    assert any(m.startswith("nltk.tokenize") for m in imported) and any(m.startswith("safetensors") for m in imported)
+    # (a refused import is listed too, by its name alone: these are modules inside the refused ones)
+    heavy = {"torch", "torch.nn", "sentence_transformers", "scipy.stats._stats_py", "sklearn.utils"}
+    assert not imported & heavy, imported & heavy
     assert warm2["prefix_ms"] < warm1["prefix_ms"] / 2  # restoring beats reading the prefix again
     assert second["answer"] == first["answer"]
 
