@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from rag.ingest.pipeline import Ingestor, IngestReport
     from rag.retrieval.retrievers import Retriever
     from rag.state.conversations import Conversations
+    from rag.state.db import Database
     from rag.types import Chunk
 
 warm_log = logging.getLogger("rag.warm")  # one line per warm-up: what loaded, where the prefix came from
@@ -252,7 +253,16 @@ class Components:
 
         if self.root:
             return self.root.conversations
-        return Conversations(self.settings.store.persist_dir / "conversations.sqlite3")
+        return Conversations(self.database)
+
+    @cached_property
+    def database(self) -> Database:
+        """The state database (users, conversations, answers, feedback), shared by every collection."""
+        from rag.state.db import Database
+
+        if self.root:
+            return self.root.database
+        return Database(self.settings.state.url(self.settings.store.persist_dir))
 
     @property
     def name(self) -> str:

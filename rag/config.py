@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -369,6 +370,22 @@ class ServerSettings(BaseModel):
     auth_window: float = Field(300.0, gt=0, description="Seconds over which auth_failures are counted.")
 
 
+class StateSettings(BaseModel):
+    """Users, conversations, feedback and the audit trail: one SQL database that several servers can share.
+    `RAG_STATE__<FIELD>`; the URL also as `RAG_DATABASE_URL`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    database_url: str = Field("", description="A SQLAlchemy URL: sqlite:///path or "
+                              "postgresql+psycopg://user:pass@host/db. Empty: SQLite in store.persist_dir "
+                              "(state.sqlite3). Several `rag serve` processes share state through PostgreSQL.")
+    audit_retention_days: float = Field(0.0, ge=0, description="Days an answer's audit record (and its "
+                                        "feedback) is kept; 0 keeps them until a user's records are erased.")
+
+    def url(self, persist_dir: Path) -> str:
+        return self.database_url or f"sqlite:///{Path(persist_dir).resolve() / 'state.sqlite3'}"
+
+
 class LogSettings(BaseModel):
     """One line per answer and per ingest, on stderr (rag/logs.py). `RAG_LOG__<FIELD>`."""
 
@@ -404,8 +421,18 @@ class Settings(BaseSettings):
     answer: AnswerSettings = Field(default_factory=AnswerSettings, description="How the passages become an "
                                    "answer, and when it is refused.")
     server: ServerSettings = Field(default_factory=ServerSettings, description="The chat page and HTTP API.")
+    state: StateSettings = Field(default_factory=StateSettings, description="Users, conversations, feedback and "
+                                 "the audit trail (SQL).")
     log: LogSettings = Field(default_factory=LogSettings, description="One line per answer and per ingest, on "
                              "stderr.")
+
+    @model_validator(mode="after")
+    def _database_url(self) -> Settings:
+        """`RAG_DATABASE_URL`, the name deployments and the PostgreSQL half of the tests set, when the
+        section's own `RAG_STATE__DATABASE_URL` is not."""
+        if not self.state.database_url and os.environ.get("RAG_DATABASE_URL"):
+            self.state.database_url = os.environ["RAG_DATABASE_URL"]
+        return self
 
 
 def overridden(settings: Settings, overrides: Mapping[str, object]) -> Settings:

@@ -328,3 +328,22 @@ class DocRecord(BaseModel):
         """The record as the store keeps it: flat scalars (Chroma metadata holds no None), the state as its
         plain value."""
         return self.model_dump(mode="json", exclude_none=True)
+
+
+class Caller(BaseModel):
+    """Who asks: a user of the instance, or, in single-user mode (no accounts, at most `RAG_SERVER__API_TOKEN`),
+    the one user, whose id is None. Services take it to decide what the caller may read and to record who
+    asked; the front ends make it from a login, an API key or the token."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str | None = None
+    name: str = "admin"
+    role: str = "admin"  # admin or member
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+SINGLE_USER = Caller()

@@ -13,15 +13,18 @@ only invisible characters is refused as empty before any model work."""
 from __future__ import annotations
 
 import re
-import sqlite3
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 from rag.answer.chain import QuestionError
 from rag.components import Components
 from rag.retrieval.retrievers import Filters
-from rag.state.conversations import ConversationNotFound, Conversations
+from rag.state.errors import ConversationNotFound, StateError
 from rag.text.tokens import count_tokens, last_tokens
 from rag.types import Event, Final
+
+if TYPE_CHECKING:
+    from rag.state.conversations import Conversations
 
 Message = dict[str, str]
 
@@ -109,7 +112,7 @@ def _saving(events: Iterator[Event], store: Conversations, conversation: str) ->
                 store.add_turn(conversation, event.answer.question, event.answer)
             except ConversationNotFound:  # deleted while this answer was being written
                 pass
-            except (sqlite3.Error, OSError) as exc:
+            except (StateError, OSError) as exc:
                 event = event.model_copy(update={"warnings": [
                     *event.warnings, f"this turn was not saved in conversation {conversation}: {exc}"]})
         yield event

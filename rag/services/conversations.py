@@ -4,7 +4,7 @@ store's own (`rag.state.conversations`), used as it is."""
 from __future__ import annotations
 
 from rag.components import Components
-from rag.state.conversations import ConversationNotFound
+from rag.state.errors import ConversationNotFound
 
 
 def start(comps: Components, collection: str | None = None, title: str = "") -> str:

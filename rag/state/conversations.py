@@ -1,35 +1,25 @@
-"""Conversations kept in SQLite under the persist folder, so a chat survives a reload or a restart: each turn
-keeps the question, the answer's text and its public object (citations with document, page and quote)."""
+"""Conversations in the state database (`rag.state.db`), so a chat survives a reload, a restart, or a move to
+another server behind the same load balancer: each turn keeps the question, the answer's text and its public
+object (citations with document, page and quote). A conversation belongs to its user (`owner`, a user id;
+None in single-user mode): another user's is not found."""
 
 from __future__ import annotations
 
 import html
 import json
 import re
-import sqlite3
-import threading
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import closing, contextmanager
-from pathlib import Path
 from typing import Any
 
+from sqlalchemy import func, select
+
 from rag.index.documents import file_name
+from rag.state.db import Database
+from rag.state.errors import ConversationNotFound
+from rag.state.tables import conversations as conv_table
+from rag.state.tables import messages as msg_table
 from rag.types import Answer
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS conversations (
-    id TEXT PRIMARY KEY, title TEXT NOT NULL, collection TEXT NOT NULL, created REAL NOT NULL,
-    updated REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS messages (
-    conv_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE, seq INTEGER NOT NULL,
-    role TEXT NOT NULL, content TEXT NOT NULL, answer TEXT, created REAL NOT NULL, PRIMARY KEY (conv_id, seq));
-"""
-
-
-class ConversationNotFound(LookupError):
-    pass
 
 
 def _title(question: str, limit: int = 60) -> str:
@@ -52,74 +42,80 @@ def _inline(text: str) -> str:
 
 
 class Conversations:
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self._lock = threading.Lock()  # one writer at a time inside this process; SQLite guards the rest
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._db() as db:
-            db.executescript(SCHEMA)
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
-    @contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
-        with closing(sqlite3.connect(self.path, timeout=10)) as db:
-            db.row_factory = sqlite3.Row
-            db.execute("PRAGMA foreign_keys = ON")
-            with db:  # one transaction
-                yield db
+    @staticmethod
+    def _mine(owner: str | None):  # noqa: ANN205 - a SQLAlchemy clause
+        return conv_table.c.owner_id.is_(None) if owner is None else conv_table.c.owner_id == owner
 
-    def create(self, collection: str, title: str = "") -> str:
+    def create(self, collection: str, title: str = "", owner: str | None = None) -> str:
         cid, now = uuid.uuid4().hex[:16], time.time()
-        with self._lock, self._db() as db:
-            db.execute("INSERT INTO conversations VALUES (?, ?, ?, ?, ?)", (cid, title, collection, now, now))
+        with self.db.begin() as db:
+            db.execute(conv_table.insert().values(id=cid, owner_id=owner, title=title, collection=collection,
+                                                  created=now, updated=now))
         return cid
 
-    def list(self) -> list[dict[str, Any]]:
-        with self._db() as db:
-            rows = db.execute("SELECT c.*, (SELECT COUNT(*) FROM messages m WHERE m.conv_id = c.id) AS messages "
-                              "FROM conversations c ORDER BY updated DESC").fetchall()
-        return [dict(r) for r in rows]
+    def list(self, owner: str | None = None) -> list[dict[str, Any]]:
+        count = (select(func.count()).select_from(msg_table).where(msg_table.c.conv_id == conv_table.c.id)
+                 .scalar_subquery())
+        query = (select(conv_table.c.id, conv_table.c.title, conv_table.c.collection, conv_table.c.created,
+                        conv_table.c.updated, count.label("messages"))
+                 .where(self._mine(owner)).order_by(conv_table.c.updated.desc()))
+        with self.db.begin() as db:
+            return [dict(r._mapping) for r in db.execute(query)]
 
-    def get(self, cid: str) -> dict[str, Any]:
-        with self._db() as db:
-            row = db.execute("SELECT * FROM conversations WHERE id = ?", (cid,)).fetchone()
+    def get(self, cid: str, owner: str | None = None) -> dict[str, Any]:
+        with self.db.begin() as db:
+            row = db.execute(select(conv_table.c.id, conv_table.c.title, conv_table.c.collection,
+                                    conv_table.c.created, conv_table.c.updated)
+                             .where(conv_table.c.id == cid, self._mine(owner))).first()
             if row is None:
                 raise ConversationNotFound(cid)
-            msgs = db.execute("SELECT role, content, answer FROM messages WHERE conv_id = ? ORDER BY seq",
-                              (cid,)).fetchall()
-        return dict(row) | {"messages": [
-            {"role": m["role"], "content": m["content"]} | ({"answer": json.loads(m["answer"])} if m["answer"] else {})
+            msgs = db.execute(select(msg_table.c.role, msg_table.c.content, msg_table.c.answer)
+                              .where(msg_table.c.conv_id == cid).order_by(msg_table.c.seq)).all()
+        return dict(row._mapping) | {"messages": [
+            {"role": m.role, "content": m.content} | ({"answer": json.loads(m.answer)} if m.answer else {})
             for m in msgs]}
 
-    def history(self, cid: str) -> list[dict[str, str]]:
+    def history(self, cid: str, owner: str | None = None) -> list[dict[str, str]]:
         """The turns as the chain takes them, to answer a follow-up in a reopened conversation."""
-        return [{"role": m["role"], "content": m["content"]} for m in self.get(cid)["messages"]]
+        return [{"role": m["role"], "content": m["content"]} for m in self.get(cid, owner)["messages"]]
 
-    def add_turn(self, cid: str, question: str, answer: Answer) -> None:
+    def add_turn(self, cid: str, question: str, answer: Answer, owner: str | None = None,
+                 answer_id: str | None = None) -> None:
         now = time.time()
-        with self._lock, self._db() as db:
-            row = db.execute("SELECT title FROM conversations WHERE id = ?", (cid,)).fetchone()
+        with self.db.begin() as db:
+            # the row lock keeps two servers adding a turn to one conversation from taking the same seq
+            row = db.execute(select(conv_table.c.title).where(conv_table.c.id == cid, self._mine(owner))
+                             .with_for_update()).first()
             if row is None:
                 raise ConversationNotFound(cid)
-            seq = db.execute("SELECT COALESCE(MAX(seq), -1) + 1 FROM messages WHERE conv_id = ?", (cid,)).fetchone()[0]
-            db.execute("INSERT INTO messages VALUES (?, ?, 'user', ?, NULL, ?)", (cid, seq, question, now))
-            db.execute("INSERT INTO messages VALUES (?, ?, 'assistant', ?, ?, ?)",
-                       (cid, seq + 1, answer.answer, json.dumps(answer.public(), ensure_ascii=False), now))
-            title = row["title"] or _title(question)
-            db.execute("UPDATE conversations SET updated = ?, title = ? WHERE id = ?", (now, title, cid))
+            seq = db.execute(select(func.coalesce(func.max(msg_table.c.seq), -1) + 1)
+                             .where(msg_table.c.conv_id == cid)).scalar_one()
+            db.execute(msg_table.insert(), [
+                {"conv_id": cid, "seq": seq, "role": "user", "content": question, "answer": None,
+                 "answer_id": None, "created": now},
+                {"conv_id": cid, "seq": seq + 1, "role": "assistant", "content": answer.answer,
+                 "answer": json.dumps(answer.public(), ensure_ascii=False), "answer_id": answer_id, "created": now}])
+            db.execute(conv_table.update().where(conv_table.c.id == cid)
+                       .values(updated=now, title=row.title or _title(question)))
 
-    def rename(self, cid: str, title: str) -> None:
-        with self._lock, self._db() as db:
-            if db.execute("UPDATE conversations SET title = ? WHERE id = ?", (title.strip(), cid)).rowcount == 0:
+    def rename(self, cid: str, title: str, owner: str | None = None) -> None:
+        with self.db.begin() as db:
+            done = db.execute(conv_table.update().where(conv_table.c.id == cid, self._mine(owner))
+                              .values(title=title.strip()))
+            if done.rowcount == 0:
                 raise ConversationNotFound(cid)
 
-    def delete(self, cid: str) -> None:
-        with self._lock, self._db() as db:
-            if db.execute("DELETE FROM conversations WHERE id = ?", (cid,)).rowcount == 0:
+    def delete(self, cid: str, owner: str | None = None) -> None:
+        with self.db.begin() as db:
+            if db.execute(conv_table.delete().where(conv_table.c.id == cid, self._mine(owner))).rowcount == 0:
                 raise ConversationNotFound(cid)
 
-    def export_markdown(self, cid: str) -> str:
+    def export_markdown(self, cid: str, owner: str | None = None) -> str:
         """The conversation as Markdown; each citation a footnote with its document, page and quote."""
-        conv = self.get(cid)
+        conv = self.get(cid, owner)
         out = [f"# {_inline(conv['title']) or 'Conversation'}", "", f"Collection: `{conv['collection']}`", ""]
         turn = 0
         for m in conv["messages"]:

@@ -13,7 +13,7 @@ from tests.security.conftest import QUESTION, make_comps
 
 def test_an_unusable_conversation_store_is_a_json_503(tmp_path) -> None:
     comps = make_comps(tmp_path, seed=False)
-    (tmp_path / "store" / "conversations.sqlite3").mkdir(parents=True)  # not a database: cannot be opened
+    (tmp_path / "store" / "state.sqlite3").mkdir(parents=True)  # not a database: cannot be opened
     with TestClient(create_app(comps, with_ui=False), raise_server_exceptions=False) as client:
         r = client.post("/v1/conversations", json={})
     assert r.status_code == 503
@@ -23,7 +23,7 @@ def test_an_unusable_conversation_store_is_a_json_503(tmp_path) -> None:
 def test_an_answer_whose_turn_cannot_be_saved_is_returned_with_a_warning(tmp_path) -> None:
     comps = make_comps(tmp_path)
     cid = comps.conversations.create("main")
-    with sqlite3.connect(comps.conversations.path) as db:  # the disk fills up after the conversation was made
+    with sqlite3.connect(comps.database.engine.url.database) as db:  # the disk fills up after the conversation was made
         db.execute("CREATE TRIGGER full BEFORE INSERT ON messages BEGIN "
                    "SELECT RAISE(ABORT, 'database or disk is full'); END")
     with TestClient(create_app(comps, with_ui=False), raise_server_exceptions=False) as client:

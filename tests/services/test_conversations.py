@@ -8,7 +8,9 @@ from fastapi.testclient import TestClient
 
 from rag.components import Components
 from rag.config import Settings
-from rag.state.conversations import ConversationNotFound, Conversations
+from rag.state.conversations import Conversations
+from rag.state.db import Database
+from rag.state.errors import ConversationNotFound
 from rag.types import Answer, Citation
 from rag.web.server import create_app
 from tests.answer.test_stream_truth import OneReplyLLM
@@ -34,11 +36,11 @@ def _answer(q: str) -> Answer:
 
 
 def test_store_round_trip_and_export(tmp_path) -> None:
-    store = Conversations(tmp_path / "c.sqlite3")
+    store = Conversations(Database(f"sqlite:///{tmp_path}/c.sqlite3"))
     cid = store.create("documents")
     store.add_turn(cid, "Who welcomed Putin at the airport?", _answer("Who welcomed Putin at the airport?"))
     store.add_turn(cid, "And who met him later?", _answer("And who met him later?"))
-    again = Conversations(tmp_path / "c.sqlite3")  # a restart
+    again = Conversations(Database(f"sqlite:///{tmp_path}/c.sqlite3"))  # a restart
     conv = again.get(cid)
     assert conv["title"] == "Who welcomed Putin at the airport?" and len(conv["messages"]) == 4
     assert conv["messages"][1]["answer"]["citations"][0]["page"] == 3
@@ -103,7 +105,7 @@ def test_api_conversation_keeps_history_across_requests(client) -> None:
 def test_the_conversation_file_is_made_on_first_use(tmp_path) -> None:
     comps = Components(Settings(_env_file=None, store={"persist_dir": tmp_path / "store", "collection": "conv"}),
                        embedder=HashEmbedder(), llm=RecordingLLM("x"))
-    db = tmp_path / "store" / "conversations.sqlite3"
+    db = tmp_path / "store" / "state.sqlite3"
     with TestClient(create_app(comps, with_ui=False)) as client:
         assert not db.exists()  # building the app writes nothing: a read-only store still answers
         assert client.get("/v1/conversations").json()["data"] == []

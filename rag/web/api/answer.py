@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from rag.backends.llm import LLMError
 from rag.components import Components
 from rag.services import asking
-from rag.state.conversations import ConversationNotFound
+from rag.state.errors import ConversationNotFound
 from rag.types import Delta, Final, Replace, Sources
 from rag.web.api.errors import ApiError
 from rag.web.api.models import AnswerRequest, AnswerResponse, answer_stream_schema, errors

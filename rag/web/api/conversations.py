@@ -9,7 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from rag.components import Components
 from rag.services import conversations
-from rag.state.conversations import ConversationNotFound, Conversations
+from rag.state.conversations import Conversations
+from rag.state.errors import ConversationNotFound
 from rag.web.api.errors import ApiError
 from rag.web.api.models import COLLECTION_SCHEMA, Conversation, ConversationDeleted, ConversationList, errors, links
 

@@ -21,6 +21,7 @@ from rag.ingest.limits import OverLimit
 from rag.ingest.loaders import LoadError
 from rag.logs import log_refused
 from rag.services.asking import ContextTooLong
+from rag.state.errors import StateError
 
 
 class ApiError(Exception):
@@ -135,7 +136,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def body_too_large(_: Request, exc: BodyTooLarge) -> JSONResponse:
         return _json(413, str(exc.detail), "body_too_large")
 
-    storage = (sqlite3.Error, OSError, *_chroma_errors())
+    storage = (sqlite3.Error, StateError, OSError, *_chroma_errors())
 
     # What no handler above took, answered by the server-error middleware while no response has started (an
     # OSError after that is a client gone, not a store): storage that failed under the request (a full disk, an

@@ -17,7 +17,7 @@ from rag.logs import log_refused
 from rag.services import collections
 from rag.services import documents as services
 from rag.services.documents import Refusal, Upload
-from rag.state.conversations import ConversationNotFound
+from rag.state.errors import ConversationNotFound
 from rag.types import Answer
 from rag.web.ui.render import documents_table, render_answer, viewer
 

@@ -1,0 +1,89 @@
+"""The SQL database behind the shared state (`state.database_url`): SQLite in the persist folder by default,
+PostgreSQL for several servers. The schema is brought to the latest Alembic revision when it is opened; two
+servers starting at once take turns (an advisory lock on PostgreSQL, SQLite's own write lock)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.exc import SQLAlchemyError
+
+from rag.state.errors import StateError
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+_MIGRATE_LOCK_KEY = 7_300_034  # pg_advisory_lock key: any constant the deployment does not use elsewhere
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001 - DB-API objects
+    dbapi_connection.isolation_level = None  # the driver's own BEGIN is off: _sqlite_begin says which
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys = ON")  # the cascades in rag/state/tables.py
+    cursor.execute("PRAGMA journal_mode = WAL")  # readers do not wait for the writer
+    cursor.execute("PRAGMA busy_timeout = 10000")
+    cursor.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    """Every transaction takes SQLite's write lock at its start (the recipe in SQLAlchemy's SQLite notes): a
+    transaction that read first and wrote later could otherwise fail when another wrote in between, where
+    PostgreSQL's row locks (`with_for_update`) make it wait."""
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class Database:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.dialect = url.split(":", 1)[0].split("+", 1)[0]
+        if self.dialect == "sqlite":
+            path = url.removeprefix("sqlite:///")
+            if path and path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            self.engine: Engine = create_engine(url, connect_args={"timeout": 10, "check_same_thread": False})
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "begin", _sqlite_begin)
+        else:
+            self.engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+        self._migrated = False
+        self._lock = threading.Lock()
+
+    def migrate(self) -> None:
+        """Bring the schema to the latest revision (once per process; a no-op when it is there)."""
+        from alembic import command
+        from alembic.config import Config
+
+        with self._lock:
+            if self._migrated:
+                return
+            try:
+                with self.engine.begin() as conn:
+                    if self.dialect == "postgresql":
+                        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATE_LOCK_KEY})
+                    cfg = Config()
+                    cfg.set_main_option("script_location", str(MIGRATIONS))
+                    cfg.attributes["connection"] = conn
+                    command.upgrade(cfg, "head")
+            except SQLAlchemyError as exc:
+                raise StateError(f"the state database ({self.safe_url}) cannot be opened: {exc}") from exc
+            self._migrated = True
+
+    @property
+    def safe_url(self) -> str:
+        """The URL without its password, for messages and logs."""
+        return self.engine.url.render_as_string(hide_password=True)
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """One transaction; a database error becomes `StateError`."""
+        self.migrate()
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        except SQLAlchemyError as exc:
+            raise StateError(f"the state database failed: {type(exc).__name__}") from exc
+
+    def dispose(self) -> None:
+        self.engine.dispose()
