@@ -86,3 +86,46 @@ def stop_process(proc: subprocess.Popen, within: float = 30.0) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+POSTGRES_URL = os.environ.get("RAG_TEST_POSTGRES_URL", "")  # a server database the tests may create others in
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path) -> Iterable[str]:
+    """A fresh, empty state database of each kind: SQLite in tmp_path, and a new PostgreSQL database made on
+    the server `RAG_TEST_POSTGRES_URL` names (`.ci/run` starts one on loopback) and dropped afterwards.
+    Without that server the PostgreSQL half is skipped, except under CI, where it fails."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/state.sqlite3"
+        return
+    if not POSTGRES_URL:
+        if os.environ.get("CI"):
+            pytest.fail("CI runs the state tests on PostgreSQL too: RAG_TEST_POSTGRES_URL is not set")
+        pytest.skip("no PostgreSQL server: set RAG_TEST_POSTGRES_URL (postgresql+psycopg://user@host:port/db)")
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"rag_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def database(database_url: str):
+    """A migrated `rag.state.db.Database` of each kind (see `database_url`)."""
+    from rag.state.db import Database
+
+    db = Database(database_url)
+    db.migrate()
+    yield db
+    db.dispose()

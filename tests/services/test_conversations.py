@@ -110,3 +110,28 @@ def test_the_conversation_file_is_made_on_first_use(tmp_path) -> None:
         assert not db.exists()  # building the app writes nothing: a read-only store still answers
         assert client.get("/v1/conversations").json()["data"] == []
     assert db.is_file()
+
+
+def test_conversations_belong_to_their_owner_on_either_database(database) -> None:
+    from rag.state.tables import users
+
+    with database.begin() as db:
+        db.execute(users.insert(), [{"id": u, "name": u, "role": "member", "created": 0.0} for u in ("u1", "u2")])
+    store = Conversations(database)
+    mine = store.create("documents", owner="u1")
+    theirs = store.create("documents", owner="u2")
+    single = store.create("documents")  # single-user mode: no owner
+    store.add_turn(mine, "Who welcomed Putin at the airport?", _answer("Who welcomed Putin at the airport?"),
+                   owner="u1")
+    assert [c["id"] for c in store.list(owner="u1")] == [mine] and store.list(owner="u1")[0]["messages"] == 2
+    assert [c["id"] for c in store.list()] == [single]
+    for cid, owner in ((theirs, "u1"), (mine, "u2"), (mine, None), (single, "u1")):
+        with pytest.raises(ConversationNotFound):
+            store.get(cid, owner=owner)
+        with pytest.raises(ConversationNotFound):
+            store.add_turn(cid, "q", _answer("q"), owner=owner)
+        with pytest.raises(ConversationNotFound):
+            store.rename(cid, "x", owner=owner)
+        with pytest.raises(ConversationNotFound):
+            store.delete(cid, owner=owner)
+    assert len(store.get(mine, owner="u1")["messages"]) == 2 and store.get(theirs, owner="u2")["title"] == ""

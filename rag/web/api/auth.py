@@ -6,6 +6,7 @@ import secrets
 
 from fastapi import Request
 
+from rag.types import SINGLE_USER, Caller
 from rag.web.api.errors import ApiError
 
 
@@ -20,3 +21,9 @@ def bearer_guard(token: str | None):
                            "unauthorized")
 
     return check
+
+
+async def current_caller(request: Request) -> Caller:
+    """Who is asking (a FastAPI dependency for the routes). Single-user mode for now: the token, when set, is
+    checked by `bearer_guard`; accounts (issue #33) resolve a user from an API key or a login here."""
+    return SINGLE_USER
