@@ -9,12 +9,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from rag.state.errors import StateError
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+CONNECT_TIMEOUT = 5  # seconds to reach a PostgreSQL server, handshake included
 _MIGRATE_LOCK_KEY = 7_300_034  # pg_advisory_lock key: any constant the deployment does not use elsewhere
 
 
@@ -46,7 +47,11 @@ class Database:
             event.listen(self.engine, "connect", _sqlite_pragmas)
             event.listen(self.engine, "begin", _sqlite_begin)
         else:
-            self.engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+            # a server that is down or unreachable must be a quick 503, not a request that hangs on the
+            # connect: libpq's connect_timeout (unless the URL sets its own)
+            connect_args = {} if "connect_timeout" in make_url(url).query else {"connect_timeout": CONNECT_TIMEOUT}
+            self.engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10,
+                                        connect_args=connect_args)
         self._migrated = False
         self._lock = threading.Lock()
 
