@@ -35,12 +35,13 @@ def _answer(q: str) -> Answer:
     return Answer(question=q, answer="Javad Owji [1].", answerable=True, citations=[cite], model="m")
 
 
-def test_store_round_trip_and_export(tmp_path) -> None:
-    store = Conversations(Database(f"sqlite:///{tmp_path}/c.sqlite3"))
+def test_store_round_trip_and_export(database_url) -> None:
+    store = Conversations(Database(database_url))
     cid = store.create("documents")
     store.add_turn(cid, "Who welcomed Putin at the airport?", _answer("Who welcomed Putin at the airport?"))
     store.add_turn(cid, "And who met him later?", _answer("And who met him later?"))
-    again = Conversations(Database(f"sqlite:///{tmp_path}/c.sqlite3"))  # a restart
+    store.db.dispose()
+    again = Conversations(Database(database_url))  # a restart
     conv = again.get(cid)
     assert conv["title"] == "Who welcomed Putin at the airport?" and len(conv["messages"]) == 4
     assert conv["messages"][1]["answer"]["citations"][0]["page"] == 3
@@ -58,12 +59,14 @@ def test_store_round_trip_and_export(tmp_path) -> None:
 
 
 @pytest.fixture
-def client(tmp_path):
+def client(tmp_path, database_url):
+    """The API on conversations kept in each kind of state database (SQLite, PostgreSQL)."""
     comps = Components(
         Settings(
             _env_file=None,
             retrieval={"min_coverage": 0.0},
             store={"persist_dir": tmp_path / "store", "collection": "conv", "seeds_dir": tmp_path / "none"},
+            state={"database_url": database_url},
         ),
         embedder=HashEmbedder(),
         llm=RecordingLLM("Putin's plane landed at Tehran's Mehrabad airport [1]."),
