@@ -40,9 +40,26 @@ def test_servers_opening_a_fresh_database_at_once_take_turns(database_url) -> No
     for t in threads:
         t.join(60)
     try:
+        assert not any(t.is_alive() for t in threads), "a migration waited for ever"
         assert not errors, errors
         with dbs[0].engine.connect() as conn:
             assert set(inspect(conn).get_table_names()) == set(metadata.tables) | {"alembic_version"}
     finally:
         for db in dbs:
             db.dispose()
+
+
+def test_a_new_migration_is_written_only_for_a_change_to_the_tables(tmp_path, monkeypatch, capsys) -> None:
+    from sqlalchemy import Column, Integer, MetaData, Table
+
+    from rag.state import new_migration, tables
+
+    assert new_migration.main(["nothing changed"]) == 1  # writes no empty revision
+    assert "agree" in capsys.readouterr().err
+    changed = MetaData()
+    for table in tables.metadata.tables.values():
+        table.to_metadata(changed)
+    Table("extra", changed, Column("id", Integer, primary_key=True))
+    monkeypatch.setattr(tables, "metadata", changed)
+    diff = new_migration.pending_changes(f"sqlite:///{tmp_path}/scratch.sqlite3")
+    assert [(d[0], d[1].name) for d in diff] == [("add_table", "extra")]
