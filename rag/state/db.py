@@ -35,6 +35,22 @@ def _sqlite_begin(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def _clean(value: object) -> object:
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd") if "\x00" in value else value
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_clean(v) for v in value)
+    return value
+
+
+def _no_nul(_conn, _cursor, statement: str, parameters, _context, _executemany):  # noqa: ANN001, ANN202
+    """PostgreSQL's text cannot hold U+0000 (a DataError: a title or question holding one would be a 503) where
+    SQLite's can: on both, the character is stored as U+FFFD, so that the two keep the same text."""
+    return statement, _clean(parameters)
+
+
 class Database:
     def __init__(self, url: str) -> None:
         self.url = url
@@ -52,6 +68,7 @@ class Database:
             connect_args = {} if "connect_timeout" in make_url(url).query else {"connect_timeout": CONNECT_TIMEOUT}
             self.engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10,
                                         connect_args=connect_args)
+        event.listen(self.engine, "before_cursor_execute", _no_nul, retval=True)
         self._migrated = False
         self._lock = threading.Lock()
 

@@ -138,3 +138,15 @@ def test_conversations_belong_to_their_owner_on_either_database(database) -> Non
         with pytest.raises(ConversationNotFound):
             store.delete(cid, owner=owner)
     assert len(store.get(mine, owner="u1")["messages"]) == 2 and store.get(theirs, owner="u2")["title"] == ""
+
+
+def test_a_nul_character_is_kept_as_a_replacement_character_on_either_database(database) -> None:
+    """PostgreSQL refuses U+0000 in text (SQLite keeps it): a title or question holding one is stored, the
+    same on both, instead of failing as a 503."""
+    store = Conversations(database)
+    cid = store.create("documents", title="a\x00b")
+    store.add_turn(cid, "Who\x00 welcomed Putin?", _answer("Who\x00 welcomed Putin?"))
+    store.rename(cid, "c\x00d")
+    conv = store.get(cid)
+    assert conv["title"] == "c\ufffdd" and conv["messages"][0]["content"] == "Who\ufffd welcomed Putin?"
+    assert conv["messages"][1]["answer"]["question"] == "Who\x00 welcomed Putin?"  # JSON escapes it: \\u0000
