@@ -150,3 +150,39 @@ def test_a_nul_character_is_kept_as_a_replacement_character_on_either_database(d
     conv = store.get(cid)
     assert conv["title"] == "c\ufffdd" and conv["messages"][0]["content"] == "Who\ufffd welcomed Putin?"
     assert conv["messages"][1]["answer"]["question"] == "Who\x00 welcomed Putin?"  # JSON escapes it: \\u0000
+
+
+def test_turns_added_at_once_to_one_conversation_all_keep_their_place(database_url) -> None:
+    """Servers answering in one conversation at the same moment (separate engines, as separate processes have):
+    every turn is kept, question before answer, none in another's place (the row lock on PostgreSQL, the write
+    lock taken at BEGIN on SQLite)."""
+    import threading
+
+    dbs = [Database(database_url) for _ in range(4)]
+    cid = Conversations(dbs[0]).create("documents")
+    start, errors = threading.Barrier(len(dbs)), []
+
+    def answer(n: int) -> None:
+        start.wait()
+        try:
+            for k in range(3):
+                q = f"question {n}.{k}"
+                Conversations(dbs[n]).add_turn(cid, q, _answer(q))
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=answer, args=(n,)) for n in range(len(dbs))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    try:
+        assert not errors, errors
+        messages = Conversations(dbs[0]).get(cid)["messages"]
+        questions = [m["content"] for m in messages[::2]]
+        assert sorted(questions) == sorted(f"question {n}.{k}" for n in range(len(dbs)) for k in range(3))
+        assert all(m["role"] == "assistant" and m["answer"]["question"] == q["content"]
+                   for q, m in zip(messages[::2], messages[1::2], strict=True))
+    finally:
+        for db in dbs:
+            db.dispose()
