@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 from sqlalchemy import inspect
 
 from rag.state.db import Database
@@ -63,3 +64,28 @@ def test_a_new_migration_is_written_only_for_a_change_to_the_tables(tmp_path, mo
     monkeypatch.setattr(tables, "metadata", changed)
     diff = new_migration.pending_changes(f"sqlite:///{tmp_path}/scratch.sqlite3")
     assert [(d[0], d[1].name) for d in diff] == [("add_table", "extra")]
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_connections_the_server_dropped_are_replaced_not_failed(database_url) -> None:
+    """A PostgreSQL restart, a failover or an idle-connection reaper closes the pooled connections under a
+    running server: the next request gets a fresh one (pool_pre_ping), not a 503."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from rag.state.conversations import Conversations
+
+    db = Database(database_url)
+    store = Conversations(db)
+    cid = store.create("documents")
+    admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            dropped = conn.execute(text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                        "WHERE datname = :db AND pid <> pg_backend_pid()"),
+                                   {"db": make_url(database_url).database}).scalar_one()
+        assert dropped >= 1  # the pooled connection was there to drop
+        assert store.get(cid)["id"] == cid
+    finally:
+        admin.dispose()
+        db.dispose()
