@@ -1,5 +1,6 @@
-"""The state database itself (rag/state/db.py): the schema made by the migrations on either database, and
-servers that open one fresh database at the same moment."""
+"""The state database itself (rag/state/db.py): the schema made by the migrations on either database, servers
+that open one fresh database at the same moment, connections PostgreSQL dropped, and writing the next
+migration."""
 
 from __future__ import annotations
 
