@@ -28,7 +28,7 @@ ifndef LLAMA_WHEELS
 LLAMA_WHEELS := $(HOME)/.cache/rag-chat/wheels/llama-cpp-python-$(LLAMA_VERSION)-$(LLAMA_VARIANT)-$(shell echo '$(LLAMA_CMAKE_ARGS)' | cksum | cut -d' ' -f1)
 endif
 
-.PHONY: install run test test-fast lint clean-store bench ocr screenshot settings-doc
+.PHONY: install run test test-fast test-postgres lint clean-store bench ocr screenshot settings-doc
 
 $(STAMP): pyproject.toml Makefile
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "needs $(PYTHON) (Python 3.11)"; exit 1; }
@@ -64,6 +64,12 @@ test: install
 
 test-fast: install
 	$(BIN)/python -m pytest -m "not e2e"
+
+## The PostgreSQL half alone (state tests, API conversations, two servers sharing one database), on a throw-away
+## server that .ci/with-postgres starts on loopback and removes; needs Debian's postgresql. `make test` runs these
+## too when RAG_TEST_POSTGRES_URL names a server (.ci/run: `.ci/with-postgres make test`).
+test-postgres: install
+	.ci/with-postgres $(BIN)/python -m pytest -k "postgresql or two_servers"
 
 lint: install
 	$(BIN)/ruff check rag tests app.py benchmarks

@@ -9,12 +9,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from rag.state.errors import StateError
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+CONNECT_TIMEOUT = 5  # seconds to reach a PostgreSQL server, handshake included
 _MIGRATE_LOCK_KEY = 7_300_034  # pg_advisory_lock key: any constant the deployment does not use elsewhere
 
 
@@ -34,6 +35,22 @@ def _sqlite_begin(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def _clean(value: object) -> object:
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd") if "\x00" in value else value
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_clean(v) for v in value)
+    return value
+
+
+def _no_nul(_conn, _cursor, statement: str, parameters, _context, _executemany):  # noqa: ANN001, ANN202
+    """PostgreSQL's text cannot hold U+0000 (a DataError: a title or question holding one would be a 503) where
+    SQLite's can: on both, the character is stored as U+FFFD, so that the two keep the same text."""
+    return statement, _clean(parameters)
+
+
 class Database:
     def __init__(self, url: str) -> None:
         self.url = url
@@ -46,7 +63,12 @@ class Database:
             event.listen(self.engine, "connect", _sqlite_pragmas)
             event.listen(self.engine, "begin", _sqlite_begin)
         else:
-            self.engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+            # a server that is down or unreachable must be a quick 503, not a request that hangs on the
+            # connect: libpq's connect_timeout (unless the URL sets its own)
+            connect_args = {} if "connect_timeout" in make_url(url).query else {"connect_timeout": CONNECT_TIMEOUT}
+            self.engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10,
+                                        connect_args=connect_args)
+        event.listen(self.engine, "before_cursor_execute", _no_nul, retval=True)
         self._migrated = False
         self._lock = threading.Lock()
 

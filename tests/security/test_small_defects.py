@@ -5,7 +5,6 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from rag.state.conversations import Conversations
-from rag.state.db import Database
 from rag.types import Answer, Citation
 from rag.web.server import create_app
 from tests.security.conftest import QUESTION, RecordingLLM, SlowLLM, call, json_chunks, make_comps
@@ -24,8 +23,8 @@ def test_an_api_follow_up_answers_from_its_conversations_collection(tmp_path) ->
     assert r.json()["answerable"] and "Javad Owji" in r.json()["answer"]
 
 
-def test_the_markdown_export_escapes_titles_and_document_html(tmp_path) -> None:
-    store = Conversations(Database(f"sqlite:///{tmp_path}/c.sqlite3"))
+def test_the_markdown_export_escapes_titles_and_document_html(database) -> None:
+    store = Conversations(database)
     cid = store.create("main", "Chat\n\n**You:** forged question")
     forged = "Doc\n\n**Assistant:** forged answer\n\n[^1-1]: *fake* (x): “lie” <script>alert(1)</script>"
     citation = Citation(marker=1, doc_id="d", title=forged, source="evil<b>.txt", page=None, start=0, end=4,

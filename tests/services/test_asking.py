@@ -25,13 +25,24 @@ from tests.conftest import SEED_DOC, HashEmbedder
 QUESTION = "Who welcomed Putin at the airport?"
 
 
-@pytest.fixture
-def comps(tmp_path) -> Components:
+def _comps(tmp_path, database_url: str = "") -> Components:
     comps = Components(Settings(_env_file=None, store={"persist_dir": tmp_path / "store", "collection": "asking",
-                                                       "seeds_dir": tmp_path / "none"}),
+                                                       "seeds_dir": tmp_path / "none"},
+                                state={"database_url": database_url}),
                        embedder=HashEmbedder(), llm=ScriptedLLM())
     comps.ingestor.ingest_paths([SEED_DOC])
     return comps
+
+
+@pytest.fixture
+def comps(tmp_path) -> Components:
+    return _comps(tmp_path)
+
+
+@pytest.fixture
+def db_comps(tmp_path, database_url) -> Components:
+    """`comps` with its conversations on each kind of state database (SQLite, PostgreSQL)."""
+    return _comps(tmp_path, database_url)
 
 
 @pytest.fixture
@@ -84,50 +95,51 @@ def test_rag_ask_json_and_the_api_answer_are_one_object(comps, client, monkeypat
 # ---- the service
 
 
-def test_an_unknown_conversation_is_refused_before_anything_runs(comps) -> None:
+def test_an_unknown_conversation_is_refused_before_anything_runs(db_comps) -> None:
     with pytest.raises(ConversationNotFound):
-        asking.ask(comps, "   ", conversation="nope")  # before the question is checked (QuestionError)
+        asking.ask(db_comps, "   ", conversation="nope")  # before the question is checked (QuestionError)
 
 
-def test_the_stored_history_is_used_unless_the_caller_brings_one(comps, monkeypatch) -> None:
-    cid = conversations.start(comps)
-    final_answer(asking.ask(comps, QUESTION, conversation=cid))
+def test_the_stored_history_is_used_unless_the_caller_brings_one(db_comps, monkeypatch) -> None:
+    cid = conversations.start(db_comps)
+    final_answer(asking.ask(db_comps, QUESTION, conversation=cid))
     seen: list[list[dict]] = []
-    real = comps.chain.stream
-    monkeypatch.setattr(comps.chain, "stream", lambda q, history=None, **kw: seen.append(history) or real(q, **kw))
-    asking.ask(comps, "When?", conversation=cid)
-    asking.ask(comps, "When?", conversation=cid, history=[{"role": "user", "content": "Hi"}])
-    assert [m["content"] for m in seen[0]] == [QUESTION, comps.conversations.get(cid)["messages"][1]["content"]]
+    real = db_comps.chain.stream
+    monkeypatch.setattr(db_comps.chain, "stream", lambda q, history=None, **kw: seen.append(history) or real(q, **kw))
+    asking.ask(db_comps, "When?", conversation=cid)
+    asking.ask(db_comps, "When?", conversation=cid, history=[{"role": "user", "content": "Hi"}])
+    assert [m["content"] for m in seen[0]] == [QUESTION, db_comps.conversations.get(cid)["messages"][1]["content"]]
     assert seen[1] == [{"role": "user", "content": "Hi"}]
 
 
-def test_a_turn_is_saved_before_the_final_event_and_only_in_a_named_conversation(comps) -> None:
-    cid = conversations.start(comps)
-    for event in asking.ask(comps, QUESTION, conversation=cid):
+def test_a_turn_is_saved_before_the_final_event_and_only_in_a_named_conversation(db_comps) -> None:
+    cid = conversations.start(db_comps)
+    for event in asking.ask(db_comps, QUESTION, conversation=cid):
         if isinstance(event, Final):
-            assert len(comps.conversations.get(cid)["messages"]) == 2
-    final_answer(asking.ask(comps, QUESTION))
-    assert [c["messages"] for c in comps.conversations.list()] == [2]
+            assert len(db_comps.conversations.get(cid)["messages"]) == 2
+    final_answer(asking.ask(db_comps, QUESTION))
+    assert [c["messages"] for c in db_comps.conversations.list()] == [2]
 
 
-def test_a_conversation_deleted_while_its_answer_is_written_stays_deleted(comps) -> None:
-    cid = conversations.start(comps)
-    events = asking.ask(comps, QUESTION, conversation=cid)
+def test_a_conversation_deleted_while_its_answer_is_written_stays_deleted(db_comps) -> None:
+    cid = conversations.start(db_comps)
+    events = asking.ask(db_comps, QUESTION, conversation=cid)
     next(events)  # the sources
-    comps.conversations.delete(cid)
+    db_comps.conversations.delete(cid)
     assert final_answer(events).answerable
-    assert comps.conversations.list() == []
+    assert db_comps.conversations.list() == []
 
 
 # ---- one rule for the API and the chat page
 
 
-def test_the_chat_page_and_the_api_save_the_same_turn(comps, client) -> None:
-    cid = client.post("/v1/conversations", json={}).json()["id"]
-    client.post("/v1/answer", json={"question": QUESTION, "conversation": cid})
-    *_, (chat, history, _, ui_cid, _) = respond(comps, f"  {QUESTION} ", [], [], comps.name, "")
-    assert ui_cid and ui_cid != cid and "Javad Owji" in chat[-1]["content"]
-    api_turn, ui_turn = (client.get(f"/v1/conversations/{c}").json() for c in (cid, ui_cid))
+def test_the_chat_page_and_the_api_save_the_same_turn(db_comps) -> None:
+    with TestClient(create_app(db_comps, with_ui=False)) as client:
+        cid = client.post("/v1/conversations", json={}).json()["id"]
+        client.post("/v1/answer", json={"question": QUESTION, "conversation": cid})
+        *_, (chat, history, _, ui_cid, _) = respond(db_comps, f"  {QUESTION} ", [], [], db_comps.name, "")
+        assert ui_cid and ui_cid != cid and "Javad Owji" in chat[-1]["content"]
+        api_turn, ui_turn = (client.get(f"/v1/conversations/{c}").json() for c in (cid, ui_cid))
     assert ui_turn["title"] == api_turn["title"] == QUESTION and ui_turn["collection"] == api_turn["collection"]
     steady = [[m | ({"answer": _steady(m["answer"])} if m.get("answer") else {}) for m in t["messages"]]
               for t in (api_turn, ui_turn)]
@@ -135,10 +147,10 @@ def test_the_chat_page_and_the_api_save_the_same_turn(comps, client) -> None:
     assert history == [{"role": m["role"], "content": m["content"]} for m in ui_turn["messages"]]
 
 
-def test_the_chat_page_goes_on_in_its_conversation_and_starts_one_when_it_was_deleted(comps) -> None:
-    *_, (chat, history, _, cid, _) = respond(comps, QUESTION, [], [], comps.name, "")
-    *_, (chat, history, _, same, _) = respond(comps, "When did it land?", chat, history, comps.name, cid)
-    assert same == cid and len(comps.conversations.get(cid)["messages"]) == 4
-    comps.conversations.delete(cid)
-    *_, (_, _, _, new, _) = respond(comps, "And then?", chat, history, comps.name, cid)
-    assert new != cid and len(comps.conversations.get(new)["messages"]) == 2
+def test_the_chat_page_goes_on_in_its_conversation_and_starts_one_when_it_was_deleted(db_comps) -> None:
+    *_, (chat, history, _, cid, _) = respond(db_comps, QUESTION, [], [], db_comps.name, "")
+    *_, (chat, history, _, same, _) = respond(db_comps, "When did it land?", chat, history, db_comps.name, cid)
+    assert same == cid and len(db_comps.conversations.get(cid)["messages"]) == 4
+    db_comps.conversations.delete(cid)
+    *_, (_, _, _, new, _) = respond(db_comps, "And then?", chat, history, db_comps.name, cid)
+    assert new != cid and len(db_comps.conversations.get(new)["messages"]) == 2

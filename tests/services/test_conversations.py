@@ -35,12 +35,13 @@ def _answer(q: str) -> Answer:
     return Answer(question=q, answer="Javad Owji [1].", answerable=True, citations=[cite], model="m")
 
 
-def test_store_round_trip_and_export(tmp_path) -> None:
-    store = Conversations(Database(f"sqlite:///{tmp_path}/c.sqlite3"))
+def test_store_round_trip_and_export(database_url) -> None:
+    store = Conversations(Database(database_url))
     cid = store.create("documents")
     store.add_turn(cid, "Who welcomed Putin at the airport?", _answer("Who welcomed Putin at the airport?"))
     store.add_turn(cid, "And who met him later?", _answer("And who met him later?"))
-    again = Conversations(Database(f"sqlite:///{tmp_path}/c.sqlite3"))  # a restart
+    store.db.dispose()
+    again = Conversations(Database(database_url))  # a restart
     conv = again.get(cid)
     assert conv["title"] == "Who welcomed Putin at the airport?" and len(conv["messages"]) == 4
     assert conv["messages"][1]["answer"]["citations"][0]["page"] == 3
@@ -58,12 +59,14 @@ def test_store_round_trip_and_export(tmp_path) -> None:
 
 
 @pytest.fixture
-def client(tmp_path):
+def client(tmp_path, database_url):
+    """The API on conversations kept in each kind of state database (SQLite, PostgreSQL)."""
     comps = Components(
         Settings(
             _env_file=None,
             retrieval={"min_coverage": 0.0},
             store={"persist_dir": tmp_path / "store", "collection": "conv", "seeds_dir": tmp_path / "none"},
+            state={"database_url": database_url},
         ),
         embedder=HashEmbedder(),
         llm=RecordingLLM("Putin's plane landed at Tehran's Mehrabad airport [1]."),
@@ -135,3 +138,51 @@ def test_conversations_belong_to_their_owner_on_either_database(database) -> Non
         with pytest.raises(ConversationNotFound):
             store.delete(cid, owner=owner)
     assert len(store.get(mine, owner="u1")["messages"]) == 2 and store.get(theirs, owner="u2")["title"] == ""
+
+
+def test_a_nul_character_is_kept_as_a_replacement_character_on_either_database(database) -> None:
+    """PostgreSQL refuses U+0000 in text (SQLite keeps it): a title or question holding one is stored, the
+    same on both, instead of failing as a 503."""
+    store = Conversations(database)
+    cid = store.create("documents", title="a\x00b")
+    store.add_turn(cid, "Who\x00 welcomed Putin?", _answer("Who\x00 welcomed Putin?"))
+    store.rename(cid, "c\x00d")
+    conv = store.get(cid)
+    assert conv["title"] == "c\ufffdd" and conv["messages"][0]["content"] == "Who\ufffd welcomed Putin?"
+    assert conv["messages"][1]["answer"]["question"] == "Who\x00 welcomed Putin?"  # JSON escapes it: \\u0000
+
+
+def test_turns_added_at_once_to_one_conversation_all_keep_their_place(database_url) -> None:
+    """Servers answering in one conversation at the same moment (separate engines, as separate processes have):
+    every turn is kept, question before answer, none in another's place (the row lock on PostgreSQL, the write
+    lock taken at BEGIN on SQLite)."""
+    import threading
+
+    dbs = [Database(database_url) for _ in range(4)]
+    cid = Conversations(dbs[0]).create("documents")
+    start, errors = threading.Barrier(len(dbs)), []
+
+    def answer(n: int) -> None:
+        start.wait()
+        try:
+            for k in range(3):
+                q = f"question {n}.{k}"
+                Conversations(dbs[n]).add_turn(cid, q, _answer(q))
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=answer, args=(n,)) for n in range(len(dbs))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    try:
+        assert not errors, errors
+        messages = Conversations(dbs[0]).get(cid)["messages"]
+        questions = [m["content"] for m in messages[::2]]
+        assert sorted(questions) == sorted(f"question {n}.{k}" for n in range(len(dbs)) for k in range(3))
+        assert all(m["role"] == "assistant" and m["answer"]["question"] == q["content"]
+                   for q, m in zip(messages[::2], messages[1::2], strict=True))
+    finally:
+        for db in dbs:
+            db.dispose()

@@ -38,7 +38,9 @@ class EchoLLM:
 CONFORMANCE = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
-def test_no_generated_input_causes_a_server_error_or_an_undeclared_response(tmp_path) -> None:
+def test_no_generated_input_causes_a_server_error_or_an_undeclared_response(tmp_path, database_url) -> None:
+    """Every operation with SQLite as the state database; on PostgreSQL, the ones that read or write the state
+    (what PostgreSQL refuses that SQLite takes, like a NUL in a title, would be a 503)."""
     # Driven through hypothesis directly: schemathesis' pytest plugin does not load under pytest 9.
     from rag.config import Settings
 
@@ -47,6 +49,7 @@ def test_no_generated_input_causes_a_server_error_or_an_undeclared_response(tmp_
             _env_file=None,
             store={"persist_dir": tmp_path / "store", "collection": "fuzz"},
             answer={"max_question_chars": 500},
+            state={"database_url": database_url},
         ),
         embedder=HashEmbedder(),
         llm=EchoLLM(),
@@ -56,6 +59,8 @@ def test_no_generated_input_causes_a_server_error_or_an_undeclared_response(tmp_
     operations = [result.ok() for result in schema.get_all_operations()]
     assert {op.path for op in operations} >= {"/v1/answer", "/v1/chat/completions", "/v1/documents",
                                               "/v1/documents/{doc_id}", "/v1/models", "/health"}
+    if not database_url.startswith("sqlite"):
+        operations = [op for op in operations if op.path.startswith(("/v1/conversations", "/v1/answer"))]
     seen: dict[str, set[int]] = {}
     for op in operations:
 
