@@ -22,7 +22,7 @@ from tests.answer.test_stream_truth import OneReplyLLM
 from tests.conftest import HashEmbedder
 from tests.pdfgen import make_pdf
 
-SECRETS = ("zorblat", "brandt", "megawatts")  # ann's document (its file name, its text) and her conversation
+SECRETS = ("zorblat.pdf", "brandt", "megawatts")  # ann's document (its file name, its text) and her conversation
 
 
 @pytest.fixture
