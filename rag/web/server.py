@@ -132,19 +132,20 @@ def run(app: FastAPI, host: str, port: int, grace: float) -> None:
     Server(uvicorn.Config(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=grace)).run()
 
 
-def check_exposure(host: str, token: str | None, allowed: bool) -> None:
-    """Refuse to serve anyone on the network without a token, unless told so explicitly: a server on a LAN
-    address with no token would hand every document and conversation to whoever finds it."""
-    if not is_loopback(host) and not token and not allowed:
-        raise SystemExit(f"refusing to serve on {host} without a token: set RAG_SERVER__API_TOKEN, or pass "
-                         "--insecure-no-token (RAG_SERVER__ALLOW_NO_TOKEN=true) to serve it open to the network")
+def check_exposure(host: str, token: str | None, allowed: bool, accounts: bool = False) -> None:
+    """Refuse to serve anyone on the network without a token or accounts, unless told so explicitly: a server
+    on a LAN address with neither would hand every document and conversation to whoever finds it."""
+    if not is_loopback(host) and not token and not accounts and not allowed:
+        raise SystemExit(f"refusing to serve on {host} without a token: set RAG_SERVER__API_TOKEN, add a user "
+                         "(`rag users add`), or pass --insecure-no-token (RAG_SERVER__ALLOW_NO_TOKEN=true) to serve it "
+                         "open to the network")
 
 
 def launch(comps: Components, host: str, port: int, insecure_no_token: bool = False) -> None:
     """`rag serve`: seed an empty store, name ingests that were cut off, then serve the page and the API. A
-    host other than loopback needs a token (`check_exposure`)."""
+    host other than loopback needs a token or users (`check_exposure`)."""
     server = comps.settings.server
-    check_exposure(host, server.api_token, insecure_no_token or server.allow_no_token)
+    check_exposure(host, server.api_token, insecure_no_token or server.allow_no_token, _accounts(comps))
     report = comps.seed_if_empty()
     if report is not None:
         print(f"Ingested {len(report.documents)} seed documents ({report.chunks} chunks) "

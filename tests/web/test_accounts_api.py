@@ -127,8 +127,10 @@ def test_admins_see_everything_and_members_change_only_their_own(world) -> None:
     assert world.post("/v1/collections", json={"name": "bobs"}, headers=bob).status_code == 201
     assert world.post("/v1/documents", params={"collection": "bobs"}, headers=bob,
                       files=[("files", ("x.txt", b"Bob's notes on ferries.", "text/plain"))]).status_code == 201
-    # conversations belong to their user, even for an admin
+    # conversations belong to their user, even for an admin; a follow-up in another's is not found
     assert world.get(f"/v1/conversations/{world.ids['cid']}", headers=root).status_code == 404
+    follow = world.post("/v1/answer", json={"question": "And when?", "conversation": world.ids["cid"]}, headers=bob)
+    assert follow.status_code == 404 and follow.json()["error"]["code"] == "conversation_not_found"
 
 
 def test_keys_and_the_token(world) -> None:
