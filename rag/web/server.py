@@ -17,9 +17,9 @@ from rag.ingest.limits import max_file_bytes
 from rag.logs import configure
 from rag.state.errors import StateError
 from rag.web.api import answer, chat, collections, conversations, documents
-from rag.web.api.auth import Authenticator
+from rag.web.api.auth import Authenticator, token_matches
 from rag.web.api.errors import MethodNotAllowed, install_error_handlers
-from rag.web.api.guard import Guard, is_loopback, token_matches
+from rag.web.api.guard import Guard, is_loopback
 from rag.web.api.models import Health, errors
 from rag.web.api.openapi import install_openapi
 
