@@ -116,3 +116,25 @@ def test_the_page_load_shows_each_user_their_collections(world) -> None:
     assert seen("ann") == (["main", "secret"], False)
     assert seen("bob") == (["main"], False)
     assert seen("root") == (["main", "secret"], True)  # the admin panel, for an admin only
+
+
+def test_a_page_without_a_login_sees_nothing_once_users_exist(world) -> None:
+    """A page served before the first user was added has no login: it shows nothing until a restart."""
+    load = next(f for f in world.demo.fns.values() if any(e == "load" for _, e in f.targets))
+    out = load.fn(_request(""))
+    assert list(out[1].choices) == [] and list(out[0].choices) == [] and not out[5].visible
+
+
+def test_the_page_login_takes_user_names_and_passwords_and_throttles_failures(world) -> None:
+    from fastapi.testclient import TestClient
+
+    from rag.web.server import create_app
+
+    world.comps.settings.server.auth_failures = 3
+    with TestClient(create_app(world.comps)) as client:
+        assert client.post("/login", data={"username": "ann", "password": "pw"}).status_code == 200
+        for password in ("wrong", "pw "):
+            assert client.post("/login", data={"username": "ann", "password": password}).status_code == 400
+        assert client.post("/login", data={"username": "nobody", "password": "pw"}).status_code == 400
+        throttled = client.post("/login", data={"username": "ann", "password": "pw"})
+        assert throttled.status_code == 429 and throttled.json()["error"]["code"] == "too_many_failures"
