@@ -137,6 +137,7 @@ def test_keys_and_the_token(world) -> None:
     assert world.get("/v1/collections").status_code == 401
     wrong = world.get("/v1/collections", headers=_bearer("rag-not-a-key"))
     assert wrong.status_code == 401 and wrong.json()["error"]["code"] == "unauthorized"
+    assert "API key" in wrong.json()["error"]["message"] and wrong.headers["www-authenticate"] == "Bearer"
     assert world.get("/v1/collections", headers=_bearer(TOKEN)).status_code == 200
     assert world.get("/health").status_code == 200
 

@@ -51,11 +51,15 @@ class Authenticator:
             return self._users().resolve_api_key(given) if given else None  # type: ignore[misc]
         return None if self.token else SINGLE_USER
 
-    def refusal(self) -> str:
+    def check(self, given: str | None) -> tuple[Caller | None, str]:
+        """(the caller, or None and the refusal's message): both from one thread hop."""
+        caller = self.resolve(given)
+        if caller is not None:
+            return caller, ""
         try:
-            return KEY_HELP if self.accounts() else TOKEN_HELP
+            return None, KEY_HELP if self.accounts() else TOKEN_HELP
         except StateError:
-            return TOKEN_HELP
+            return None, TOKEN_HELP
 
 
 async def current_caller(request: Request) -> Caller:

@@ -129,15 +129,15 @@ class Guard:
         if refused := self._throttled(client):  # right or wrong, once a client has failed too often
             return refused
         try:
-            caller = (await anyio.to_thread.run_sync(self.auth.resolve, key) if self.auth.uses_database
-                      else self.auth.resolve(key))
+            caller, refusal = (await anyio.to_thread.run_sync(self.auth.check, key) if self.auth.uses_database
+                               else self.auth.check(key))
         except StateError as exc:
             return 503, str(exc), "storage_unavailable", None
         if caller is not None:
             scope.setdefault("state", {})[CALLER_KEY] = caller
             return None
         self._failed(client)
-        return 401, self.auth.refusal(), "unauthorized", {"WWW-Authenticate": "Bearer"}
+        return 401, refusal, "unauthorized", {"WWW-Authenticate": "Bearer"}
 
     def _limit(self, scope: Scope) -> Limit:
         path = scope["path"]
