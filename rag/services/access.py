@@ -128,6 +128,31 @@ def set_visibility(comps: Components, caller: Caller, name: str, visibility: str
     comps.users.set_access(parts.name, owner, visibility, grants)
 
 
+def sharing(comps: Components, caller: Caller, name: str) -> dict[str, object]:
+    """Who reads collection `name`: {name, visibility, owner, shared_with}; for its owner or an admin."""
+    parts = require_owner(comps, caller, name)
+    owner, visibility, grants = _current(comps, parts.name)
+    names = {u.id: u.name for u in comps.users.list()} if owner or grants else {}
+    return {"name": parts.name, "visibility": "private" if visibility == "shared" else visibility,
+            "owner": names.get(owner or ""), "shared_with": sorted(names[g] for g in grants if g in names)}
+
+
+def set_sharing(comps: Components, caller: Caller, name: str, visibility: str, users: list[str],
+                ) -> dict[str, object]:
+    """Set who reads collection `name` at once: `public`, or `private` to its owner, admins and `users`
+    (every one of them must exist: `UserError` otherwise, nothing changed)."""
+    from rag.state.users import UserError
+
+    if visibility not in ("private", "public"):
+        raise UserError(f"visibility {visibility!r}: choose private or public")
+    parts = require_owner(comps, caller, name)
+    grants = {comps.users.get(u).id for u in users}
+    owner, _, _ = _current(comps, parts.name)
+    stored = "public" if visibility == "public" else "shared" if grants else "private"
+    comps.users.set_access(parts.name, owner, stored, grants)  # type: ignore[arg-type]
+    return sharing(comps, caller, parts.name)
+
+
 def describe_access(comps: Components, name: str) -> str:
     """One line for a collection's sharing: "public", "private (owner: ann)", "shared with bob, cy (owner: ann)"."""
     row = comps.users.access(name)

@@ -71,6 +71,9 @@ def _requests(ids: dict[str, str]) -> dict[tuple[str, str], dict]:
         ("get", "/v1/documents/{doc_id}/pages/{page}.png"): {"params": coll, "path": {"doc_id": doc, "page": "1"}},
         ("get", "/v1/collections"): {},
         ("delete", "/v1/collections/{name}"): {"path": {"name": "secret"}},
+        ("get", "/v1/collections/{name}/sharing"): {"path": {"name": "secret"}},
+        ("put", "/v1/collections/{name}/sharing"): {"path": {"name": "secret"},
+                                                    "json": {"visibility": "private", "shared_with": ["bob"]}},
         ("get", "/v1/conversations"): {},
         ("post", "/v1/conversations"): {"json": {"collection": "secret"}},
         ("get", "/v1/conversations/{cid}"): {"path": {"cid": cid}},
@@ -83,9 +86,9 @@ def _requests(ids: dict[str, str]) -> dict[tuple[str, str], dict]:
 LISTS = {("get", "/v1/models"), ("get", "/v1/collections"), ("get", "/v1/conversations")}  # 200, without it
 NOT_ASKED = {("get", "/health"): "holds no collection's data",
              ("post", "/v1/collections"): "makes a collection; a name taken by anyone is 409 (one namespace)"}
-# last, for the owner's turn: these remove what the others ask about
-DESTRUCTIVE = [("delete", "/v1/documents/{doc_id}"), ("delete", "/v1/conversations/{cid}"),
-               ("delete", "/v1/collections/{name}")]
+# last, for the owner's turn: these remove what the others ask about (or share it)
+DESTRUCTIVE = [("put", "/v1/collections/{name}/sharing"), ("delete", "/v1/documents/{doc_id}"),
+               ("delete", "/v1/conversations/{cid}"), ("delete", "/v1/collections/{name}")]
 
 
 def _ask(client, method: str, path: str, spec: dict, key: str):
@@ -131,6 +134,28 @@ def test_admins_see_everything_and_members_change_only_their_own(world) -> None:
     assert world.get(f"/v1/conversations/{world.ids['cid']}", headers=root).status_code == 404
     follow = world.post("/v1/answer", json={"question": "And when?", "conversation": world.ids["cid"]}, headers=bob)
     assert follow.status_code == 404 and follow.json()["error"]["code"] == "conversation_not_found"
+
+
+def test_owners_share_their_collections(world) -> None:
+    ann, bob = _bearer(world.keys["ann"]), _bearer(world.keys["bob"])
+    sharing = world.get("/v1/collections/secret/sharing", headers=ann)
+    assert sharing.json() == {"name": "secret", "visibility": "private", "owner": "ann", "shared_with": []}
+    unknown = world.put("/v1/collections/secret/sharing", json={"visibility": "private", "shared_with": ["zed"]},
+                        headers=ann)
+    assert unknown.status_code == 400 and unknown.json()["error"]["code"] == "unknown_user"
+    shared = world.put("/v1/collections/secret/sharing", json={"visibility": "private", "shared_with": ["bob"]},
+                       headers=ann)
+    assert shared.status_code == 200 and shared.json()["shared_with"] == ["bob"], shared.text
+    assert "secret" in {c["name"] for c in world.get("/v1/collections", headers=bob).json()["data"]}
+    assert world.get("/v1/documents", params={"collection": "secret"}, headers=bob).status_code == 200
+    # bob reads it now, but its sharing and documents stay ann's to change
+    taken = world.put("/v1/collections/secret/sharing", json={"visibility": "public"}, headers=bob)
+    assert taken.status_code == 403 and taken.json()["error"]["code"] == "not_owner"
+    assert world.delete(f"/v1/documents/{world.ids['doc']}", params={"collection": "secret"},
+                        headers=bob).status_code == 403
+    assert world.put("/v1/collections/secret/sharing", json={"visibility": "private"},
+                     headers=ann).json()["shared_with"] == []
+    assert world.get("/v1/documents", params={"collection": "secret"}, headers=bob).status_code == 404
 
 
 def test_keys_and_the_token(world) -> None:
