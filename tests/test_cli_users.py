@@ -33,7 +33,9 @@ def test_users_and_sharing_from_the_command_line(tmp_path) -> None:
     assert taken.returncode == 1 and "already exists" in taken.stderr
     bad_role = _rag(tmp_path, "users", "add", "cy", "--role", "owner", "--password-stdin", stdin="x\n")
     assert bad_role.returncode != 0 and "admin or member" in bad_role.stderr
-    assert _rag(tmp_path, "users", "list").stdout.split() == ["ann", "admin", "bob", "member"]
+    asked = _rag(tmp_path, "users", "add", "cy", stdin="cy pass\ncy pass\n")  # asked twice, not echoed
+    assert asked.returncode == 0 and "cy pass" not in asked.stdout + asked.stderr, asked.stderr
+    assert _rag(tmp_path, "users", "list").stdout.split() == ["ann", "admin", "bob", "member", "cy", "member"]
 
     key = _rag(tmp_path, "users", "key", "bob").stdout.strip()
     assert key.startswith("rag-")
@@ -41,6 +43,7 @@ def test_users_and_sharing_from_the_command_line(tmp_path) -> None:
                         store={"persist_dir": tmp_path / "store", "seeds_dir": tmp_path / "none"})
     comps = Components(settings)
     assert comps.users.verify_password("ann", "s3cret pass") is not None
+    assert comps.users.verify_password("cy", "cy pass") is not None
     comps.collection("plans", create=True)  # made by the instance's admin: public until it is shared
     with TestClient(create_app(comps, with_ui=False)) as client:
         def seen() -> set[str]:
