@@ -397,6 +397,13 @@ def users_key(name: str, label: Annotated[str, typer.Option(help="What the key i
     print(_user_errors(lambda: _components().users.create_api_key(name, label)))
 
 
+@users_app.command("revoke-keys")
+def users_revoke_keys(name: str) -> None:
+    """Revoke every API key of a user (a key that leaked); `rag users key` makes a new one."""
+    n = _user_errors(lambda: _components().users.revoke_api_keys(name))
+    console.print(f"revoked {n} key{'s' * (n != 1)} of {name}", highlight=False)
+
+
 @collections_app.command("list")
 def collections_list() -> None:
     """Every collection and who may read it."""

@@ -61,6 +61,11 @@ def test_users_and_sharing_from_the_command_line(tmp_path) -> None:
         assert "plans\tshared with bob" in _rag(tmp_path, "collections", "list").stdout
         unknown = _rag(tmp_path, "collections", "share", "nosuch", "--public")
         assert unknown.returncode == 1 and "no collection named 'nosuch'" in unknown.stderr
+        revoked = _rag(tmp_path, "users", "revoke-keys", "bob")
+        assert revoked.returncode == 0 and "revoked 1 key of bob" in revoked.stderr, revoked.stderr
+        assert client.get("/v1/collections", headers={"Authorization": f"Bearer {key}"}).status_code == 401
+        key = _rag(tmp_path, "users", "key", "bob").stdout.strip()
+        assert "plans" in seen()
         assert _rag(tmp_path, "users", "delete", "bob").returncode == 0
         assert client.get("/v1/collections", headers={"Authorization": f"Bearer {key}"}).status_code == 401
     assert _rag(tmp_path, "users", "delete", "bob").returncode == 1

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from rag.state.db import Database
 from rag.state.tables import api_keys, collection_access, collection_grants, users
@@ -45,9 +45,6 @@ class Access:
     owner_id: str | None
     visibility: str
     grants: frozenset[str]
-
-
-PUBLIC = "public"
 
 
 def key_hash(key: str) -> str:
@@ -149,6 +146,7 @@ class Users:
         return None if row is None else Caller(id=row.id, name=row.name, role=row.role)
 
     def revoke_api_keys(self, name: str) -> int:
+        """Every key of user `name` (a key that leaked); how many there were."""
         user = self.get(name)
         with self.db.begin() as db:
             return db.execute(api_keys.delete().where(api_keys.c.user_id == user.id)).rowcount
@@ -196,7 +194,3 @@ class Users:
         """A deleted collection's row and grants: a new one of the same name starts afresh."""
         with self.db.begin() as db:
             db.execute(collection_access.delete().where(collection_access.c.collection == collection))
-
-    def count(self) -> int:
-        with self.db.begin() as db:
-            return db.execute(select(func.count()).select_from(users)).scalar_one()
