@@ -323,6 +323,126 @@ def ui(host: Annotated[str | None, typer.Option()] = None, port: Annotated[int |
     serve(host, port, insecure_no_token)
 
 
+users_app = typer.Typer(help="Users of the instance (accounts: on once the first user exists).",
+                        no_args_is_help=True)
+collections_app = typer.Typer(help="Collections: who may read them.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+app.add_typer(collections_app, name="collections")
+
+
+def _password(stdin: bool) -> str:
+    """From stdin (one line), or asked twice without echo: never a command-line argument (ps shows those)."""
+    if stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    if not password:
+        raise typer.BadParameter("the password is empty")
+    return password
+
+
+def _user_errors(run):  # noqa: ANN001, ANN202 - a command body
+    """The store's refusals (unknown or taken name, not the owner) as one plain line and exit status 1."""
+    from rag.components import CollectionError
+    from rag.state.errors import StateError
+    from rag.state.users import UserError
+
+    try:
+        return run()
+    except (UserError, CollectionError, StateError) as exc:
+        console.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from exc
+
+
+@users_app.command("add")
+def users_add(name: str, role: Annotated[str, typer.Option(help="admin or member")] = "member",
+              password_stdin: Annotated[bool, typer.Option("--password-stdin",
+                                                           help="Read the password from stdin")] = False) -> None:
+    """Add a user; the first one turns account mode on (every API call then needs a key, the page a login)."""
+    from rag.state.users import ROLES
+
+    if role not in ROLES:
+        raise typer.BadParameter(f"role {role!r}: choose admin or member")
+    password = _password(password_stdin)
+    comps = _components()
+    user = _user_errors(lambda: comps.users.add(name, role, password))
+    console.print(f"added {user.role} {user.name}", highlight=False)
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """Every user and their role."""
+    for user in _user_errors(lambda: _components().users.list()):
+        print(f"{user.name}\t{user.role}")
+
+
+@users_app.command("delete")
+def users_delete(name: str) -> None:
+    """Delete a user with their keys and conversations; collections they owned stay (an admin's to manage)."""
+    _user_errors(lambda: _components().users.delete(name))
+    console.print(f"deleted {name}", highlight=False)
+
+
+@users_app.command("password")
+def users_password(name: str, password_stdin: Annotated[bool, typer.Option("--password-stdin")] = False) -> None:
+    """Set a user's password."""
+    password = _password(password_stdin)
+    _user_errors(lambda: _components().users.set_password(name, password))
+    console.print(f"password of {name} set", highlight=False)
+
+
+@users_app.command("key")
+def users_key(name: str, label: Annotated[str, typer.Option(help="What the key is for")] = "") -> None:
+    """Make an API key for a user and print it, once (only its hash is kept): the bearer key of /v1."""
+    print(_user_errors(lambda: _components().users.create_api_key(name, label)))
+
+
+@users_app.command("revoke-keys")
+def users_revoke_keys(name: str) -> None:
+    """Revoke every API key of a user (a key that leaked); `rag users key` makes a new one."""
+    n = _user_errors(lambda: _components().users.revoke_api_keys(name))
+    console.print(f"revoked {n} key{'s' * (n != 1)} of {name}", highlight=False)
+
+
+@collections_app.command("list")
+def collections_list() -> None:
+    """Every collection and who may read it."""
+    from rag.services.access import describe_access
+
+    comps = _components()
+    for name in comps.collection_names():
+        print(f"{name}\t{_user_errors(lambda n=name: describe_access(comps, n))}")
+
+
+@collections_app.command("share")
+def collections_share(
+        name: str,
+        with_user: Annotated[list[str] | None, typer.Option("--with", help="A user who may read it (repeatable)")]
+        = None,
+        without: Annotated[list[str] | None, typer.Option("--without", help="A user who no longer may")] = None,
+        public: Annotated[bool, typer.Option("--public", help="Every user may read it")] = False,
+        private: Annotated[bool, typer.Option("--private", help="Only its owner and admins")] = False) -> None:
+    """Set who may read a collection (run as the admin of the instance)."""
+    from rag.services import access
+    from rag.types import SINGLE_USER
+
+    if public and private:
+        raise typer.BadParameter("--public or --private, not both")
+    comps = _components()
+
+    def run() -> str:
+        access.require_collection(comps, SINGLE_USER, name)  # an unknown name: 404's message
+        if public or private:
+            access.set_visibility(comps, SINGLE_USER, name, "public" if public else "private")
+        for user in with_user or []:
+            access.share(comps, SINGLE_USER, name, user)
+        for user in without or []:
+            access.unshare(comps, SINGLE_USER, name, user)
+        return access.describe_access(comps, name)
+
+    print(f"{name}\t{_user_errors(run)}")
+
+
 def main() -> None:
     """The `rag` entry point: expected failures (store, model, LLM server) end with one plain line."""
     from rag.components import offline_environment

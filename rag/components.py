@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from rag.retrieval.retrievers import Retriever
     from rag.state.conversations import Conversations
     from rag.state.db import Database
+    from rag.state.users import Users
     from rag.types import Chunk
 
 warm_log = logging.getLogger("rag.warm")  # one line per warm-up: what loaded, where the prefix came from
@@ -254,6 +255,15 @@ class Components:
         if self.root:
             return self.root.conversations
         return Conversations(self.database)
+
+    @cached_property
+    def users(self) -> Users:
+        """Users, API keys and collection access, shared by every collection."""
+        from rag.state.users import Users
+
+        if self.root:
+            return self.root.users
+        return Users(self.database)
 
     @cached_property
     def database(self) -> Database:

@@ -21,7 +21,7 @@ from rag.components import Components
 from rag.retrieval.retrievers import Filters
 from rag.state.errors import ConversationNotFound, StateError
 from rag.text.tokens import count_tokens, last_tokens
-from rag.types import Event, Final
+from rag.types import SINGLE_USER, Caller, Event, Final
 
 if TYPE_CHECKING:
     from rag.state.conversations import Conversations
@@ -70,17 +70,22 @@ def fit_history(history: list[Message], budget: int) -> tuple[list[Message], int
 
 def ask(comps: Components, question: str, *, collection: str | None = None, conversation: str | None = None,
         history: list[Message] | None = None, top_k: int | None = None, filters: Filters | None = None,
-        max_tokens: int | None = None, temperature: float | None = None) -> Iterator[Event]:
+        max_tokens: int | None = None, temperature: float | None = None,
+        caller: Caller = SINGLE_USER) -> Iterator[Event]:
     """The answer's events (`AnswerChain.stream`), the turn saved as the `Final` one passes. What makes the
     request unusable raises now, before the first event, so that a server can still answer 4xx: an unknown
     collection (`CollectionError`), then an unknown conversation (`ConversationNotFound`, also when the caller
     brings a history), then the question (`QuestionError`: empty, also of only invisible characters; too long;
-    `ContextTooLong`). Nothing else runs until the first event is read."""
-    named = comps.collection(collection) if collection or not conversation else None
-    held = comps.conversations.get(conversation) if conversation else {}
+    `ContextTooLong`). Nothing else runs until the first event is read. `caller` must be able to read the
+    collection (else the same 404 as an unknown one) and own the conversation."""
+    from rag.services.access import require_collection
+
+    named = require_collection(comps, caller, collection) if collection or not conversation else None
+    held = comps.conversations.get(conversation, owner=caller.id) if conversation else {}
     if held:
         history = history or [{"role": m["role"], "content": m["content"]} for m in held["messages"]]
-    parts = named or comps.collection(held["collection"])  # a follow-up answers where its conversation is
+    # a follow-up answers where its conversation is (while the caller may still read it)
+    parts = named or require_collection(comps, caller, held["collection"])
     settings = parts.settings
     if len(question or "") <= settings.answer.max_question_chars and not visible(question):
         raise QuestionError("the question is empty")
@@ -94,7 +99,7 @@ def ask(comps: Components, question: str, *, collection: str | None = None, conv
                                 temperature=temperature)
     if comps.warmup.warming:  # the models are being loaded for every question: wait for that, do not redo it
         events = _after(comps.warmup.wait, events)
-    return _saving(events, comps.conversations, conversation) if conversation else events
+    return _saving(events, comps.conversations, conversation, caller.id) if conversation else events
 
 
 def _after(wait: Callable[[], object], events: Iterator[Event]) -> Iterator[Event]:
@@ -103,13 +108,14 @@ def _after(wait: Callable[[], object], events: Iterator[Event]) -> Iterator[Even
     yield from events
 
 
-def _saving(events: Iterator[Event], store: Conversations, conversation: str) -> Iterator[Event]:
+def _saving(events: Iterator[Event], store: Conversations, conversation: str, owner: str | None,
+            ) -> Iterator[Event]:
     """`events`, the final answer's turn added to `conversation` before the `Final` event goes on; a turn that
     cannot be written leaves a warning on the `Final` event, and the answer goes on."""
     for event in events:
         if isinstance(event, Final):
             try:
-                store.add_turn(conversation, event.answer.question, event.answer)
+                store.add_turn(conversation, event.answer.question, event.answer, owner=owner)
             except ConversationNotFound:  # deleted while this answer was being written
                 pass
             except (StateError, OSError) as exc:

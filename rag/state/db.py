@@ -93,6 +93,15 @@ class Database:
             self._migrated = True
 
     @property
+    def exists(self) -> bool:
+        """False for a SQLite file not made yet: asking whether it holds users need not make it (a read-only
+        store still answers questions). A server database is taken to exist."""
+        if self.dialect != "sqlite":
+            return True
+        path = self.url.removeprefix("sqlite:///")
+        return path == ":memory:" or not path or Path(path).exists()
+
+    @property
     def safe_url(self) -> str:
         """The URL without its password, for messages and logs."""
         return self.engine.url.render_as_string(hide_password=True)

@@ -8,17 +8,18 @@ from collections.abc import Callable
 
 import anyio
 import uvicorn
-from fastapi import Depends, FastAPI
+from fastapi import FastAPI
 from starlette.routing import Mount
 
 from rag import __version__
 from rag.components import Components, offline_environment
 from rag.ingest.limits import max_file_bytes
 from rag.logs import configure
+from rag.state.errors import StateError
 from rag.web.api import answer, chat, collections, conversations, documents
-from rag.web.api.auth import bearer_guard
+from rag.web.api.auth import Authenticator, token_matches
 from rag.web.api.errors import MethodNotAllowed, install_error_handlers
-from rag.web.api.guard import Guard, is_loopback, token_matches
+from rag.web.api.guard import Guard, is_loopback
 from rag.web.api.models import Health, errors
 from rag.web.api.openapi import install_openapi
 
@@ -32,10 +33,11 @@ def create_app(comps: Components, with_ui: bool = True) -> FastAPI:
     app = FastAPI(title="rag-chat", version=__version__, docs_url=None, redoc_url=None,
                   description="Answers from your documents, every claim cited to the exact passage.")
     install_error_handlers(app)
-    guard = [Depends(bearer_guard(settings.server.api_token))]
+    auth = Authenticator(settings.server.api_token, lambda: comps.users)
+    accounts = _accounts(comps)
     for module in (answer, chat, documents, collections, conversations):
-        app.include_router(module.router(comps), dependencies=guard,
-                           responses=errors(401) if settings.server.api_token else None)
+        app.include_router(module.router(comps),
+                           responses=errors(401) if settings.server.api_token or accounts else None)
 
     @app.get("/health", tags=["health"], summary="Store reachable, model loaded", response_model=Health)
     async def health() -> dict:
@@ -70,11 +72,10 @@ def create_app(comps: Components, with_ui: bool = True) -> FastAPI:
 
         from rag.web.ui import CSS, HEAD, build_ui, theme
 
-        token = settings.server.api_token
-        auth = (lambda _user, password: token_matches(password, token)) if token else None
+        login, message = page_login(comps, accounts)
         # Gradio refuses a larger file while it streams in, before any of it is read whole
         app = gr.mount_gradio_app(app, build_ui(comps), path="/", theme=theme(), css=CSS, footer_links=[],
-                                  auth=auth, auth_message="Enter the API token as the password.", head=HEAD,
+                                  auth=login, auth_message=message, head=HEAD,
                                   max_file_size=max_file_bytes(settings.ingest))
         # Each open chat page holds a heartbeat stream that ends only when Gradio's stop event is set, which
         # a mounted Gradio app gets at lifespan shutdown: after uvicorn has waited for every connection to
@@ -86,8 +87,32 @@ def create_app(comps: Components, with_ui: bool = True) -> FastAPI:
     # last, so that it sees every route: the chat page mounted at "/" would answer 404 to a method an API
     # path does not take
     app.add_middleware(MethodNotAllowed, routes=list(app.routes))
-    app.add_middleware(Guard, settings=settings)  # outermost: before anything reads the body
+    app.add_middleware(Guard, settings=settings, auth=auth)  # outermost: before anything reads the body
     return app
+
+
+def _accounts(comps: Components) -> bool:
+    """Account mode as the app is built (the page's login is chosen then); a state database that cannot be
+    opened now is asked again by each request."""
+    try:
+        return comps.users.accounts()
+    except StateError:
+        return False
+
+
+def page_login(comps: Components, accounts: bool) -> tuple[Callable[[str, str], bool] | None, str]:
+    """The chat page's login and its message: a user's name and password in account mode, any name and the
+    token in single-user mode with a token, none without. Chosen when the server starts: a server started
+    before the first user was added keeps its page as it was (it then shows nothing) until it is restarted."""
+    token = comps.settings.server.api_token
+    if accounts:
+        def check(user: str, password: str) -> bool:
+            return comps.users.verify_password(user, password) is not None
+
+        return check, "Log in with your user name and password."
+    if token:
+        return (lambda _user, password: token_matches(password, token)), "Enter the API token as the password."
+    return None, ""
 
 
 class Server(uvicorn.Server):
@@ -107,19 +132,20 @@ def run(app: FastAPI, host: str, port: int, grace: float) -> None:
     Server(uvicorn.Config(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=grace)).run()
 
 
-def check_exposure(host: str, token: str | None, allowed: bool) -> None:
-    """Refuse to serve anyone on the network without a token, unless told so explicitly: a server on a LAN
-    address with no token would hand every document and conversation to whoever finds it."""
-    if not is_loopback(host) and not token and not allowed:
-        raise SystemExit(f"refusing to serve on {host} without a token: set RAG_SERVER__API_TOKEN, or pass "
-                         "--insecure-no-token (RAG_SERVER__ALLOW_NO_TOKEN=true) to serve it open to the network")
+def check_exposure(host: str, token: str | None, allowed: bool, accounts: bool = False) -> None:
+    """Refuse to serve anyone on the network without a token or accounts, unless told so explicitly: a server
+    on a LAN address with neither would hand every document and conversation to whoever finds it."""
+    if not is_loopback(host) and not token and not accounts and not allowed:
+        raise SystemExit(f"refusing to serve on {host} without a token: set RAG_SERVER__API_TOKEN, add a user "
+                         "(`rag users add`), or pass --insecure-no-token (RAG_SERVER__ALLOW_NO_TOKEN=true) to serve it "
+                         "open to the network")
 
 
 def launch(comps: Components, host: str, port: int, insecure_no_token: bool = False) -> None:
     """`rag serve`: seed an empty store, name ingests that were cut off, then serve the page and the API. A
-    host other than loopback needs a token (`check_exposure`)."""
+    host other than loopback needs a token or users (`check_exposure`)."""
     server = comps.settings.server
-    check_exposure(host, server.api_token, insecure_no_token or server.allow_no_token)
+    check_exposure(host, server.api_token, insecure_no_token or server.allow_no_token, _accounts(comps))
     report = comps.seed_if_empty()
     if report is not None:
         print(f"Ingested {len(report.documents)} seed documents ({report.chunks} chunks) "

@@ -21,7 +21,7 @@ def _loaded(demo) -> str:
     shown = []
     for fn in demo.fns.values():
         if any(event == "load" for _, event in fn.targets):
-            for out in fn.fn():
+            for out in fn.fn(None):  # no gr.Request: the single user
                 shown.append(out if isinstance(out, str) else f"{getattr(out, 'choices', '')} "
                              f"{getattr(out, 'value', '')}")
     return "\n".join(shown)

@@ -59,7 +59,13 @@ def test_rag_serve_on_a_network_address_without_a_token_refuses_to_start(tmp_pat
     assert told.exit_code == 0, told.output
     with_token = runner.invoke(cli.app, ["serve", "--host", "0.0.0.0"], env=env | {"RAG_SERVER__API_TOKEN": TOKEN})
     assert with_token.exit_code == 0, with_token.output
-    assert served == ["0.0.0.0", "0.0.0.0"]
+    from rag.state.db import Database
+    from rag.state.users import Users
+
+    Users(Database(f"sqlite:///{tmp_path / 'state.sqlite3'}")).add("ann", "member", "pw")  # accounts: keys, logins
+    with_users = runner.invoke(cli.app, ["serve", "--host", "0.0.0.0"], env=env)
+    assert with_users.exit_code == 0, with_users.output
+    assert served == ["0.0.0.0", "0.0.0.0", "0.0.0.0"]
 
 
 def test_the_chat_page_login_compares_the_token_in_constant_time(tmp_path, monkeypatch) -> None:

@@ -17,8 +17,9 @@ from starlette.concurrency import run_in_threadpool
 
 from rag.backends.llm import LLMError
 from rag.components import Components
-from rag.services import asking
+from rag.services import access, asking
 from rag.types import word_pieces
+from rag.web.api.auth import CallerDep
 from rag.web.api.errors import ApiError, error_body
 from rag.web.api.models import ChatRequest, ModelList, RagChatCompletion, chat_stream_schema, errors
 from rag.web.api.streaming import final_event
@@ -41,8 +42,8 @@ def router(comps: Components) -> APIRouter:
 
     @api.get("/v1/models", summary="The model answering, and one `rag:COLLECTION` per collection",
              response_model=ModelList, responses=errors(503))
-    def models() -> dict:
-        ids = [model_name(), *(f"{MODEL_PREFIX}{n}" for n in comps.collection_names())]
+    def models(caller: CallerDep) -> dict:
+        ids = [model_name(), *(f"{MODEL_PREFIX}{n}" for n in access.visible_collections(comps, caller))]
         return {"object": "list", "data": [{"id": i, "object": "model", "created": 0, "owned_by": "rag-chat"}
                                            for i in ids]}
 
@@ -55,7 +56,7 @@ def router(comps: Components) -> APIRouter:
                                   "message is not the user's; an empty or too long question; an invalid collection "
                                   "name",
                                   _404="unknown collection (model `rag:NAME`)")})
-    async def chat(req: ChatRequest, request: Request):
+    async def chat(req: ChatRequest, request: Request, caller: CallerDep):
         turns = [(m.role, m.text()) for m in req.messages if m.role in ("user", "assistant")]
         if not turns or turns[-1][0] != "user":
             raise ApiError(400, "the last message must come from the user", "invalid_messages")
@@ -63,7 +64,8 @@ def router(comps: Components) -> APIRouter:
         # the question is checked here (400), before a stream starts
         events = await run_in_threadpool(lambda: asking.ask(
             comps, turns[-1][1], collection=collection_of(req.model), history=history, top_k=req.top_k,
-            max_tokens=req.max_completion_tokens or req.max_tokens, temperature=req.temperature))
+            max_tokens=req.max_completion_tokens or req.max_tokens, temperature=req.temperature,
+            caller=caller))
         cid, created, name = f"chatcmpl-{uuid.uuid4().hex}", int(time.time()), model_name()
         extra = lambda a: {"citations": [c.model_dump() for c in a.citations],  # noqa: E731
                            "answerable": a.answerable, "query": a.query, "shape": a.shape,

@@ -11,6 +11,7 @@ from rag.components import Components
 from rag.services import conversations
 from rag.state.conversations import Conversations
 from rag.state.errors import ConversationNotFound
+from rag.web.api.auth import CallerDep
 from rag.web.api.errors import ApiError
 from rag.web.api.models import COLLECTION_SCHEMA, Conversation, ConversationDeleted, ConversationList, errors, links
 
@@ -42,38 +43,38 @@ def router(comps: Components) -> APIRouter:
 
     @api.get("/v1/conversations", summary="Saved conversations, the most recent first",
              response_model=ConversationList, responses=errors(503))
-    def list_conversations() -> dict:
-        return {"object": "list", "data": store().list()}
+    def list_conversations(caller: CallerDep) -> dict:
+        return {"object": "list", "data": store().list(owner=caller.id)}
 
     @api.post("/v1/conversations", status_code=201, summary="Start an empty conversation in a collection",
               response_model=Conversation,
               responses={201: links("/v1/conversations/{cid}", ["get", "patch", "delete"], "cid", "$response.body#/id")
                          | {"description": "The new conversation"}, **errors(400, 404, 422, 503)})
-    def create(req: NewConversation) -> dict:
-        return store().get(conversations.start(comps, req.collection, req.title))
+    def create(req: NewConversation, caller: CallerDep) -> dict:
+        return store().get(conversations.start(comps, req.collection, req.title, caller), owner=caller.id)
 
     @api.get("/v1/conversations/{cid}", summary="A conversation with its messages and their citations",
              response_model=Conversation, responses=errors(404, 503, _404="unknown conversation"))
-    def get(cid: str) -> dict:
+    def get(cid: str, caller: CallerDep) -> dict:
         try:
-            return store().get(cid)
+            return store().get(cid, owner=caller.id)
         except ConversationNotFound as exc:
             raise _missing(cid) from exc
 
     @api.patch("/v1/conversations/{cid}", summary="Rename a conversation", response_model=Conversation,
                responses=errors(400, 404, 422, 503, _400="malformed JSON", _404="unknown conversation"))
-    def rename(cid: str, req: Rename) -> dict:
+    def rename(cid: str, req: Rename, caller: CallerDep) -> dict:
         try:
-            store().rename(cid, req.title)
-            return store().get(cid)
+            store().rename(cid, req.title, owner=caller.id)
+            return store().get(cid, owner=caller.id)
         except ConversationNotFound as exc:
             raise _missing(cid) from exc
 
     @api.delete("/v1/conversations/{cid}", summary="Delete a conversation", response_model=ConversationDeleted,
                 responses=errors(404, 503, _404="unknown conversation"))
-    def delete(cid: str) -> dict:
+    def delete(cid: str, caller: CallerDep) -> dict:
         try:
-            store().delete(cid)
+            store().delete(cid, owner=caller.id)
         except ConversationNotFound as exc:
             raise _missing(cid) from exc
         return {"id": cid, "deleted": True}
@@ -82,9 +83,9 @@ def router(comps: Components) -> APIRouter:
              summary="The conversation as Markdown, each citation a footnote (document, page, quote)",
              responses={200: {"content": {"text/markdown": {"schema": {"type": "string"}}}},
                         **errors(404, 503, _404="unknown conversation")})
-    def export(cid: str) -> PlainTextResponse:
+    def export(cid: str, caller: CallerDep) -> PlainTextResponse:
         try:
-            md = store().export_markdown(cid)
+            md = store().export_markdown(cid, owner=caller.id)
         except ConversationNotFound as exc:
             raise _missing(cid) from exc
         return PlainTextResponse(md, media_type="text/markdown; charset=utf-8",

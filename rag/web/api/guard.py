@@ -5,7 +5,6 @@ the model. One ASGI middleware, outermost: a refused request costs no body read,
 
 from __future__ import annotations
 
-import hmac
 import ipaddress
 import math
 import time
@@ -13,9 +12,12 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rag.config import Settings
+from rag.state.errors import StateError
+from rag.web.api.auth import CALLER_KEY, Authenticator
 from rag.web.api.errors import BodyTooLarge, json_error
 
 ANSWER_PATHS = frozenset({"/v1/answer", "/v1/chat/completions"})
@@ -25,11 +27,6 @@ STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 LOGIN_PATHS = frozenset({"/login", "/login/"})
 BUSY_RETRY_S = 5  # Retry-After when the answer queue is full: about one answer's time on 2 cores
 MAX_CLIENTS = 10_000  # clients remembered by the throttles; the oldest are forgotten first
-
-
-def token_matches(given: str, token: str) -> bool:
-    """In constant time: how much of a guess was right never shows in how long the refusal took."""
-    return hmac.compare_digest(given.encode(), token.encode())
 
 
 def is_loopback(host: str) -> bool:
@@ -71,8 +68,9 @@ class Guard:
     """The checks, in order: Host, Origin, token (with its throttle), body size, rate, queue; then the app, its
     body counted as it streams. Runs in the event loop only, so its counters need no lock."""
 
-    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+    def __init__(self, app: ASGIApp, settings: Settings, auth: Authenticator | None = None) -> None:
         self.app, self.settings = app, settings
+        self.auth = auth or Authenticator(settings.server.api_token)
         s = settings.server
         upload_mb = s.max_upload_mb or 2 * settings.ingest.max_file_mb
         self.json_limit = Limit(s.max_json_kb * 1024, f"{s.max_json_kb} KiB limit (RAG_SERVER__MAX_JSON_KB)")
@@ -121,18 +119,25 @@ class Guard:
     def _failed(self, client: str) -> None:
         self.failures.touch(client, deque).append(time.monotonic())
 
-    def _token(self, scope: Scope, headers: dict[str, str], client: str) -> tuple | None:
-        token = self.settings.server.api_token
-        if not token or not scope["path"].startswith("/v1/"):
+    async def _token(self, scope: Scope, headers: dict[str, str], client: str) -> tuple | None:
+        """The caller from the bearer key (the server token, or a user's API key in account mode), left in the
+        scope's state for the routes; a wrong or missing key counts as a failed attempt."""
+        if not scope["path"].startswith("/v1/"):
             return None
-        if refused := self._throttled(client):
-            return refused
         scheme, _, given = headers.get("authorization", "").partition(" ")
-        if scheme.lower() == "bearer" and token_matches(given.strip(), token):
+        key = given.strip() if scheme.lower() == "bearer" else None
+        if refused := self._throttled(client):  # right or wrong, once a client has failed too often
+            return refused
+        try:
+            caller, refusal = (await anyio.to_thread.run_sync(self.auth.check, key) if self.auth.uses_database
+                               else self.auth.check(key))
+        except StateError as exc:
+            return 503, str(exc), "storage_unavailable", None
+        if caller is not None:
+            scope.setdefault("state", {})[CALLER_KEY] = caller
             return None
         self._failed(client)
-        return (401, "missing or wrong bearer token (Authorization: Bearer <RAG_SERVER__API_TOKEN>)", "unauthorized",
-                {"WWW-Authenticate": "Bearer"})
+        return 401, refusal, "unauthorized", {"WWW-Authenticate": "Bearer"}
 
     def _limit(self, scope: Scope) -> Limit:
         path = scope["path"]
@@ -182,7 +187,8 @@ class Guard:
         client = str((scope.get("client") or ("?",))[0])
         limit = self._limit(scope)
         answering = scope["path"] in ANSWER_PATHS and scope["method"] == "POST"
-        refused = (self._host(scope, headers) or self._origin(scope, headers) or self._token(scope, headers, client)
+        refused = (self._host(scope, headers) or self._origin(scope, headers)
+                   or await self._token(scope, headers, client)
                    or self._login_throttled(scope, client) or self._declared(headers, limit)
                    or (answering and (self._queue() or self._rate(client))) or None)
         if refused:
@@ -192,8 +198,8 @@ class Guard:
         await self._serve(scope, receive, send, limit, client, answering)
 
     def _login_throttled(self, scope: Scope, client: str) -> tuple | None:
-        if scope["path"] in LOGIN_PATHS and scope["method"] == "POST" and self.settings.server.api_token:
-            return self._throttled(client)
+        if scope["path"] in LOGIN_PATHS and scope["method"] == "POST":
+            return self._throttled(client)  # failures are counted only where a login can fail
         return None
 
     async def _serve(self, scope: Scope, receive: Receive, send: Send, limit: Limit, client: str,

@@ -98,8 +98,9 @@ class ErrorResponse(BaseModel):
 
 _ERRORS = {
     400: "invalid request: malformed JSON, an empty or too long question, an invalid collection name",
-    401: "missing or wrong bearer token (RAG_SERVER__API_TOKEN is set)",
-    404: "unknown collection",
+    401: "missing or wrong bearer key: RAG_SERVER__API_TOKEN, or a user's API key once users exist",
+    403: "a collection the caller may read but not change (only its owner or an admin may)",
+    404: "unknown collection (or one the caller may not read)",
     409: "conflict",
     413: "a body over its limit (RAG_SERVER__MAX_JSON_KB, RAG_SERVER__MAX_UPLOAD_MB), a file over "
          "RAG_INGEST__MAX_FILE_MB, or too many files",

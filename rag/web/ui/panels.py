@@ -14,16 +14,16 @@ from rag.ingest.loaders import LoadError
 from rag.ingest.pages import render_pdf_page
 from rag.ingest.pipeline import IngestInterrupted
 from rag.logs import log_refused
-from rag.services import collections
+from rag.services import access, collections
 from rag.services import documents as services
 from rag.services.documents import Refusal, Upload
 from rag.state.errors import ConversationNotFound
-from rag.types import Answer
+from rag.types import SINGLE_USER, Answer, Caller
 from rag.web.ui.render import documents_table, render_answer, viewer
 
 
-def header(comps: Components, collection: str) -> str:
-    parts = comps.collection(collection)
+def header(comps: Components, collection: str, caller: Caller = SINGLE_USER) -> str:
+    parts = access.require_collection(comps, caller, collection)
     return (f"### Ask your documents\nEvery answer cites the passages it came from.  \n"
             f"Model: `{comps.llm.name}` · collection: `{parts.name}` "
             f"({parts.store.count()} chunks, {len(parts.store.list_documents())} documents)"
@@ -31,14 +31,16 @@ def header(comps: Components, collection: str) -> str:
 
 
 # Documents
-def documents(comps: Components, collection: str) -> tuple[str, list[tuple[str, str]]]:
+def documents(comps: Components, collection: str, caller: Caller = SINGLE_USER,
+              ) -> tuple[str, list[tuple[str, str]]]:
     """The table, and the (label, id) choices of the document picker."""
-    docs = services.list_documents(comps.collection(collection))
+    docs = services.list_documents(access.require_collection(comps, caller, collection))
     return documents_table(docs), [(f"{d['title']} ({file_name(str(d['source']))})", str(d["doc_id"]))
                                    for d in docs]
 
 
-def upload_files(comps: Components, collection: str, paths: list[Path], progress: Any = None) -> str:
+def upload_files(comps: Components, collection: str, paths: list[Path], progress: Any = None,
+                 caller: Caller = SINGLE_USER) -> str:
     """Check every file, then ingest them together, as the API does (`rag.services.documents.upload`): one line
     of result or error per file, warnings under it. One refused file keeps the others out too. The files at
     `paths` (Gradio's temporary copies) are deleted afterwards, whatever came of them: a kept upload lives in
@@ -51,7 +53,10 @@ def upload_files(comps: Components, collection: str, paths: list[Path], progress
             progress((done, max(queued, 1)), desc=f"Ingesting {len(paths)} file{'s' * (len(paths) > 1)}")
 
     try:
-        results = services.upload(comps.collection(collection), [Upload(p.name, p) for p in paths], embedded)
+        parts = access.require_owner(comps, caller, collection)
+        results = services.upload(parts, [Upload(p.name, p) for p in paths], embedded)
+    except CollectionError as exc:
+        return f"❌ {exc}"
     except services.UploadRefused as exc:
         return "\n\n".join(_refused_lines(exc))
     except IngestInterrupted as exc:
@@ -82,19 +87,27 @@ def _refused_line(name: str, refusal: Refusal) -> str:
     return f"❌ {message}" if message.startswith(name) else f"❌ {name}: {message}"
 
 
-def delete_document(comps: Components, collection: str, doc_id: str) -> str:
-    title = _title(comps, collection, doc_id)
+def delete_document(comps: Components, collection: str, doc_id: str, caller: Caller = SINGLE_USER) -> str:
     try:
-        removed = services.delete(comps.collection(collection), doc_id)
+        parts = access.require_owner(comps, caller, collection)
+    except CollectionError as exc:
+        return f"❌ {exc}"
+    title = _title(parts, doc_id)
+    try:
+        removed = services.delete(parts, doc_id)
     except DocumentNotFound:
         return f"❌ {title}: not in the collection."
     return f"🗑️ Deleted {title} ({removed} chunks)."
 
 
-def reingest_document(comps: Components, collection: str, doc_id: str) -> str:
-    title = _title(comps, collection, doc_id)
+def reingest_document(comps: Components, collection: str, doc_id: str, caller: Caller = SINGLE_USER) -> str:
     try:
-        res = services.reingest(comps.collection(collection), doc_id)
+        parts = access.require_owner(comps, caller, collection)
+    except CollectionError as exc:
+        return f"❌ {exc}"
+    title = _title(parts, doc_id)
+    try:
+        res = services.reingest(parts, doc_id)
     except DocumentNotFound:
         return f"❌ {title}: not in the collection."
     except (LoadError, OSError, IngestInterrupted) as exc:
@@ -102,36 +115,37 @@ def reingest_document(comps: Components, collection: str, doc_id: str) -> str:
     return f"🔄 Re-ingested {title}: {res.chunks} chunks ({res.embedded} new, {res.removed} removed)."
 
 
-def _title(comps: Components, collection: str, doc_id: str) -> str:
-    rec = comps.collection(collection).store.doc_record(doc_id)
+def _title(parts: Components, doc_id: str) -> str:
+    rec = parts.store.doc_record(doc_id)
     return file_name(rec.source if rec and rec.source else doc_id)
 
 
 # Collections
-def create_collection(comps: Components, name: str) -> tuple[str, str]:
+def create_collection(comps: Components, name: str, caller: Caller = SINGLE_USER) -> tuple[str, str]:
     """(the collection now selected, a status line)."""
     name = (name or "").strip()
     try:
-        collections.create(comps, name)
+        collections.create(comps, name, caller)
     except CollectionError as exc:
         return "", f"❌ {exc}"
     return name, f"✅ Created collection {name}."
 
 
-def delete_collection(comps: Components, name: str) -> str:
+def delete_collection(comps: Components, name: str, caller: Caller = SINGLE_USER) -> str:
     try:
-        collections.delete(comps, name)
+        collections.delete(comps, name, caller)
     except CollectionError as exc:
         return f"❌ {exc}"
     return f"🗑️ Deleted collection {name}."
 
 
 # The source viewer
-def open_source(comps: Components, request: str, collection: str) -> tuple[str, Any]:
+def open_source(comps: Components, request: str, collection: str, caller: Caller = SINGLE_USER,
+                ) -> tuple[str, Any]:
     """(the viewer's HTML, a PIL image of the PDF page or None) for a citation link's request."""
     try:
         req = json.loads(request)
-        parts = comps.collection(req.get("collection") or collection)
+        parts = access.require_collection(comps, caller, req.get("collection") or collection)
         window = text_window(parts.store, str(req["doc"]), int(req["start"]), int(req["end"]))
     except (ValueError, KeyError, TypeError, DocumentNotFound, CollectionError):
         return "<p>That source is no longer in the collection.</p>", None
@@ -151,17 +165,19 @@ def open_source(comps: Components, request: str, collection: str) -> tuple[str, 
 
 
 # Conversations
-def conversation_choices(comps: Components) -> list[tuple[str, str]]:
-    return [(f"{c['title'] or 'New conversation'} · {c['collection']}", c["id"]) for c in comps.conversations.list()]
+def conversation_choices(comps: Components, caller: Caller = SINGLE_USER) -> list[tuple[str, str]]:
+    return [(f"{c['title'] or 'New conversation'} · {c['collection']}", c["id"])
+            for c in comps.conversations.list(owner=caller.id)]
 
 
-def reopen(comps: Components, cid: str) -> tuple[list[dict], list[dict], str]:
+def reopen(comps: Components, cid: str, caller: Caller = SINGLE_USER) -> tuple[list[dict], list[dict], str]:
     """(chat messages, history for follow-ups, the conversation's collection)."""
     try:
-        conv = comps.conversations.get(cid)
+        conv = comps.conversations.get(cid, owner=caller.id)
     except ConversationNotFound:
         return [], [], comps.name
-    collection = conv["collection"] if conv["collection"] in comps.collection_names() else comps.name
+    readable = access.visible_collections(comps, caller)
+    collection = conv["collection"] if conv["collection"] in readable else comps.name
     chat = []
     for m in conv["messages"]:
         if m["role"] == "assistant" and m.get("answer"):
@@ -173,10 +189,10 @@ def reopen(comps: Components, cid: str) -> tuple[list[dict], list[dict], str]:
     return chat, history, collection
 
 
-def export(comps: Components, cid: str) -> str | None:
+def export(comps: Components, cid: str, caller: Caller = SINGLE_USER) -> str | None:
     """A Markdown file of the conversation, for download."""
     try:
-        md = comps.conversations.export_markdown(cid)
+        md = comps.conversations.export_markdown(cid, owner=caller.id)
     except ConversationNotFound:
         return None
     out = Path(tempfile.mkdtemp(prefix="rag-export-")) / f"conversation-{cid}.md"
