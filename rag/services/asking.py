@@ -19,9 +19,10 @@ from typing import TYPE_CHECKING
 from rag.answer.chain import QuestionError
 from rag.components import Components
 from rag.retrieval.retrievers import Filters
+from rag.services.audit import recording
 from rag.state.errors import ConversationNotFound, StateError
 from rag.text.tokens import count_tokens, last_tokens
-from rag.types import Event, Final
+from rag.types import SINGLE_USER, Caller, Event, Final
 
 if TYPE_CHECKING:
     from rag.state.conversations import Conversations
@@ -70,8 +71,10 @@ def fit_history(history: list[Message], budget: int) -> tuple[list[Message], int
 
 def ask(comps: Components, question: str, *, collection: str | None = None, conversation: str | None = None,
         history: list[Message] | None = None, top_k: int | None = None, filters: Filters | None = None,
-        max_tokens: int | None = None, temperature: float | None = None) -> Iterator[Event]:
-    """The answer's events (`AnswerChain.stream`), the turn saved as the `Final` one passes. What makes the
+        max_tokens: int | None = None, temperature: float | None = None,
+        caller: Caller = SINGLE_USER) -> Iterator[Event]:
+    """The answer's events (`AnswerChain.stream`), the answer recorded in the audit trail (as `caller`'s) and the
+    turn saved as the `Final` one passes. What makes the
     request unusable raises now, before the first event, so that a server can still answer 4xx: an unknown
     collection (`CollectionError`), then an unknown conversation (`ConversationNotFound`, also when the caller
     brings a history), then the question (`QuestionError`: empty, also of only invisible characters; too long;
@@ -94,6 +97,8 @@ def ask(comps: Components, question: str, *, collection: str | None = None, conv
                                 temperature=temperature)
     if comps.warmup.warming:  # the models are being loaded for every question: wait for that, do not redo it
         events = _after(comps.warmup.wait, events)
+    events = recording(events, comps, caller, parts.name, settings, history,
+                       {"top_k": top_k, "max_tokens": max_tokens, "temperature": temperature})
     return _saving(events, comps.conversations, conversation) if conversation else events
 
 
@@ -109,7 +114,7 @@ def _saving(events: Iterator[Event], store: Conversations, conversation: str) ->
     for event in events:
         if isinstance(event, Final):
             try:
-                store.add_turn(conversation, event.answer.question, event.answer)
+                store.add_turn(conversation, event.answer.question, event.answer, answer_id=event.answer.id)
             except ConversationNotFound:  # deleted while this answer was being written
                 pass
             except (StateError, OSError) as exc:

@@ -28,7 +28,7 @@ def upgrade() -> None:
     sa.Column('query', sa.Text(), nullable=False),
     sa.Column('history', sa.Text(), nullable=False),
     sa.Column('collection_version', sa.String(length=64), nullable=False),
-    sa.Column('retrieved_ids', sa.Text(), nullable=False),
+    sa.Column('retrieved', sa.Text(), nullable=False),
     sa.Column('context', sa.Text(), nullable=False),
     sa.Column('model', sa.String(length=200), nullable=False),
     sa.Column('settings_digest', sa.String(length=64), nullable=False),
