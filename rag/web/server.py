@@ -15,7 +15,7 @@ from rag import __version__
 from rag.components import Components, offline_environment
 from rag.ingest.limits import max_file_bytes
 from rag.logs import configure
-from rag.web.api import answer, chat, collections, conversations, documents
+from rag.web.api import answer, chat, collections, conversations, documents, feedback
 from rag.web.api.auth import bearer_guard
 from rag.web.api.errors import MethodNotAllowed, install_error_handlers
 from rag.web.api.guard import Guard, is_loopback, token_matches
@@ -33,7 +33,7 @@ def create_app(comps: Components, with_ui: bool = True) -> FastAPI:
                   description="Answers from your documents, every claim cited to the exact passage.")
     install_error_handlers(app)
     guard = [Depends(bearer_guard(settings.server.api_token))]
-    for module in (answer, chat, documents, collections, conversations):
+    for module in (answer, chat, documents, collections, conversations, feedback):
         app.include_router(module.router(comps), dependencies=guard,
                            responses=errors(401) if settings.server.api_token else None)
 

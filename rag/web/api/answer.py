@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -13,7 +14,8 @@ from rag.backends.llm import LLMError
 from rag.components import Components
 from rag.services import asking
 from rag.state.errors import ConversationNotFound
-from rag.types import Delta, Final, Replace, Sources
+from rag.types import Caller, Delta, Final, Replace, Sources
+from rag.web.api.auth import current_caller
 from rag.web.api.errors import ApiError
 from rag.web.api.models import AnswerRequest, AnswerResponse, answer_stream_schema, errors
 from rag.web.api.streaming import events_while_connected, final_event
@@ -35,12 +37,12 @@ def router(comps: Components) -> APIRouter:
               responses={200: {"description": "The answer; with `\"stream\": true`, Server-Sent Events.",
                                "content": {"text/event-stream": {"schema": answer_stream_schema()}}},
                          **errors(400, 404, 413, 422, 429, 503, _404="unknown collection or conversation")})
-    async def answer(req: AnswerRequest, request: Request):
+    async def answer(req: AnswerRequest, request: Request, caller: Annotated[Caller, Depends(current_caller)]):
         history = [m.model_dump() for m in req.history if m.role != "system"]
         try:  # the question is checked here too (400), before a stream starts; the rest runs as events are read
             events = await run_in_threadpool(lambda: asking.ask(
                 comps, req.question, collection=req.collection, conversation=req.conversation, history=history,
-                top_k=req.top_k, filters=req.filters))
+                top_k=req.top_k, filters=req.filters, caller=caller))
         except ConversationNotFound as exc:
             raise ApiError(404, f"no conversation with id {req.conversation!r}", "conversation_not_found") from exc
         if not req.stream:

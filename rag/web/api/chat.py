@@ -10,15 +10,17 @@ import json
 import time
 import uuid
 from collections.abc import AsyncIterator
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from rag.backends.llm import LLMError
 from rag.components import Components
 from rag.services import asking
-from rag.types import word_pieces
+from rag.types import Caller, word_pieces
+from rag.web.api.auth import current_caller
 from rag.web.api.errors import ApiError, error_body
 from rag.web.api.models import ChatRequest, ModelList, RagChatCompletion, chat_stream_schema, errors
 from rag.web.api.streaming import final_event
@@ -55,7 +57,7 @@ def router(comps: Components) -> APIRouter:
                                   "message is not the user's; an empty or too long question; an invalid collection "
                                   "name",
                                   _404="unknown collection (model `rag:NAME`)")})
-    async def chat(req: ChatRequest, request: Request):
+    async def chat(req: ChatRequest, request: Request, caller: Annotated[Caller, Depends(current_caller)]):
         turns = [(m.role, m.text()) for m in req.messages if m.role in ("user", "assistant")]
         if not turns or turns[-1][0] != "user":
             raise ApiError(400, "the last message must come from the user", "invalid_messages")
@@ -63,9 +65,9 @@ def router(comps: Components) -> APIRouter:
         # the question is checked here (400), before a stream starts
         events = await run_in_threadpool(lambda: asking.ask(
             comps, turns[-1][1], collection=collection_of(req.model), history=history, top_k=req.top_k,
-            max_tokens=req.max_completion_tokens or req.max_tokens, temperature=req.temperature))
+            max_tokens=req.max_completion_tokens or req.max_tokens, temperature=req.temperature, caller=caller))
         cid, created, name = f"chatcmpl-{uuid.uuid4().hex}", int(time.time()), model_name()
-        extra = lambda a: {"citations": [c.model_dump() for c in a.citations],  # noqa: E731
+        extra = lambda a: {"answer_id": a.id, "citations": [c.model_dump() for c in a.citations],  # noqa: E731
                            "answerable": a.answerable, "query": a.query, "shape": a.shape,
                            "timings": a.timings.model_dump()}
         if not req.stream:
