@@ -39,6 +39,10 @@ def test_feedback_becomes_gold_that_gates_a_change_and_a_recorded_answer_replays
         good = client.chat.completions.create(model="rag", messages=[{"role": "user", "content": CONFIRMED}])
         assert "Owji" in good.choices[0].message.content
         wrong = client.chat.completions.create(model="rag", messages=[{"role": "user", "content": CORRECTED}])
+        follow_up = client.chat.completions.create(model="rag", messages=[
+            {"role": "user", "content": CONFIRMED}, {"role": "assistant", "content": good.choices[0].message.content},
+            {"role": "user", "content": "At which airport did his plane land?"}])
+        assert "Mehrabad" in follow_up.choices[0].message.content
         with httpx.Client(base_url=base, timeout=60) as http:
             up = http.post(f"/v1/answers/{good.model_extra['answer_id']}/feedback", json={"rating": "up"})
             down = http.post(f"/v1/answers/{wrong.model_extra['answer_id']}/feedback",
@@ -67,5 +71,8 @@ def test_feedback_becomes_gold_that_gates_a_change_and_a_recorded_answer_replays
     assert broken.returncode == 1, broken.stdout + broken.stderr[-3000:]
     assert f"confirmed case broken: {items[0]['id']}" in broken.stderr and items[1]["id"] not in broken.stderr
 
-    replayed = rag(env, "audit", "replay", good.model_extra["answer_id"])
-    assert replayed.returncode == 0 and "identical" in replayed.stdout, replayed.stdout + replayed.stderr[-3000:]
+    for answer_id in (good.model_extra["answer_id"], follow_up.model_extra["answer_id"]):  # the second with history
+        replayed = rag(env, "audit", "replay", answer_id)
+        assert replayed.returncode == 0 and "identical" in replayed.stdout, replayed.stdout + replayed.stderr[-3000:]
+    shown = rag(env, "audit", "show", follow_up.model_extra["answer_id"])
+    assert "history: 2 messages" in shown.stdout and "query: " in shown.stdout
