@@ -63,7 +63,9 @@ messages = Table(
     Column("created", Float, nullable=False),
 )
 
-answers = Table(  # the audit trail: append-only (rows are deleted only by retention or a user's erasure)
+# the audit trail: append-only (a trigger refuses UPDATE, see the migration); rows are deleted only by retention or a
+# user's erasure
+answers = Table(
     "answers", metadata,
     Column("id", String(32), primary_key=True),
     Column("user_id", String(32), nullable=True),  # no foreign key: the record outlives nothing but erasure

@@ -82,16 +82,25 @@ def test_a_record_that_cannot_be_written_costs_a_warning_not_the_answer(comps, m
 
 def test_retention_deletes_old_records_when_an_answer_is_recorded(tmp_path, database_url) -> None:
     comps = _comps(tmp_path, database_url, audit_retention_days=1)
-    old = _ask(comps)
-    from rag.state.tables import answers
-
-    with comps.database.begin() as db:  # two days ago
-        db.execute(answers.update().where(answers.c.id == old.id).values(created=time.time() - 2 * 86400))
+    old = comps.chain.answer(QUESTION)  # asked two days ago
+    comps.answers.record(audit.record_of(old, ALICE, "audit", comps.settings, [], {})
+                         | {"created": time.time() - 2 * 86400})
     comps.answers.give_feedback(old.id, ALICE.id, 1)
     new = _ask(comps)
     assert comps.answers.ids() == [new.id] and comps.answers.feedback() == []
     assert comps.answers.purge(1, now=time.time() + 2 * 86400) == 1 and comps.answers.ids() == []
     comps.database.dispose()
+
+
+def test_the_trail_is_append_only_in_the_database_itself(comps) -> None:
+    from sqlalchemy.exc import DBAPIError
+
+    from rag.state.tables import answers
+
+    a = _ask(comps)
+    with pytest.raises(DBAPIError, match="append-only"), comps.database.engine.begin() as db:
+        db.execute(answers.update().where(answers.c.id == a.id).values(answer="Someone else [1]."))
+    assert comps.answers.get(a.id, ALICE.id)["answer"] == a.answer
 
 
 def test_erasing_a_user_removes_their_records_and_feedback_only(comps) -> None:

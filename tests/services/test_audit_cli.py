@@ -10,6 +10,7 @@ import subprocess
 import sys
 
 import pytest
+from sqlalchemy import text
 
 from rag.components import Components
 from rag.config import Settings
@@ -48,7 +49,8 @@ def test_ask_show_replay_feedback_export_compare_and_erase(env, tmp_path) -> Non
     replayed = rag(env, "audit", "replay", answer["id"])
     assert replayed.returncode == 0 and "identical" in replayed.stdout, replayed.stdout + replayed.stderr
     comps = Components(Settings(_env_file=None, store={"persist_dir": tmp_path / "store"}))  # its state
-    with comps.database.begin() as db:  # a record edited behind the application's back
+    with comps.database.begin() as db:  # a record edited behind the application's back, its guard dropped
+        db.execute(text("DROP TRIGGER answers_append_only"))
         db.execute(answers.update().where(answers.c.id == answer["id"]).values(answer="Someone else [1]."))
     changed = rag(env, "audit", "replay", answer["id"])
     assert changed.returncode == 1, changed.stdout + changed.stderr
