@@ -4,7 +4,8 @@ One rule for conversations, whoever asks: a turn is saved only in the conversati
 made from that conversation's collection unless the caller names one; that conversation's stored turns are the
 history unless the caller brings its own; an unknown conversation is refused before anything runs; and one
 deleted while its answer was being written stays deleted (the turn is dropped). A turn that cannot be saved (a
-full disk) costs the saving, not the answer: the `Final` event carries a warning instead.
+full disk) costs the saving, not the answer: the `Final` event carries a warning instead. So does an answer that
+cannot be recorded in the audit trail (rag/services/audit.py), where every answer is recorded with who asked.
 
 What one request may cost is bounded here, for every front end: the history is cut to a token budget
 (`answer.history_tokens`), a question that with it cannot fit the model's context is refused, and a question of
@@ -73,12 +74,12 @@ def ask(comps: Components, question: str, *, collection: str | None = None, conv
         history: list[Message] | None = None, top_k: int | None = None, filters: Filters | None = None,
         max_tokens: int | None = None, temperature: float | None = None,
         caller: Caller = SINGLE_USER) -> Iterator[Event]:
-    """The answer's events (`AnswerChain.stream`), the answer recorded in the audit trail (as `caller`'s) and the
-    turn saved as the `Final` one passes. What makes the
-    request unusable raises now, before the first event, so that a server can still answer 4xx: an unknown
-    collection (`CollectionError`), then an unknown conversation (`ConversationNotFound`, also when the caller
-    brings a history), then the question (`QuestionError`: empty, also of only invisible characters; too long;
-    `ContextTooLong`). Nothing else runs until the first event is read."""
+    """The answer's events (`AnswerChain.stream`), the answer recorded in the audit trail as `caller`'s and the
+    turn saved as the `Final` one passes. What makes the request unusable raises now, before the first event, so
+    that a server can still answer 4xx: an unknown collection (`CollectionError`), then an unknown conversation
+    (`ConversationNotFound`, also when the caller brings a history), then the question (`QuestionError`: empty,
+    also of only invisible characters; too long; `ContextTooLong`). Nothing else runs until the first event is
+    read."""
     named = comps.collection(collection) if collection or not conversation else None
     held = comps.conversations.get(conversation) if conversation else {}
     if held:
