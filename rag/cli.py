@@ -130,7 +130,7 @@ def ask(question: str,
         print(f"  [{c.marker}] {c.source}{page} @{c.start}-{c.end} (score {c.score:.2f}): \"{c.quote}\"")
     t = final.timings
     console.print(f"[dim]{final.model} · retrieve {t.retrieve_ms:.0f} ms · generate {t.generate_ms:.0f} ms"
-                  f" · total {t.total_ms:.0f} ms[/dim]")
+                  f" · total {t.total_ms:.0f} ms · answer id {final.id}[/dim]")
 
 
 @app.command("eval")

@@ -38,6 +38,8 @@ def test_ask_show_replay_feedback_export_compare_and_erase(env, tmp_path) -> Non
     asked = rag(env, "ask", "--json", "Who welcomed Putin at the airport?")
     assert asked.returncode == 0, asked.stderr
     answer = json.loads(asked.stdout.strip().splitlines()[-1])
+    plain = rag(env, "ask", "Who welcomed Putin at the airport?")
+    assert plain.returncode == 0 and "answer id " in plain.stderr, plain.stderr  # to look the answer up
 
     shown = rag(env, "audit", "show", answer["id"])
     assert shown.returncode == 0, shown.stderr
@@ -78,6 +80,6 @@ def test_ask_show_replay_feedback_export_compare_and_erase(env, tmp_path) -> Non
     assert f"feedback-{refused['id']}" not in broken.stderr
 
     erased = rag(env, "audit", "erase", "--user", "admin")
-    assert erased.returncode == 0 and "erased 2 answer records of admin" in erased.stdout
+    assert erased.returncode == 0 and "erased 3 answer records of admin" in erased.stdout
     assert rag(env, "audit", "show", answer["id"]).returncode == 2
 
