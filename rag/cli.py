@@ -1,4 +1,4 @@
-"""The `rag` command: ingest, ask, ui."""
+"""The `rag` command: ingest, sync, ask, eval, serve; audit and feedback (rag/cli_audit.py)."""
 
 from __future__ import annotations
 
@@ -130,7 +130,7 @@ def ask(question: str,
         print(f"  [{c.marker}] {c.source}{page} @{c.start}-{c.end} (score {c.score:.2f}): \"{c.quote}\"")
     t = final.timings
     console.print(f"[dim]{final.model} · retrieve {t.retrieve_ms:.0f} ms · generate {t.generate_ms:.0f} ms"
-                  f" · total {t.total_ms:.0f} ms[/dim]")
+                  f" · total {t.total_ms:.0f} ms · answer id {final.id}[/dim]")
 
 
 @app.command("eval")
@@ -155,7 +155,9 @@ def evaluate(
                                                       "'llamaindex-synth': llama-index's response synthesiser "
                                                       "over our retriever")] = None,
     compare_to: Annotated[Path | None, typer.Option("--compare", help="An earlier results JSON: print "
-                                                    "each metric's change, exit 1 on a regression")] = None,
+                                                    "each metric's change; exit 1 on a regression, or when a case a "
+                                                    "user confirmed (rag feedback export) passed then and fails "
+                                                    "now")] = None,
     against: Annotated[Path | None, typer.Option(help="With --compare and no GOLD: compare this results "
                                                  "JSON instead of running")] = None,
     max_drop: Annotated[float, typer.Option(help="Largest tolerated drop of a quality metric")] = 0.02,
@@ -169,7 +171,7 @@ def evaluate(
         "Repeated, a grid of every combination; one summary row per run")] = None,
 ) -> None:
     """Score answers, retrieval, citations, refusals and cost against a gold question set."""
-    from rag.eval.compare import compare
+    from rag.eval.compare import broken_confirmed, compare
 
     if corpus:
         if gold or docs or compare_to:
@@ -184,10 +186,16 @@ def evaluate(
         new = _evaluate_gold(gold, docs, out, limit, sample, seed, baseline, compare_to, mode, retrieval_only,
                              split, sweep)
     if compare_to:
-        lines, regressed = compare(json.loads(compare_to.read_text())["summary"], new["summary"], max_drop)
+        before = json.loads(compare_to.read_text())
+        lines, regressed = compare(before["summary"], new["summary"], max_drop)
         print("\n".join(lines))
+        broken = broken_confirmed(before.get("rows", []), new.get("rows", []))
+        for row in broken:
+            console.print(f"[red]confirmed case broken:[/red] {row['id']} ({row['confirmed']}): {row['question']!r} "
+                          f"expected {row['gold_answers'] or 'a refusal'}, got {row['answer']!r}", highlight=False)
         if regressed:
             console.print(f"[red]regressed by more than {max_drop}:[/red] {', '.join(regressed)}")
+        if regressed or broken:
             raise typer.Exit(1)
 
 
@@ -441,6 +449,14 @@ def collections_share(
         return access.describe_access(comps, name)
 
     print(f"{name}\t{_user_errors(run)}")
+def _add_state_commands() -> None:
+    from rag.cli_audit import audit_app, feedback_app
+
+    app.add_typer(audit_app, name="audit")
+    app.add_typer(feedback_app, name="feedback")
+
+
+_add_state_commands()
 
 
 def main() -> None:
@@ -452,10 +468,11 @@ def main() -> None:
     from rag.backends.llm import LLMError
     from rag.backends.weights import ModelWeightsError
     from rag.index.store import StoreError
+    from rag.state.errors import StateError
 
     try:
         app()
-    except (StoreError, LLMError, ModelWeightsError) as exc:
+    except (StoreError, LLMError, ModelWeightsError, StateError) as exc:
         console.print(f"[red]error:[/red] {exc}", highlight=False)
         sys.exit(2)
 

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from rag.index.store import ChunkStore
     from rag.ingest.pipeline import Ingestor, IngestReport
     from rag.retrieval.retrievers import Retriever
+    from rag.state.answers import AnswerLog
     from rag.state.conversations import Conversations
     from rag.state.db import Database
     from rag.state.users import Users
@@ -264,6 +265,13 @@ class Components:
         if self.root:
             return self.root.users
         return Users(self.database)
+
+    @cached_property
+    def answers(self) -> AnswerLog:
+        """The answers' audit trail and their feedback, for every collection (each record names its collection)."""
+        from rag.state.answers import AnswerLog
+
+        return self.root.answers if self.root else AnswerLog(self.database)
 
     @cached_property
     def database(self) -> Database:

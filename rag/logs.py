@@ -192,7 +192,7 @@ def answer_fields(answer: Answer, chain: Chain | None = None,
         coverage = chain.coverage(answer.query, [p.chunk.text for p in answer.retrieved])
     t, u = answer.timings, answer.usage
     return Fields(
-        question=_clip(answer.question), query=_clip(answer.query),
+        answer_id=answer.id, question=_clip(answer.question), query=_clip(answer.query),
         collection=settings.store.collection if settings else None, mode=settings.retrieval.mode if settings else None,
         shape=answer.shape, answerable=answer.answerable, refusal_reason=answer.refusal_reason,
         verdict=answer.verdict, passages=len(answer.retrieved), top_dense=_round(max(dense) if dense else None),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Iterable, Iterator
 from enum import StrEnum
 from typing import Annotated, Any
@@ -165,6 +166,11 @@ Retrieved = Annotated[list[Passage], PlainSerializer(lambda ps: [RetrievedChunk.
 Read = Annotated[list[Passage], PlainSerializer(lambda ps: [ContextPassage.of(p) for p in ps],
                                                 return_type=list[ContextPassage])]
 
+def new_answer_id() -> str:
+    """16 hex characters: unique enough for one instance's answers, short enough to type."""
+    return uuid.uuid4().hex[:16]
+
+
 API_ONLY = {"retrieved", "context", "usage", "rejected", "warnings"}  # left out of `rag ask --json`
 
 
@@ -173,6 +179,8 @@ class Answer(BaseModel):
 
     model_config = ConfigDict(json_schema_serialization_defaults_required=True)  # every field is always sent
 
+    id: str = Field(default_factory=new_answer_id, description="The answer's id: its audit record "
+                    "(`rag audit show ID`) and where its feedback goes (`POST /v1/answers/{id}/feedback`).")
     question: str
     answer: str = Field(description="The answer with its [n] markers, or the refusal.")
     answerable: bool

@@ -79,7 +79,7 @@ LAYERS: list[set[str]] = [
     {"rag.components"},  # the composition root
     {"rag.services"},  # the use cases the front ends share
     {"rag.eval", "rag.adapters", "rag.web"},  # the front ends
-    {"rag.cli"},
+    {"rag.cli", "rag.cli_audit"},
 ]
 
 

@@ -1,4 +1,6 @@
-"""Compare two evaluation runs metric by metric; a drop beyond the threshold fails the gate."""
+"""Compare two evaluation runs metric by metric, where a drop beyond the threshold fails the gate, and case by case
+for the cases a user confirmed (gold items with `confirmed`, from `rag feedback export`), where one that passed
+before and fails now fails the gate whatever the averages do."""
 
 from __future__ import annotations
 
@@ -26,3 +28,10 @@ def compare(old: dict, new: dict, max_drop: float) -> tuple[list[str], list[str]
             flag = "  REGRESSION"
         lines.append(f"{key:<24}{a:>10.3f}{b:>10.3f}{delta:>+10.3f}{flag}")
     return lines, regressed
+
+
+def broken_confirmed(old_rows: list[dict], new_rows: list[dict]) -> list[dict]:
+    """The confirmed cases of the new run that fail now and passed in the old one (matched by id)."""
+    before = {r["id"]: r for r in old_rows}
+    return [r for r in new_rows if r.get("confirmed") and r.get("passed") is False
+            and before.get(r["id"], {}).get("passed")]

@@ -1,4 +1,4 @@
-"""Gold question sets: `id`, `question`, `answers`, `evidence`, `doc`, optional `unanswerable`."""
+"""Gold question sets: `id`, `question`, `answers`, `evidence`, `doc`, optional `unanswerable` and `confirmed`."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import hashlib
 import json
 import random
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -24,6 +25,9 @@ class GoldItem(BaseModel):
                                   "two for a question that needs two passages.")
     reference: str = Field("", description="A one-sentence reference answer.")
     needed: list[str] = Field(default_factory=list, description="MuSiQue's and 2Wiki's name for supporting.")
+    confirmed: Literal["keep", "correction"] | None = Field(
+        None, description="A case a user confirmed (`rag feedback export`): keep, an answer they approved; "
+        "correction, the answer they gave. `rag eval --compare` fails when one that passed before fails now.")
 
     @property
     def target_evidence(self) -> str:

@@ -88,7 +88,7 @@ def score_row(item: GoldItem, got: SystemAnswer) -> dict[str, Any]:
         "missing_terms": got.missing_terms, "verdict": got.verdict, "escalated": got.escalated,
         # what a threshold or a sentence cap can be replayed on without running the model again
         "context": got.context, "sentences": got.sentences,
-        "split": item.split,
+        "split": item.split, "confirmed": item.confirmed,
     }
     scores: dict[str, float] = {}
     if not got.generated:
@@ -124,7 +124,20 @@ def score_row(item: GoldItem, got: SystemAnswer) -> dict[str, Any]:
             scores["cites_evidence"] = float(any(good))
             scores["cited_sentence_share"] = m.cited_sentence_share(got.answer)
     row["scores"] = scores
+    row["passed"] = passed(row)
     return row
+
+
+PASS_F1 = 0.5  # a confirmed answer that shares half its words with the gold one still counts as given
+
+
+def passed(row: dict[str, Any]) -> bool:
+    """Whether a generated answer is right by its gold item: an unanswerable item refused; any other answered,
+    holding a gold answer or with an F1 of at least PASS_F1 against one."""
+    if row["unanswerable"]:
+        return not row["answerable"]
+    s = row["scores"]
+    return bool(row["answerable"]) and (s.get("contains", 0.0) >= 1.0 or s.get("f1", 0.0) >= PASS_F1)
 
 
 def _mean(rows: list[dict], key: str) -> float | None:

@@ -4,7 +4,8 @@ One rule for conversations, whoever asks: a turn is saved only in the conversati
 made from that conversation's collection unless the caller names one; that conversation's stored turns are the
 history unless the caller brings its own; an unknown conversation is refused before anything runs; and one
 deleted while its answer was being written stays deleted (the turn is dropped). A turn that cannot be saved (a
-full disk) costs the saving, not the answer: the `Final` event carries a warning instead.
+full disk) costs the saving, not the answer: the `Final` event carries a warning instead. So does an answer that
+cannot be recorded in the audit trail (rag/services/audit.py), where every answer is recorded with who asked.
 
 What one request may cost is bounded here, for every front end: the history is cut to a token budget
 (`answer.history_tokens`), a question that with it cannot fit the model's context is refused, and a question of
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING
 from rag.answer.chain import QuestionError
 from rag.components import Components
 from rag.retrieval.retrievers import Filters
+from rag.services.audit import recording
 from rag.state.errors import ConversationNotFound, StateError
 from rag.text.tokens import count_tokens, last_tokens
 from rag.types import SINGLE_USER, Caller, Event, Final
@@ -72,12 +74,13 @@ def ask(comps: Components, question: str, *, collection: str | None = None, conv
         history: list[Message] | None = None, top_k: int | None = None, filters: Filters | None = None,
         max_tokens: int | None = None, temperature: float | None = None,
         caller: Caller = SINGLE_USER) -> Iterator[Event]:
-    """The answer's events (`AnswerChain.stream`), the turn saved as the `Final` one passes. What makes the
-    request unusable raises now, before the first event, so that a server can still answer 4xx: an unknown
-    collection (`CollectionError`), then an unknown conversation (`ConversationNotFound`, also when the caller
-    brings a history), then the question (`QuestionError`: empty, also of only invisible characters; too long;
-    `ContextTooLong`). Nothing else runs until the first event is read. `caller` must be able to read the
-    collection (else the same 404 as an unknown one) and own the conversation."""
+    """The answer's events (`AnswerChain.stream`), the answer recorded in the audit trail as `caller`'s and the
+    turn saved as the `Final` one passes. What makes the request unusable raises now, before the first event, so
+    that a server can still answer 4xx: an unknown collection (`CollectionError`), then an unknown conversation
+    (`ConversationNotFound`, also when the caller brings a history), then the question (`QuestionError`: empty,
+    also of only invisible characters; too long; `ContextTooLong`). Nothing else runs until the first event is
+    read. `caller` must be able to read the collection (else the same 404 as an unknown one) and own the
+    conversation."""
     from rag.services.access import require_collection
 
     named = require_collection(comps, caller, collection) if collection or not conversation else None
@@ -99,6 +102,8 @@ def ask(comps: Components, question: str, *, collection: str | None = None, conv
                                 temperature=temperature)
     if comps.warmup.warming:  # the models are being loaded for every question: wait for that, do not redo it
         events = _after(comps.warmup.wait, events)
+    events = recording(events, comps, caller, parts.name, settings, history,
+                       {"top_k": top_k, "max_tokens": max_tokens, "temperature": temperature})
     return _saving(events, comps.conversations, conversation, caller.id) if conversation else events
 
 
@@ -115,7 +120,8 @@ def _saving(events: Iterator[Event], store: Conversations, conversation: str, ow
     for event in events:
         if isinstance(event, Final):
             try:
-                store.add_turn(conversation, event.answer.question, event.answer, owner=owner)
+                store.add_turn(conversation, event.answer.question, event.answer, owner=owner,
+                               answer_id=event.answer.id)
             except ConversationNotFound:  # deleted while this answer was being written
                 pass
             except (StateError, OSError) as exc:

@@ -63,7 +63,9 @@ messages = Table(
     Column("created", Float, nullable=False),
 )
 
-answers = Table(  # the audit trail: append-only (rows are deleted only by retention or a user's erasure)
+# the audit trail: append-only (a trigger refuses UPDATE, see the migration); rows are deleted only by retention or a
+# user's erasure
+answers = Table(
     "answers", metadata,
     Column("id", String(32), primary_key=True),
     Column("user_id", String(32), nullable=True),  # no foreign key: the record outlives nothing but erasure
@@ -74,8 +76,8 @@ answers = Table(  # the audit trail: append-only (rows are deleted only by reten
     Column("query", Text, nullable=False),
     Column("history", Text, nullable=False),  # JSON list of {role, content}
     Column("collection_version", String(64), nullable=False),  # sha256 of the sorted chunk ids read
-    Column("retrieved_ids", Text, nullable=False),  # JSON list
-    Column("context", Text, nullable=False),  # JSON: the passages the model read, with their text
+    Column("retrieved", Text, nullable=False),  # JSON: the passages retrieved, with text, offsets and scores
+    Column("context", Text, nullable=False),  # JSON: the passages the model read, likewise
     Column("model", String(200), nullable=False),
     Column("settings_digest", String(64), nullable=False),
     Column("settings", Text, nullable=False),  # JSON of the answer-relevant settings

@@ -16,7 +16,7 @@ from rag.components import Components, offline_environment
 from rag.ingest.limits import max_file_bytes
 from rag.logs import configure
 from rag.state.errors import StateError
-from rag.web.api import answer, chat, collections, conversations, documents
+from rag.web.api import answer, chat, collections, conversations, documents, feedback
 from rag.web.api.auth import Authenticator, token_matches
 from rag.web.api.errors import MethodNotAllowed, install_error_handlers
 from rag.web.api.guard import Guard, is_loopback
@@ -35,7 +35,7 @@ def create_app(comps: Components, with_ui: bool = True) -> FastAPI:
     install_error_handlers(app)
     auth = Authenticator(settings.server.api_token, lambda: comps.users)
     accounts = _accounts(comps)
-    for module in (answer, chat, documents, collections, conversations):
+    for module in (answer, chat, documents, collections, conversations, feedback):
         app.include_router(module.router(comps),
                            responses=errors(401) if settings.server.api_token or accounts else None)
 

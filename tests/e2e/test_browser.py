@@ -46,14 +46,19 @@ def _serve(comps: Components):
 
 
 @pytest.fixture(scope="module")
-def fast_url(tmp_path_factory):
+def fast_comps(tmp_path_factory) -> Components:
     """The seeds in the default collection, the hash embedder and the scripted LLM (rag/backends/testing.py):
     its answers copy a passage's sentence, so they are grounded in the passages it is given."""
     store = tmp_path_factory.mktemp("browser") / "store"
     comps = Components(Settings(_env_file=None, store={"persist_dir": store, "collection": "main", "seeds_dir": SEEDS}),
                        embedder=HashEmbedder(256), llm=ScriptedLLM(p_yes=0.95))
     comps.seed_if_empty()
-    url, server, thread = _serve(comps)
+    return comps
+
+
+@pytest.fixture(scope="module")
+def fast_url(fast_comps):
+    url, server, thread = _serve(fast_comps)
     yield url
     server.should_exit = True
     thread.join(timeout=10)
@@ -136,6 +141,22 @@ def test_a_citation_opens_the_document_with_the_quote_highlighted(page, tmp_path
     assert "Ilsa Brandt" in mark.inner_text()
     assert "page 2 of 3" in page.locator("#rag-viewer").inner_text()
     page.locator("#rag-page img").wait_for()
+
+
+def test_a_thumbs_down_with_a_correction_is_stored_with_its_answer(page, fast_comps) -> None:
+    text = ask(page, "Who welcomed Putin at the airport?")
+    answer_id = re.search(r"answer id ([0-9a-f]{16})", text).group(1)
+    page.locator("#rag-chat .message.bot").last.hover()
+    page.locator("#rag-chat").get_by_role("button", name="Dislike").last.click()
+    page.locator("#rag-feedback-status").get_by_text("👎 saved").wait_for()
+    assert [f["rating"] for f in fast_comps.answers.feedback(answer_id)] == [-1]
+    page.fill("#rag-feedback-comment textarea", "wrong person")
+    page.fill("#rag-feedback-correction textarea", "Ebrahim Raisi")
+    page.click("#rag-feedback-send")
+    page.locator("#rag-feedback-status").get_by_text("with your correction").wait_for()
+    [stored] = fast_comps.answers.feedback(answer_id)
+    assert (stored["rating"], stored["comment"], stored["correction"]) == (-1, "wrong person", "Ebrahim Raisi")
+    assert stored["question"] == "Who welcomed Putin at the airport?" and stored["citations"]
 
 
 def test_upload_a_docx_ask_and_delete_it(page, fast_url, tmp_path) -> None:

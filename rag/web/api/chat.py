@@ -67,7 +67,7 @@ def router(comps: Components) -> APIRouter:
             max_tokens=req.max_completion_tokens or req.max_tokens, temperature=req.temperature,
             caller=caller))
         cid, created, name = f"chatcmpl-{uuid.uuid4().hex}", int(time.time()), model_name()
-        extra = lambda a: {"citations": [c.model_dump() for c in a.citations],  # noqa: E731
+        extra = lambda a: {"answer_id": a.id, "citations": [c.model_dump() for c in a.citations],  # noqa: E731
                            "answerable": a.answerable, "query": a.query, "shape": a.shape,
                            "timings": a.timings.model_dump()}
         if not req.stream:

@@ -176,6 +176,7 @@ class RagChatCompletion(ChatCompletion):
     """OpenAI's `ChatCompletion`, plus the answer's citations and checks as top-level fields (the `openai`
     client exposes them in `model_extra`)."""
 
+    answer_id: str = Field(description="The answer's id: POST /v1/answers/{answer_id}/feedback rates it.")
     citations: list[Citation] = Field(description="The answer's citations (the [n] markers in its text).")
     answerable: bool
     query: str
@@ -187,6 +188,7 @@ class RagChatCompletionChunk(ChatCompletionChunk):
     """OpenAI's `ChatCompletionChunk`; the last one (finish_reason "stop") also carries the answer's
     citations and checks."""
 
+    answer_id: str | None = None
     citations: list[Citation] | None = None
     answerable: bool | None = None
     query: str | None = None

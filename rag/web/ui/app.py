@@ -16,7 +16,7 @@ from rag.ingest.loaders import SUPPORTED_SUFFIXES
 from rag.services import access
 from rag.state.errors import ConversationNotFound
 from rag.types import Caller
-from rag.web.ui import admin, panels
+from rag.web.ui import admin, feedback, panels
 from rag.web.ui.chat import respond as ask
 
 CSS = """
@@ -136,6 +136,14 @@ def build_ui(comps: Components) -> gr.Blocks:
                     box = gr.Textbox(placeholder="Ask a question about the documents…", show_label=False,
                                      scale=5, max_length=settings.answer.max_question_chars, elem_id="rag-question")
                     send = gr.Button("Ask", variant="primary", scale=1, elem_id="rag-ask")
+                with gr.Row(visible=False, elem_id="rag-feedback") as fb_row:
+                    fb_comment = gr.Textbox(placeholder="comment (optional)", show_label=False, scale=3,
+                                            max_length=2000, elem_id="rag-feedback-comment")
+                    fb_correction = gr.Textbox(placeholder="the correct answer, if you know it", show_label=False,
+                                               scale=3, max_length=2000, elem_id="rag-feedback-correction")
+                    fb_send = gr.Button("Send feedback", size="sm", scale=1, elem_id="rag-feedback-send")
+                fb_status = gr.Markdown(elem_id="rag-feedback-status")
+                fb_answer, fb_rating = gr.State(""), gr.State("")
                 examples = example_questions(settings.store.seeds_dir)
                 if examples:
                     gr.Examples(examples=[[q] for q in examples], inputs=[box], label="Try")
@@ -195,6 +203,17 @@ def build_ui(comps: Components) -> gr.Blocks:
         chat_outputs = [chat, history, box, conv_id, convs]
         box.submit(respond, chat_inputs, chat_outputs)
         send.click(respond, chat_inputs, chat_outputs)
+
+        # feedback: a thumb under an answer is stored at once; a comment and a correction may follow
+        def rate(data: gr.LikeData, request: gr.Request) -> tuple:
+            return feedback.rate(comps, data.value, data.liked, who(request))
+
+        def send_feedback(answer: str, rating: str, comment: str, correction: str, request: gr.Request) -> tuple:
+            return feedback.send(comps, answer, rating, comment, correction, who(request))
+
+        chat.like(rate, None, [fb_row, fb_answer, fb_rating, fb_status])
+        fb_send.click(send_feedback, [fb_answer, fb_rating, fb_comment, fb_correction],
+                      [fb_row, fb_comment, fb_correction, fb_status])
 
         # the source viewer
         def open_source(request_json: str, collection: str, request: gr.Request) -> tuple:

@@ -83,16 +83,27 @@ def render_answer(a: Answer, collection: str = "") -> str:
         details = f"grounded {a.grounded:.0%} · " + details
     if a.query and a.query != a.question:
         details = f"searched for: “{html.escape(a.query)}” · " + details
-    parts.append(f"\n\n<small>{details}</small>")
+    parts.append(f"\n\n<small>{details} · {ANSWER_ID_LABEL} {a.id}</small>")
     return "".join(parts)
+
+
+ANSWER_ID_LABEL = "answer id"  # the rendered answer names its id: a thumbs up or down finds the answer by it
+_ANSWER_ID = re.compile(rf"{ANSWER_ID_LABEL} ([0-9a-f]{{16}})")
+
+
+def answer_id(content: Any) -> str | None:
+    """The id a rendered answer names (the last one: a message holds one answer), or None (a warning, text
+    still streaming)."""
+    found = _ANSWER_ID.findall(text(content))
+    return found[-1] if found else None
 
 
 def text(content: Any) -> str:
     """Gradio may hand back message content as a string or as a list of typed parts."""
     if isinstance(content, str):
         return content
-    if isinstance(content, list):
-        return " ".join(p.get("text", "") for p in content if isinstance(p, dict))
+    if isinstance(content, list):  # typed parts, or (a liked message) its parts' strings
+        return " ".join(p if isinstance(p, str) else p.get("text", "") for p in content if isinstance(p, str | dict))
     return str(content or "")
 
 

@@ -28,7 +28,7 @@ def upgrade() -> None:
     sa.Column('query', sa.Text(), nullable=False),
     sa.Column('history', sa.Text(), nullable=False),
     sa.Column('collection_version', sa.String(length=64), nullable=False),
-    sa.Column('retrieved_ids', sa.Text(), nullable=False),
+    sa.Column('retrieved', sa.Text(), nullable=False),
     sa.Column('context', sa.Text(), nullable=False),
     sa.Column('model', sa.String(length=200), nullable=False),
     sa.Column('settings_digest', sa.String(length=64), nullable=False),
@@ -42,6 +42,8 @@ def upgrade() -> None:
     with op.batch_alter_table('answers', schema=None) as batch_op:
         batch_op.create_index('ix_answers_created', ['created'], unique=False)
         batch_op.create_index('ix_answers_user_created', ['user_id', 'created'], unique=False)
+
+    _append_only('answers')
 
     op.create_table('users',
     sa.Column('id', sa.String(length=32), nullable=False),
@@ -131,4 +133,28 @@ def downgrade() -> None:
         batch_op.drop_index('ix_answers_user_created')
         batch_op.drop_index('ix_answers_created')
 
+    _drop_append_only('answers')
     op.drop_table('answers')
+
+
+# Written by hand (autogenerate does not see triggers): the audit trail is append-only in the database itself,
+# so an UPDATE fails whoever sends it; rows are still deleted by retention and erasure.
+_REFUSE = "the audit trail is append-only"
+
+
+def _append_only(table: str) -> None:
+    if op.get_context().dialect.name == "postgresql":
+        op.execute(f"CREATE FUNCTION {table}_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+                   f"$$ BEGIN RAISE EXCEPTION '{_REFUSE}'; END $$")
+        op.execute(f"CREATE TRIGGER {table}_append_only BEFORE UPDATE ON {table} "
+                   f"FOR EACH ROW EXECUTE FUNCTION {table}_append_only()")
+    else:
+        op.execute(f"CREATE TRIGGER {table}_append_only BEFORE UPDATE ON {table} "
+                   f"BEGIN SELECT RAISE(ABORT, '{_REFUSE}'); END")
+
+
+def _drop_append_only(table: str) -> None:
+    op.execute(f"DROP TRIGGER IF EXISTS {table}_append_only" + (
+        f" ON {table}" if op.get_context().dialect.name == "postgresql" else ""))
+    if op.get_context().dialect.name == "postgresql":
+        op.execute(f"DROP FUNCTION IF EXISTS {table}_append_only()")
