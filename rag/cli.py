@@ -386,9 +386,12 @@ def users_list() -> None:
 
 @users_app.command("delete")
 def users_delete(name: str) -> None:
-    """Delete a user with their keys and conversations; collections they owned stay (an admin's to manage)."""
-    _user_errors(lambda: _components().users.delete(name))
-    console.print(f"deleted {name}", highlight=False)
+    """Delete a user with their keys, conversations, answer records and feedback (a deletion request);
+    collections they owned stay (an admin's to manage)."""
+    from rag.services import access
+
+    erased = _user_errors(lambda: access.delete_user(_components(), name))
+    console.print(f"deleted {name} and {erased} answer record(s) of theirs", highlight=False)
 
 
 @users_app.command("password")

@@ -163,3 +163,15 @@ def describe_access(comps: Components, name: str) -> str:
     if row.visibility == "shared":
         return "shared with " + ", ".join(sorted(names.get(g, "?") for g in row.grants)) + owner
     return row.visibility + owner
+
+
+def delete_user(comps: Components, name: str) -> int:
+    """A user removed at their request: the account (its keys, grants and conversations go with it) and every
+    answer record and feedback of theirs (`audit.erase_user_records`); how many answer records went. The
+    records go first: should the account's deletion then fail, asking again finishes it."""
+    from rag.services.audit import erase_user_records
+
+    user = comps.users.get(name)
+    erased = erase_user_records(comps, user.id)
+    comps.users.delete(name)
+    return erased

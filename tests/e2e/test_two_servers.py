@@ -5,13 +5,13 @@ sees. Needs a PostgreSQL server (RAG_TEST_POSTGRES_URL; `.ci/with-postgres` star
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -33,10 +33,11 @@ def _start(cmd: list[str], env: dict[str, str], log: Path, cwd: Path) -> subproc
 pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 
 
-@pytest.fixture
-def servers(tmp_path, database_url) -> Iterator[tuple[list[str], dict[str, str]]]:
+@contextmanager
+def _two_servers(tmp_path: Path, database_url: str, admin: bool = False) -> Iterator[tuple[list[str], dict[str, str]]]:
     """Base URLs of two `rag serve` processes on one Chroma server and one fresh PostgreSQL database, started
-    together (neither is up before the other starts), and the environment they share."""
+    together (neither is up before the other starts), and the environment they share. `admin`: an admin user
+    is added to the database first, so both start in account mode (the page's login is chosen at start)."""
     chroma = shutil.which("chroma", path=str(Path(sys.executable).parent)) or shutil.which("chroma")
     assert chroma, "the chroma CLI comes with the chromadb package"
     chroma_port = free_port()
@@ -50,6 +51,9 @@ def servers(tmp_path, database_url) -> Iterator[tuple[list[str], dict[str, str]]
                       RAG_STORE__COLLECTION="shared", RAG_STORE__SEEDS_DIR=str(tmp_path / "no-seeds"),
                       RAG_RETRIEVAL__MIN_COVERAGE="0", RAG_SERVER__SHUTDOWN_GRACE="1",
                       PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), clean.get("PYTHONPATH")) if p))
+        if admin:
+            _rag(dict(shared, RAG_STORE__PERSIST_DIR=str(tmp_path / "local-a")), tmp_path, "users", "add", "alice",
+                 "--role", "admin", "--password-stdin", stdin="correct horse battery\n")
         bases = []
         for name in ("a", "b"):
             port = free_port()
@@ -63,6 +67,12 @@ def servers(tmp_path, database_url) -> Iterator[tuple[list[str], dict[str, str]]
     finally:
         for proc in reversed(procs):
             stop_process(proc)
+
+
+@pytest.fixture
+def servers(tmp_path, database_url) -> Iterator[tuple[list[str], dict[str, str]]]:
+    with _two_servers(tmp_path, database_url) as running:
+        yield running
 
 
 def test_a_conversation_started_on_one_server_goes_on_on_the_other(servers) -> None:
@@ -105,17 +115,19 @@ def _rag(env: dict[str, str], cwd: Path, *args: str, stdin: str = "") -> str:
     return done.stdout
 
 
-@pytest.mark.skipif(importlib.util.find_spec("rag.state.users") is None, reason="accounts not merged yet")
-def test_a_user_created_on_one_server_logs_in_on_the_other(servers, tmp_path) -> None:
-    """A user added on server a's machine (`rag users add`, against the shared database) is known to server b:
-    their API key works on both, and what they start on one is theirs on the other and nobody else's.
-    Written before accounts were merged, against the accounts branch's `rag users add/key` (TODO at the merge:
-    run it, and add the page's password login on b if the login route allows it without a browser)."""
-    (a, b), env = servers
-    machine_a = dict(env, RAG_STORE__PERSIST_DIR=str(tmp_path / "local-a"))
-    _rag(machine_a, tmp_path, "users", "add", "alice", "--role", "admin", "--password-stdin",
-         stdin="correct horse battery\n")
+def test_a_user_created_on_one_server_logs_in_on_the_other(tmp_path, database_url) -> None:
+    """Both servers run in account mode on the shared database. A user added on server a's machine (`rag users
+    add`) logs in to server b's page with their password, and their API key works on both; what they start on
+    one is theirs on the other and nobody else's."""
+    with _two_servers(tmp_path, database_url, admin=True) as ((a, b), env):
+        _check_accounts_across(a, b, dict(env, RAG_STORE__PERSIST_DIR=str(tmp_path / "local-a")), tmp_path)
+
+
+def _check_accounts_across(a: str, b: str, machine_a: dict[str, str], tmp_path: Path) -> None:
     _rag(machine_a, tmp_path, "users", "add", "bob", "--password-stdin", stdin="staple horse battery\n")
+    with httpx.Client(base_url=b, timeout=30) as page:  # the chat page's own login form, on the other server
+        assert page.post("/login", data={"username": "bob", "password": "wrong horse"}).status_code == 400
+        assert page.post("/login", data={"username": "bob", "password": "staple horse battery"}).status_code == 200
     alice = {"Authorization": "Bearer " + _rag(machine_a, tmp_path, "users", "key", "alice").strip()}
     bob = {"Authorization": "Bearer " + _rag(machine_a, tmp_path, "users", "key", "bob").strip()}
     for base in (a, b):  # account mode on both: no key, no answer

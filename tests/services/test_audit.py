@@ -158,3 +158,18 @@ def test_a_replay_from_the_recorded_passages_is_the_same_answer_and_a_changed_on
     record["answer"] = "Someone else [1]."
     diff = audit.replay_diff(record, again)
     assert "-Someone else [1]." in diff and f"+{a.answer}" in diff
+
+
+def test_deleting_a_user_erases_their_answer_records_with_the_account(comps) -> None:
+    """`rag users delete` and the admin panel go through access.delete_user: a deletion request takes the
+    user's answers and feedback with the account; another user's stay."""
+    from rag.services import access
+
+    ann_caller = comps.users.add("ann", "member", "pw-ann-123")
+    bob_caller = comps.users.add("bob", "member", "pw-bob-123")
+    mine, theirs = _ask(comps, caller=ann_caller), _ask(comps, caller=bob_caller)
+    assert access.delete_user(comps, "ann") == 1
+    with pytest.raises(AnswerNotFound):
+        comps.answers.get(mine.id, ann_caller.id)
+    assert comps.answers.get(theirs.id, bob_caller.id)["user_name"] == "bob"
+    assert [u.name for u in comps.users.list()] == ["bob"]

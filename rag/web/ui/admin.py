@@ -50,8 +50,8 @@ def user_action(comps: Components, caller: Caller, action: str, name: str, role:
         if action == "delete":
             if name == caller.name:
                 return "❌ You cannot delete yourself here (use `rag users delete`)."
-            comps.users.delete(name)
-            return f"🗑️ Deleted {name}."
+            erased = access.delete_user(comps, name)
+            return f"🗑️ Deleted {name} and {erased} answer record(s) of theirs."
     except UserError as exc:
         return f"❌ {exc}"
     return f"❌ unknown action {action!r}"
