@@ -49,7 +49,8 @@ def world(tmp_path):
         said = client.post("/v1/answer", json={"question": "Who commissioned the Zorblat reactor?",
                                                "conversation": conv}, headers=ann)
         assert said.status_code == 200 and said.json()["citations"], said.text
-        client.ids = {"doc": up.json()["data"][0]["id"], "cid": conv}  # type: ignore[attr-defined]
+        client.ids = {"doc": up.json()["data"][0]["id"], "cid": conv,  # type: ignore[attr-defined]
+                      "answer": said.json()["id"]}
         client.keys = keys  # type: ignore[attr-defined]
         yield client
 
@@ -57,7 +58,7 @@ def world(tmp_path):
 # Every operation of the schema: how to ask it about ann's collection, document or conversation. A route added
 # to the API without a line here fails `test_every_route_hides_what_the_caller_may_not_read`.
 def _requests(ids: dict[str, str]) -> dict[tuple[str, str], dict]:
-    doc, cid, coll = ids["doc"], ids["cid"], {"collection": "secret"}
+    doc, cid, aid, coll = ids["doc"], ids["cid"], ids["answer"], {"collection": "secret"}
     return {
         ("post", "/v1/answer"): {"json": {"question": "Who commissioned it?", "collection": "secret"}},
         ("post", "/v1/chat/completions"): {"json": {"model": "rag:secret",
@@ -80,6 +81,8 @@ def _requests(ids: dict[str, str]) -> dict[tuple[str, str], dict]:
         ("patch", "/v1/conversations/{cid}"): {"path": {"cid": cid}, "json": {"title": "renamed"}},
         ("delete", "/v1/conversations/{cid}"): {"path": {"cid": cid}},
         ("get", "/v1/conversations/{cid}/export"): {"path": {"cid": cid}},
+        ("post", "/v1/answers/{answer_id}/feedback"): {"path": {"answer_id": aid},
+                                                       "json": {"rating": "down", "correction": "Ilsa Brandt"}},
     }
 
 
@@ -111,7 +114,8 @@ def test_every_route_hides_what_the_caller_may_not_read(world) -> None:
             assert r.status_code == 200 and not any(s in r.text for s in secret), (method, path, r.text)
         else:
             assert r.status_code == 404, (method, path, r.status_code, r.text)
-            assert r.json()["error"]["code"] in ("collection_not_found", "conversation_not_found"), r.text
+            assert r.json()["error"]["code"] in ("collection_not_found", "conversation_not_found",
+                                                 "answer_not_found"), r.text
     for method, path in order:  # then ann, who owns it all: the same requests are answered
         r = _ask(world, method, path, requests[(method, path)], world.keys["ann"])
         assert r.status_code in (200, 201), (method, path, r.status_code, r.text)
