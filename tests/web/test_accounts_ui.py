@@ -18,6 +18,7 @@ from rag.services import asking, collections
 from rag.services import documents as doc_service
 from rag.types import Final
 from rag.web.ui import build_ui
+from rag.web.ui.render import ANSWER_ID_LABEL
 from tests.answer.test_stream_truth import OneReplyLLM
 from tests.conftest import HashEmbedder
 from tests.pdfgen import make_pdf
@@ -42,7 +43,8 @@ def world(tmp_path):
     assert isinstance(events[-1], Final) and events[-1].answer.citations
     upload = tmp_path / "notes.txt"
     upload.write_text("Bob's notes on ferries.\n")
-    return SimpleNamespace(comps=comps, demo=build_ui(comps), doc=doc.doc_id, cid=cid, upload=upload)
+    return SimpleNamespace(comps=comps, demo=build_ui(comps), doc=doc.doc_id, cid=cid, upload=upload,
+                           answer=events[-1].answer.id)
 
 
 def _request(user: str) -> Any:
@@ -55,7 +57,10 @@ def _inputs(world, user: str) -> dict[str, Any]:
             "share_collection": "secret", "conv_id": world.cid, "cid": world.cid, "doc_id": world.doc,
             "request_json": json.dumps({"collection": "secret", "doc": world.doc, "start": 0, "end": 20}),
             "name": "ann", "role": "admin", "password": "stolen", "new_title": "stolen", "files": [str(world.upload)],
-            "request": _request(user)}
+            "request": _request(user),
+            # the feedback row: a thumb on ann's answer (its rendered text names its id), then a correction
+            "data": SimpleNamespace(value=f"Ilsa Brandt [1]\n\n{ANSWER_ID_LABEL} {world.answer}", liked=False),
+            "answer": world.answer, "rating": "down", "comment": "wrong", "correction": "stolen"}
 
 
 def _shown(out: Any, choices: list[Any]) -> str:
@@ -81,7 +86,8 @@ def _state(comps: Components) -> tuple:
     ann = comps.users.get("ann")
     return ("secret" in comps.collection_names(), parts.store.count(), sorted(parts.store.doc_records()),
             comps.conversations.get(world_cid := comps.conversations.list(owner=ann.id)[0]["id"], owner=ann.id),
-            world_cid, [(u.name, u.role) for u in comps.users.list()], comps.users.access("secret"))
+            world_cid, [(u.name, u.role) for u in comps.users.list()], comps.users.access("secret"),
+            comps.answers.feedback())
 
 
 def test_every_page_event_hides_and_keeps_what_the_caller_may_not_read(world) -> None:
