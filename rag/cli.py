@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -101,7 +102,7 @@ def ask(question: str,
         validate_question(question, comps.settings.answer.max_question_chars)
         # the models load (and the shared prompt prefix comes back from disk) while the store opens
         comps.warmup.start(log_level=logging.DEBUG, documents=False)
-        comps.seed_if_empty()
+        seeded = comps.seed_if_empty()
         events = asking.ask(comps, question, top_k=top_k)
         final: Answer | None = None
         with held():  # the answer's log line after the streamed text, on a line of its own
@@ -121,6 +122,8 @@ def ask(question: str,
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
     assert final is not None
+    global _quick_exit
+    _quick_exit = seeded is None  # nothing was written to the store (the answer's record is committed)
     if as_json:
         sys.stdout.write(json.dumps(final.public(), ensure_ascii=False) + "\n")
         return
@@ -462,6 +465,19 @@ def _add_state_commands() -> None:
 _add_state_commands()
 
 
+_quick_exit = False  # set by a command that has nothing left to write when it returns (`rag ask`)
+
+
+def _leave_now() -> None:
+    """End the process without the interpreter's teardown: freeing the model, Chroma's bindings and every module
+    took 0.34 s of each `rag ask` on 2 cores (issue #34), after the answer was printed and its record
+    committed. The output and the log are flushed first."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    logging.shutdown()
+    os._exit(0)
+
+
 def main() -> None:
     """The `rag` entry point: expected failures (store, model, LLM server) end with one plain line."""
     from rag.components import offline_environment
@@ -475,6 +491,10 @@ def main() -> None:
 
     try:
         app()
+    except SystemExit as done:
+        if _quick_exit and done.code in (0, None):
+            _leave_now()
+        raise
     except (StoreError, LLMError, ModelWeightsError, StateError) as exc:
         console.print(f"[red]error:[/red] {exc}", highlight=False)
         sys.exit(2)

@@ -50,6 +50,11 @@ def test_a_second_process_restores_the_prefix_from_disk(tmp_path) -> None:
     # (a refused import is listed too, by its name alone: these are modules inside the refused ones)
     heavy = {"torch", "torch.nn", "sentence_transformers", "scipy.stats._stats_py", "sklearn.utils"}
     assert not imported & heavy, imported & heavy
+    # the process ends without the interpreter's teardown (rag.cli._leave_now): its answer's record was
+    # committed first, and the log line above was flushed
+    shown = subprocess.run([sys.executable, "-m", "rag.cli", "audit", "show", second["id"]], env=env,
+                           cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
+    assert shown.returncode == 0 and QUESTION in shown.stdout, shown.stderr
     assert warm2["prefix_ms"] < warm1["prefix_ms"] / 2  # restoring beats reading the prefix again
     assert second["answer"] == first["answer"]
 

@@ -90,3 +90,30 @@ def test_connections_the_server_dropped_are_replaced_not_failed(database_url) ->
     finally:
         admin.dispose()
         db.dispose()
+
+
+def test_a_database_at_the_head_is_opened_without_alembic(database_url, monkeypatch) -> None:
+    """The heads read from the migration files are Alembic's own; a database there is recognised without
+    running Alembic (a cold `rag ask` opens it for every answer), a fresh or older one is migrated."""
+    from alembic.script import ScriptDirectory
+
+    from rag.state.db import MIGRATIONS, head_revisions
+
+    assert head_revisions() == set(ScriptDirectory(str(MIGRATIONS)).get_heads())
+    fresh = Database(database_url)
+    assert not fresh._at_head()
+    fresh.migrate()
+    assert fresh._at_head()
+    fresh.dispose()
+
+    import alembic.command
+
+    def refuse(*_a, **_k) -> None:
+        raise AssertionError("Alembic ran on a database at the head")
+
+    monkeypatch.setattr(alembic.command, "upgrade", refuse)
+    again = Database(database_url)
+    again.migrate()  # at the head: no upgrade
+    with again.begin() as conn:
+        assert conn.exec_driver_sql("SELECT COUNT(*) FROM users").scalar() == 0
+    again.dispose()
