@@ -115,11 +115,11 @@ class Database:
             self._migrated = True
 
     def _at_head(self) -> bool:
-        try:
-            with self.engine.connect() as conn:
+        with self.engine.connect() as conn:  # a server that cannot be reached fails here, once (StateError)
+            try:
                 current = {row[0] for row in conn.execute(text("SELECT version_num FROM alembic_version"))}
-        except SQLAlchemyError:  # no table yet: a new database
-            return False
+            except SQLAlchemyError:  # no table yet: a new database
+                return False
         return current == head_revisions()
 
     @property
