@@ -28,10 +28,13 @@ _LEAD_IN = re.compile(rf"^(?:according to [^,]+,|in the (?:article|text|document
                       rf"(?=\s*(?:{_AUX}|{_WH})\b))\s*", re.IGNORECASE)
 _YESNO = re.compile(rf"^(?:{_AUX})\b", re.IGNORECASE)
 _CHOICE = re.compile(r"\b(?:\w[\w.'-]*)(?:\s+\w[\w.'-]*){0,5}\s*,?\s+or\s+(?:the\s+)?\w", re.IGNORECASE)
-_COMPARE_WORDS = re.compile(
-    r"\b(?:which|who|what)\b.*\b(?:first|earlier|later|last|older|younger|larger|smaller|bigger|longer|shorter|"
-    r"higher|lower|more|less|fewer|greater|most|least|better|worse|\w+er than)\b.*\bor\b|"
-    r"\bwhich of\b|\bcompare\b|\bdifference between\b", re.IGNORECASE)
+_COMPARATIVES = (r"first|earlier|later|last|older|younger|larger|smaller|bigger|longer|shorter|higher|lower|more|"
+                 r"less|fewer|greater|most|least|better|worse|\w+er than")
+_COMPARE_WORDS = re.compile(rf"\b(?:which|who|what)\b.*\b(?:{_COMPARATIVES})\b.*\bor\b|"
+                            r"\bwhich of\b|\bcompare\b|\bdifference between\b", re.IGNORECASE)
+# "Who was born first out of Heng Pov and Rajesh Bhola?", "Which is older between A and B?"
+_BETWEEN = re.compile(rf"^(?:which|who|what)\b.*\b(?:{_COMPARATIVES})\b.*?\b(?:out of|between)\s+"
+                      rf"(?P<a>[^,]+?)\s+and\s+(?P<b>[^,]+)$", re.IGNORECASE)
 _WHY = re.compile(
     r"^(?:why\b|how(?!\s+(?:many|much|long|old|far|often|big|large|tall|few|early|late|soon|high|deep|wide)\b)\b|"
     r"describe\b|explain\b|summari[sz]e\b|in what ways?\b|"
@@ -54,6 +57,8 @@ _PREPOSITIONS = "to|in|by|at|for|from|on|with|into|during"  # what leads into an
 _LEADS = rf"(?:(?:the|{_PREPOSITIONS})\s+)"
 _OPTION_LEAD = re.compile(rf"^{_LEADS}+", re.IGNORECASE)
 _PREP = re.compile(rf"({_PREPOSITIONS})\s+", re.IGNORECASE)
+_SEPARATOR = re.compile(r"[,:](?=\s)")  # not the comma of "3,000"
+_CLAUSE_VERB = re.compile(rf"\b(?:{_AUX}|{_WH})\b")  # case-sensitive: a title's "Was" or "Who" is capitalised
 _PHRASE = re.compile(r"\s+(?:to|for|at|in|on|with|from|during|after|before|because|when|while)\s+", re.IGNORECASE)
 
 
@@ -77,24 +82,31 @@ def choice_options(question: str) -> tuple[str, ...]:
     """"Who is older, Putin or Raisi?" -> ("Putin", "Raisi"): each option is searched for on its own."""
     q = _strip(question).rstrip("?").strip()
     if " or " not in q:
-        return ()
+        return (m.group("a").strip(" ,"), m.group("b").strip(" ,")) if (m := _BETWEEN.search(q)) else ()
     left, right = q.rsplit(" or ", 1)
-    # the alternatives follow the last colon or comma ("Which came first, X or Y"); without one, the left
-    # option is taken as long as the right one ("Did Putin travel to Iran or to Turkey")
-    marked = max(left.rfind(":"), left.rfind(","))
-    right_words = right.replace(",", " ").split()[:6]
-    left_words = left[marked + 1:].split() if marked >= 0 else left.split()[-max(1, len(right_words)):]
-    a, b = " ".join(left_words).strip(" ,:"), " ".join(right_words).strip(" ,:")
-    # "was it trade or their security cooperation that was growing": the options are "trade" and "their
-    # security cooperation", without the question's own verb or the clause that follows the option
-    a = re.sub(rf"^(?:(?:{_AUX})\s+(?:it|there)\s+|(?:{_AUX})\s+)", "", a, flags=re.IGNORECASE)
-    b = re.split(r"\s+(?:that|which|who)\s+", b, maxsplit=1)[0]
-    if (m := _PREP.match(b)) and (at := left.lower().rfind(f" {m.group(1).lower()} ")) > marked:
+    # the alternatives follow the colon or comma that ends the question's own clause ("Which came first, X or
+    # Y"): the first one after which no lower-case verb or question word comes, so that a title's own comma or
+    # colon stays in its option ("The Adventures Of Priscilla, Queen Of The Desert", "Yohan: The Child Wanderer")
+    marked = next((s.end() for s in _SEPARATOR.finditer(left) if len(left[s.end():].split()) <= 8
+                   and not _CLAUSE_VERB.search(left[s.end():])), -1)
+    if marked >= 0:
+        a, b = left[marked:], " ".join(right.split()[:10])
+        if _CLAUSE_VERB.match(b):  # "…, or would they vary": a second clause, not an option
+            return ()
+    else:  # the left option is taken as long as the right one ("Did Putin travel to Iran or to Turkey")
+        right_words = _SEPARATOR.sub(" ", right).split()[:6]
+        a, b = " ".join(left.split()[-max(1, len(right_words)):]), " ".join(right_words)
+        # "was it trade or their security cooperation that was growing": the options are "trade" and "their
+        # security cooperation", without the question's own verb
+        a = re.sub(rf"^(?:(?:{_AUX})\s+(?:it|there)\s+|(?:{_AUX})\s+)", "", a.strip(), flags=re.IGNORECASE)
+    b = re.split(r"\s+(?:that|which|who)\s+", b, maxsplit=1)[0]  # not the clause that follows the option
+    if (m := _PREP.match(b)) and (at := left.lower().rfind(f" {m.group(1).lower()} ")) >= max(marked, 0):
         # "did Tesla move to Budapest or to Vienna to work at …": the options are parallel, "to Budapest"
         # and "to Vienna"; the right one ends where a further phrase of the question begins
-        a = left[at + 1:].strip(" ,:")
+        a = left[at + 1:]
         b = b[:m.end()] + _PHRASE.split(b[m.end():], maxsplit=1)[0]
-    return (a, b) if a and b and len(left_words) <= 8 else ()
+    a, b = a.strip(" ,:"), b.strip(" ,:")
+    return (a, b) if a and b and len(a.split()) <= 8 else ()
 
 
 def classify(question: str) -> QuestionShape:
@@ -107,7 +119,8 @@ def classify(question: str) -> QuestionShape:
     if n_questions >= 2 or (re.match(rf"^(?:{_WH}|{_AUX})\b", low) and _PARTS.search(q)
                             and not _CHOICE.search(q)):
         return QuestionShape("multipart")
-    if _COMPARE_WORDS.search(q) or (" or " in low and (first in _WH.split("|") or _YESNO.match(low))
+    between = _BETWEEN.search(q.rstrip("?").strip())
+    if _COMPARE_WORDS.search(q) or between or (" or " in low and (first in _WH.split("|") or _YESNO.match(low))
                                     and _CHOICE.search(q) and not low.rstrip("?").endswith(" or not")):
         return QuestionShape("comparison", choice_options(q))
     if _YESNO.match(low):

@@ -19,6 +19,8 @@ from rag.types import Chunk, Passage, word_pieces
     ("Did both Raisi and Putin caution Turkey against a new offensive?", "yesno"),
     ("Is Tesla older than Edison?", "yesno"),
     ("Who is older, Putin or Raisi?", "comparison"),
+    ("Who was born first out of Heng Pov and Rajesh Bhola?", "comparison"),
+    ("What is the difference between a chloroplast and a mitochondrion?", "comparison"),
     ("Which Iranian leader hosted Putin at the Saadabad Palace, Khamenei or Raisi?", "comparison"),
     ("Which came first: Biden's tour or Putin's visit?", "comparison"),
     ("Did Putin travel first to Iran or to Tajikistan?", "comparison"),
@@ -50,6 +52,16 @@ def test_shapes(question: str, shape: str) -> None:
     ("In 1881, did Tesla move to Budapest or to Vienna to work at a telephone exchange?", ("to Budapest", "to Vienna")),
     ("Since the invasion, did Putin travel first to Iran or to Tajikistan and Turkmenistan?",
      ("to Iran", "to Tajikistan and Turkmenistan")),
+    ("Did Tesla, the inventor, move to Budapest or to Vienna to work?", ("to Budapest", "to Vienna")),
+    # a title's own comma, colon or thousands separator stays in its option
+    ("Which film has the director born earlier, The Adventures Of Priscilla, Queen Of The Desert or Harvest: "
+     "3,000 Years?", ("The Adventures Of Priscilla, Queen Of The Desert", "Harvest: 3,000 Years")),
+    ("Which film was released earlier, Yohan: The Child Wanderer or A Nightmare On Elm Street 4: The Dream Master?",
+     ("Yohan: The Child Wanderer", "A Nightmare On Elm Street 4: The Dream Master")),
+    ("Which came first: Biden's tour or Putin's visit?", ("Biden's tour", "Putin's visit")),
+    # options joined by "and" after "out of" or "between"
+    ("Who was born first out of Heng Pov and Rajesh Bhola?", ("Heng Pov", "Rajesh Bhola")),
+    ("Which is older between the Saturn V and the Wardenclyffe tower?", ("the Saturn V", "the Wardenclyffe tower")),
 ])
 def test_choice_options_of_longer_questions(question: str, options: tuple[str, str]) -> None:
     assert classify(question).options == options
@@ -82,6 +94,7 @@ def test_short_answer(shape: str, answer: str, short: str) -> None:
     ("Saturn V, at 110 metres [2].", "Saturn V"),
     ("Saturnalia was earlier [1].", "Saturnalia was earlier"),  # not an option: the first clause, as before
     ("Vienna, where he worked [1].", "Vienna"),  # the option "to Vienna" without its lead-in
+    ("Yohan: The Child Wanderer, released in 2010 [3].", "Yohan: The Child Wanderer"),  # a title's colon
 ])
 def test_a_choice_answer_opening_with_an_option_is_that_option(answer: str, short: str) -> None:
     options = ("the Saturn V rocket", "Tesla's Wardenclyffe tower") if "Saturn" in answer else (
@@ -90,6 +103,9 @@ def test_a_choice_answer_opening_with_an_option_is_that_option(answer: str, shor
         options = ("Saturn V", "Wardenclyffe")
     if answer.startswith("Vienna"):
         options = ("to Budapest", "to Vienna")
+    if answer.startswith("Yohan"):
+        options = classify("Which film was released earlier, Yohan: The Child Wanderer or A Nightmare On Elm "
+                           "Street 4: The Dream Master?").options
     assert short_answer("comparison", answer, options) == short
 
 
