@@ -137,6 +137,11 @@ _VERDICT = re.compile(r"^\W*(yes|no)\b", re.IGNORECASE)
 _CHOICE_END = re.compile(r",|;|:|\.(?:\s|$)|\s(?:because|since|as|while|whereas|who|which|than|with)\s", re.IGNORECASE)
 
 
+# the clause that states the choice after the facts that decide it: the last ", so" or "therefore"
+_CONCLUSION = re.compile(r"(?:,\s*|;\s*|\.\s+|\band\s+)(?:so|therefore|thus|hence)\b,?\s+(?!.*(?:,\s*|;\s*|\.\s+|"
+                         r"\band\s+)(?:so|therefore|thus|hence)\b)", re.IGNORECASE)
+
+
 def opens_with_verdict(answer: str) -> bool:
     """The reply gives a yes/no verdict first ("Yes, there is an association [1].")."""
     return bool(_VERDICT.match(strip_markers(answer)))
@@ -154,6 +159,9 @@ def short_answer(shape: str, answer: str, options: tuple[str, ...] = ()) -> str:
     text = strip_markers(answer)
     if shape in ("yesno", "comparison") and (m := _VERDICT.match(text)):
         return m.group(1).lower()
+    if shape == "comparison" and (m := _CONCLUSION.search(text)) and (
+            named := _option_named(text[m.end():], options)):
+        return named  # "Marie was born in 1867 and Pierre in 1859, so Pierre was born first"
     if shape == "comparison" and (named := _option_named(text, options)):
         return named
     if shape == "comparison":

@@ -95,6 +95,11 @@ def test_short_answer(shape: str, answer: str, short: str) -> None:
     ("Saturnalia was earlier [1].", "Saturnalia was earlier"),  # not an option: the first clause, as before
     ("Vienna, where he worked [1].", "Vienna"),  # the option "to Vienna" without its lead-in
     ("Yohan: The Child Wanderer, released in 2010 [3].", "Yohan: The Child Wanderer"),  # a title's colon
+    # the facts first, then the choice they decide
+    ("Euglenophyte chloroplasts have three membranes [1] and cryptophyte chloroplasts four [2], so cryptophyte "
+     "chloroplasts have more.", "cryptophyte chloroplasts"),
+    ("Euglenophyte chloroplasts have three [1]. Therefore, cryptophyte chloroplasts have more.",
+     "cryptophyte chloroplasts"),
 ])
 def test_a_choice_answer_opening_with_an_option_is_that_option(answer: str, short: str) -> None:
     options = ("the Saturn V rocket", "Tesla's Wardenclyffe tower") if "Saturn" in answer else (
