@@ -73,8 +73,8 @@ def run_systems(items: list[GoldItem], runs_of: list[System], config: dict[str, 
         report = (lambda i, summary, name=name: progress(name, i, len(items), summary)) if progress else None
         runs[name] = run_eval(items, make(), report)
         runs[name]["config"] = config | {"system": name, "set": point or None,
-                                         "retrieval": used.retrieval.model_dump(),
-                                         "answer": used.answer.model_dump()}
+                                         "retrieval": used.retrieval.model_dump(mode="json"),
+                                         "answer": used.answer.model_dump(mode="json")}
     first = next(iter(runs))
     result = runs[first] | ({"baselines": {k: v for k, v in runs.items() if k != first}} if len(runs) > 1 else {})
     if any(v["config"]["set"] for v in runs.values()):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import shutil
 
+from rag.answer.prompting import packaged_prompts
 from rag.eval.gold import GoldItem, halve, load_gold
 from rag.eval.metrics import is_polar, polarity
 from rag.eval.session import Corpus
@@ -62,7 +63,8 @@ def test_rag_eval_corpus_prints_a_row_per_corpus_and_shape_beside_the_simple_bas
          "answers": ["Kish and North Pars"], "doc": SEED_DOC.name} for n in range(4)])
     out = tmp_path / "corpora.json"
     res = _rag_eval("--corpus", str(yes_no), "--corpus", str(facts), "--split", "test", "--baseline", "simple",
-                    "--store", str(tmp_path / "stores"), "--out", str(out), cwd=tmp_path)
+                    "--store", str(tmp_path / "stores"), "--out", str(out), cwd=tmp_path,
+                    RAG_ANSWER__PROMPTS_DIR=str(packaged_prompts()))  # a path among the results' settings
     assert res.returncode == 0, res.stderr[-3000:]
     rows = [line.split(" | ") for line in res.stdout.splitlines() if line.startswith("| ")]
     assert rows[0][:4] == ["| corpus", "shape", "n", "F1 (ours)"] and "F1 (simple)" in rows[0]
@@ -71,4 +73,5 @@ def test_rag_eval_corpus_prints_a_row_per_corpus_and_shape_beside_the_simple_bas
     assert [r[2] for r in rows[1:]] == ["2", "2", "2", "2", "4"]  # the test halves: 2 of 4 questions each
     results = json.loads(out.read_text())["corpora"]
     assert set(results) == {"polar", "facts"} and set(results["polar"]["baselines"]) == {"simple"}
+    assert results["polar"]["config"]["answer"]["prompts_dir"] == str(packaged_prompts())
     assert (tmp_path / "stores" / "polar").is_dir()  # kept: the next run ingests nothing new

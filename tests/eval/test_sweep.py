@@ -96,8 +96,8 @@ def test_the_sweep_table_has_one_row_per_run() -> None:
     assert len(lines) == 4  # the baseline is no row of the sweep
 
 
-def _rag_eval(*args: str, cwd) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+def _rag_eval(*args: str, cwd, **settings: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")} | settings
     env.update(RAG_LLM__BACKEND="scripted", RAG_EMBED__BACKEND="hash", RAG_LOG__LEVEL="WARNING",
                RAG_ANSWER__STEPS='["pre_answer_refusal"]',  # the step the swept check threshold acts through
                PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p))
