@@ -241,7 +241,10 @@ class Components:
     def prompts(self) -> Prompts:
         from rag.answer.prompting import Prompts, packaged_prompts
 
-        return self.root.prompts if self.root else Prompts.load(self.settings.answer.prompts_dir or packaged_prompts())
+        folder = self.settings.answer.prompts_dir
+        if self.root and self.root.settings.answer.prompts_dir == folder:
+            return self.root.prompts
+        return Prompts.load(folder or packaged_prompts())
 
     @cached_property
     def warmup(self) -> Warmup:
@@ -376,9 +379,10 @@ class Components:
     def with_settings(self, overrides: Mapping[str, object]) -> Components:
         """The same store, models and prompts with other retrieval or answering settings (eval modes and
         sweeps): `overrides` maps dotted names to values, `{"retrieval.mode": "bm25"}` (`rag.config.overridden`)."""
-        return Components(overridden(self.settings, overrides), root=self.root, store=self.store,
-                          embedder=self.embedder, llm=self.llm, prompts=self.prompts,
-                          keyword_index=self.keyword_index)
+        settings = overridden(self.settings, overrides)
+        same_prompts = settings.answer.prompts_dir == self.settings.answer.prompts_dir  # else a swept folder
+        return Components(settings, root=self.root, store=self.store, embedder=self.embedder, llm=self.llm,
+                          prompts=self.prompts if same_prompts else None, keyword_index=self.keyword_index)
 
     def seed_if_empty(self) -> IngestReport | None:
         """First run: an empty store gets the seed documents; so does one whose seeding was cut off (a seed's

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -123,3 +124,18 @@ def test_rag_eval_set_runs_once_per_value_and_prints_a_row_each(tmp_path) -> Non
     refused = _rag_eval(str(SEEDS / "gold.jsonl"), "--compare", str(out), "--set", "answer.check_min=0.3,0.4",
                         cwd=tmp_path)
     assert refused.returncode == 2 and "--compare gates one run" in refused.stderr
+
+
+def test_a_swept_prompts_folder_is_the_one_the_chain_reads(tmp_path) -> None:
+    """`--set answer.prompts_dir=…` compares prompt wordings: the swept folder's prompts, not the root's."""
+    from rag.answer.prompting import packaged_prompts
+
+    other = tmp_path / "prompts"
+    shutil.copytree(packaged_prompts(), other)
+    (other / "refusal.txt").write_text("Not in these documents.", encoding="utf-8")
+    settings = Settings(_env_file=None, llm={"backend": "scripted"}, embed={"backend": "hash"},
+                        store={"persist_dir": tmp_path / "store", "collection": "sweep",
+                               "seeds_dir": tmp_path / "none"})
+    comps = Components(settings)
+    assert comps.with_settings({"answer.check_min": "0.5"}).prompts is comps.prompts  # loaded once
+    assert comps.with_settings({"answer.prompts_dir": str(other)}).prompts.refusal == "Not in these documents."
