@@ -54,8 +54,9 @@ class RetrievalSettings(BaseModel):
     mode: Literal["dense", "bm25", "hybrid"] = Field(
         "hybrid", description="dense (embeddings), bm25 (keywords) or hybrid (both, reciprocal rank fusion).")
     rerank: bool = Field(True, description="Re-rank the first `depth` candidates by their best-matching sentence.")
-    top_k: int = Field(3, ge=1, le=50, description="Chunks retrieved for an answer; their best sentences are "
-                       "kept up to answer.context_tokens.")
+    top_k: int = Field(4, ge=1, le=50, description="Chunks retrieved for an answer; their best sentences are "
+                       "kept up to answer.context_tokens (measured: "
+                       "benchmarks/reports/2026-12-07-corpora-ablation.md#retrievaltop_k-4).")
     min_score: float = Field(0.05, description="Below this best dense similarity the question is refused unasked.")
     min_coverage: float = Field(0.11, ge=0.0, le=1.0, description="Below this share of the question's idf "
                                 "weight found in the retrieved chunks, the question is refused unasked; "

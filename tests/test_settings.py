@@ -12,7 +12,7 @@ def test_the_tuned_numbers_keep_the_values_they_had_in_the_modules() -> None:
     """Moving a number into the settings changes nothing: each default is the literal it replaced."""
     r, a = Settings(_env_file=None).retrieval, Settings(_env_file=None).answer
     assert (r.mode, r.rerank, r.top_k, r.min_score, r.min_coverage, r.second_hop) == (
-        "hybrid", True, 3, 0.05, 0.11, True)
+        "hybrid", True, 4, 0.05, 0.11, True)
     assert (r.depth, r.rrf_k) == (20, 5)  # rerank.py and retrieve.py depth=20, retrieve.py RRF_K
     assert r.rerank_weights.model_dump() == {"lexical": 1.0, "rank": 0.6, "dense": 1.0}  # rerank.py
     assert r.context_weights.model_dump() == {"lexical": 1.0, "rank": 0.3, "dense": 1.0}  # context.py

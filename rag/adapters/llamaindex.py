@@ -166,7 +166,7 @@ class SentenceRerank(BaseNodePostprocessor):
     scored by its best-matching sentence, its rank and its dense score (`weights`), and the best `top_n` are
     kept."""
 
-    top_n: int = 3
+    top_n: int = RetrievalSettings.model_fields["top_k"].default  # the chain's own retrieval.top_k
     weights: RerankWeights = Field(default_factory=RerankWeights)
 
     @classmethod

@@ -210,7 +210,8 @@ def test_rerank_and_context_assembly_as_node_postprocessors(comps) -> None:
     """Our second stage over llama-index's first: the same chunks as our reranked retriever; then our context
     assembly inside llama-index's RetrieverQueryEngine, its passages still at exact offsets."""
     first = li.RagRetriever(comps.with_settings({"retrieval.rerank": False}), top_k=20)
-    reranked = li.SentenceRerank(top_n=3).postprocess_nodes(first.retrieve(GAS), query_str=GAS)
+    rerank = li.SentenceRerank(top_n=comps.settings.retrieval.top_k)
+    reranked = rerank.postprocess_nodes(first.retrieve(GAS), query_str=GAS)
     ours = li.retriever(comps).retrieve(GAS)
     assert [(n.node.node_id, n.score) for n in reranked] == [(n.node.node_id, n.score) for n in ours]
 
