@@ -201,13 +201,15 @@ class AnswerSettings(BaseModel):
     escalate_passages: int = Field(4, ge=1, le=20, description="Chunks, whole, of an answer written again "
                                    "(the simple baseline's top-k; set before measuring, not swept).")
     step_shapes: dict[str, list[Literal["factoid", "yesno", "comparison", "list", "why", "multipart"]]] = Field(
-        {}, description="The question shapes a step runs for, by step name; a step not named runs for every "
-        "shape it concerns (none by default; pre_answer_refusal kept to the other shapes than yes/no and "
-        "choice: benchmarks/reports/2026-12-07-corpora-ablation.md).")
-    steps: list[str] = Field(["escalate", "unstated_terms"],
-                             description="The answer steps that run, by name (rag/answer/steps/); the others "
-                             "(bridge_hop, missing_name_hop, unchosen_options, pre_answer_refusal, yes_or_no, "
-                             "bridge_reask, verify) are off: each helped no corpus it was not made on, or hurt one "
+        {"yes_or_no": ["comparison"]}, description="The question shapes a step runs for, by step name; a "
+        "step not named runs for every shape it concerns. yes_or_no is kept to choice questions: there it "
+        "helps 2Wiki on two tune samples and changes nothing elsewhere; on yes/no questions it hurts BoolQ "
+        "(measured: benchmarks/reports/2026-12-07-corpora-ablation.md#yes_or_no-kept-to-choice-questions).")
+    steps: list[str] = Field(["escalate", "unstated_terms", "yes_or_no"],
+                             description="The answer steps that run, by name (rag/answer/steps/), each for the "
+                             "shapes step_shapes gives it; the others (bridge_hop, missing_name_hop, "
+                             "unchosen_options, pre_answer_refusal, bridge_reask, verify) are off: each helped no "
+                             "corpus it was not made on, or hurt one "
                              "(measured: benchmarks/reports/2026-12-07-corpora-ablation.md).")
     skip_steps: list[str] = Field([], description="Answer steps to leave out of `steps`, by name (for ablations): "
                                   "bridge_hop, missing_name_hop, unchosen_options, pre_answer_refusal, yes_or_no, "
