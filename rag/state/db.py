@@ -6,18 +6,20 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from rag.state.errors import StateError
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 CONNECT_TIMEOUT = 5  # seconds to reach a PostgreSQL server, handshake included
+MIGRATE_WAIT = 60  # seconds a SQLite migration waits for the others' before it fails
 _MIGRATE_LOCK_KEY = 7_300_034  # pg_advisory_lock key: any constant the deployment does not use elsewhere
 
 
@@ -103,13 +105,23 @@ class Database:
                 from alembic import command
                 from alembic.config import Config
 
-                with self.engine.begin() as conn:
-                    if self.dialect == "postgresql":
-                        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATE_LOCK_KEY})
-                    cfg = Config()
-                    cfg.set_main_option("script_location", str(MIGRATIONS))
-                    cfg.attributes["connection"] = conn
-                    command.upgrade(cfg, "head")
+                deadline = time.monotonic() + MIGRATE_WAIT
+                while True:
+                    try:
+                        with self.engine.begin() as conn:
+                            if self.dialect == "postgresql":
+                                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATE_LOCK_KEY})
+                            cfg = Config()
+                            cfg.set_main_option("script_location", str(MIGRATIONS))
+                            cfg.attributes["connection"] = conn
+                            command.upgrade(cfg, "head")
+                        break
+                    except OperationalError as exc:
+                        # SQLite: servers opening a fresh file at once queue for its write lock, and on a loaded
+                        # machine the last can wait past the busy timeout; a migration may wait longer than an
+                        # answer's write (PostgreSQL's advisory lock has no timeout to pass)
+                        if self.dialect != "sqlite" or "locked" not in str(exc) or time.monotonic() > deadline:
+                            raise
             except SQLAlchemyError as exc:
                 raise StateError(f"the state database ({self.safe_url}) cannot be opened: {exc}") from exc
             self._migrated = True

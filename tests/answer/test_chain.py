@@ -60,6 +60,7 @@ def chain(llm, retriever=None, coverage=None, paragraph=None, **kw) -> AnswerCha
         return next((f"{s}.{name}" for s, model in sections.items() if name in model.model_fields), name)
 
     kw.setdefault("steps", step_names())  # every step, whichever are on by default: these test the steps
+    kw.setdefault("step_shapes", {})  # each for every shape it concerns
     settings = overridden(Settings(_env_file=None), {path(name): value for name, value in kw.items()})
     return AnswerChain(settings, retriever or FixedRetriever(), llm, Prompts.load(packaged_prompts()),
                        coverage=coverage, paragraph=paragraph)

@@ -106,3 +106,22 @@ def test_step_shapes_keeps_a_step_to_the_shapes_it_names() -> None:
     assert low.answer("Did Putin land at Mehrabad airport?").answerable  # a yes/no question passes the gate
     with pytest.raises(ValueError, match="step_shapes: unknown step.*gate"):
         chain(ScriptedLLM(), step_shapes={"gate": ["factoid"]})
+
+
+def test_by_default_the_verdict_step_decides_choice_questions_and_leaves_yes_no_ones_to_the_model() -> None:
+    """`answer.step_shapes`' default keeps yes_or_no to choice questions: on yes/no questions it hurt BoolQ."""
+    defaults = AnswerSettings()
+    assert "yes_or_no" in defaults.steps and defaults.step_shapes == {"yes_or_no": ["comparison"]}
+    default = {"steps": defaults.steps, "step_shapes": defaults.step_shapes}
+    [write] = build_steps(chain(ScriptedLLM(), **default))["write"]
+    assert {shape for shape in SHAPES if write.concerns(QuestionShape(shape))} == {"comparison"}  # type: ignore[arg-type]
+    llm = ScriptedLLM("No, he was welcomed by the oil minister, Javad Owji [1].", p_yes=0.9)
+    ans = chain(llm, **default).answer("Was Putin welcomed at Mehrabad airport by Ebrahim Raisi?")
+    assert ans.verdict is None and len(llm.calls) == 1  # the model wrote it
+    tesla = ListRetriever("Tesla moved to Budapest in 1881. In 1882, Tesla began working for the Continental "
+                          "Edison Company in France.")
+    llm = ScriptedLLM("The Continental Edison Company job [1].", p_yes=0.9)
+    choice = chain(llm, tesla, **default).answer(
+        "Which came first, the move to Budapest or the Continental Edison Company job?")
+    assert choice.verdict == "1881 / 1882" and choice.short_answer == "Move to Budapest"  # by the years
+    assert not any("Format: choice" in str(call) for call in llm.calls)  # the model wrote none of it

@@ -117,3 +117,28 @@ def test_a_database_at_the_head_is_opened_without_alembic(database_url, monkeypa
     with again.begin() as conn:
         assert conn.exec_driver_sql("SELECT COUNT(*) FROM users").scalar() == 0
     again.dispose()
+
+
+def test_a_sqlite_migration_waits_past_the_busy_timeout_for_a_writer_that_holds_the_file(tmp_path) -> None:
+    """On a loaded machine the last of several servers opening a fresh file can queue past SQLite's 10 s busy
+    timeout; its migration waits on (up to MIGRATE_WAIT) instead of failing the server's start."""
+    import sqlite3
+    import time
+
+    path = tmp_path / "state.sqlite3"
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("PRAGMA journal_mode = WAL")
+    holder.execute("BEGIN IMMEDIATE")  # another server's migration, holding the write lock
+    release = threading.Timer(21, holder.commit)  # past the at-head read's wait and the first try's
+    release.start()
+    db = Database(f"sqlite:///{path}")
+    try:
+        started = time.monotonic()
+        db.migrate()
+        assert time.monotonic() - started >= 20
+        with db.engine.connect() as conn:
+            assert "alembic_version" in inspect(conn).get_table_names()
+    finally:
+        release.cancel()
+        db.dispose()
+        holder.close()
