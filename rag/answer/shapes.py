@@ -138,8 +138,8 @@ _CHOICE_END = re.compile(r",|;|:|\.(?:\s|$)|\s(?:because|since|as|while|whereas|
 
 
 # the clause that states the choice after the facts that decide it: the last ", so" or "therefore"
-_CONCLUSION = re.compile(r"(?:,\s*|;\s*|\.\s+|\band\s+)(?:so|therefore|thus|hence)\b,?\s+(?!.*(?:,\s*|;\s*|\.\s+|"
-                         r"\band\s+)(?:so|therefore|thus|hence)\b)", re.IGNORECASE)
+_SO = r"(?:,\s*|;\s*|\.\s+|\band\s+)(?:so|therefore|thus|hence)\b"
+_CONCLUSION = re.compile(rf"{_SO},?\s+(?!.*{_SO})", re.IGNORECASE)
 
 
 def opens_with_verdict(answer: str) -> bool:
