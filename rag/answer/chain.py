@@ -199,9 +199,9 @@ class AnswerChain:
         s.streamed = s.timings.first_token_ms is not None  # set by the first delta
         book_generation(s.timings, t_g, s.usage)  # the generation's wait for a busy model is not its work
         s.text, s.citations = citer.text, citer.citations()
-        # No answer when the model declined, wrote bare markers, or no sentence of its reply is supported by
-        # the passages it cites (its new words come from outside knowledge).
-        s.answerable = not s.refused and bool(s.text and s.citations) and any(x.supported for x in citer.sentences)
+        # No answer when the model declined, wrote bare markers, or (for a shape that must be supported) no
+        # sentence of its reply is supported by the passages it cites: its new words come from outside knowledge.
+        s.answerable = not s.refused and citer.answered
         s.sentences = citer.sentences
 
     def _final(self, s: State) -> Iterator[Event]:

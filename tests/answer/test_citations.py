@@ -145,3 +145,36 @@ def test_the_thresholds_are_the_answer_sections() -> None:
     weather = "The weather was sunny in Tehran."
     assert judged(weather).text == weather
     assert judged(weather, AnswerSettings(attribute_min=0.0)).text == "The weather was sunny in Tehran [1]."
+
+
+def test_a_verdict_of_a_shape_outside_support_shapes_stands_on_what_it_names() -> None:
+    """A "No" rests on what the passages leave out: outside support_shapes it is answered, cited to the passage
+    it shares words with and to the one naming what that passage does not; inside, it is refused."""
+    films = ["Kaalapani is a 1996 Indian drama film directed by Priyadarshan.",
+             "Leaving Home is a documentary film on the band Indian Ocean, directed by Jaideep Varma."]
+    ps = [Passage(chunk=Chunk(id=str(i), doc_id=str(i), source="d.txt", title="", start=0, end=len(t), text=t),
+                  score=1.0) for i, t in enumerate(films)]
+    question = "Were Kaalapani and Leaving Home directed by the same person?"
+    answer = "No, Kaalapani and Leaving Home were not directed by the same person [1]."
+
+    def judged(policy: AnswerSettings) -> CitationStream:
+        stream = CitationStream(ps, question, "yesno", policy)
+        stream.feed(answer)
+        stream.finish()
+        return stream
+
+    strict = judged(AnswerSettings())
+    assert not strict.answered and strict.text == answer  # the cited passage never names Leaving Home
+    read = judged(AnswerSettings(support_shapes=["factoid"]))
+    assert read.answered
+    assert read.text == "No, Kaalapani and Leaving Home were not directed by the same person [1][2]."
+    assert [c.marker for c in read.citations()] == [1, 2]
+    unmarked = CitationStream(passages(), "Is there a congestion charge in Tehran on Sunday?", "yesno",
+                              AnswerSettings(support_shapes=["factoid"]))
+    unmarked.feed("No, there is no charge on Sunday in Tehran.")
+    unmarked.finish()
+    assert unmarked.answered and [c.marker for c in unmarked.citations()] == [1]
+    uncited = CitationStream(passages(), "Is it sunny?", "yesno", AnswerSettings(support_shapes=["factoid"]))
+    uncited.feed("Yes, the weather was sunny and warm.")  # shares no word with any passage: nothing to stand on
+    uncited.finish()
+    assert not uncited.answered

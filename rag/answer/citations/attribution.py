@@ -26,9 +26,11 @@ class Attribution:
         self.question = question
         self.policy = policy
 
-    def cite(self, words: set[str], markers: Sequence[int]) -> list[int]:
+    def cite(self, words: set[str], markers: Sequence[int], read: bool = False) -> list[int]:
         """The passage numbers (1-based, in order, no repeats) a sentence with these content words and the
-        markers its writer gave it is cited to; [] leaves it uncited."""
+        markers its writer gave it is cited to; [] leaves it uncited. With `read` (a shape whose answer stands
+        on the passages the model read) an unmarked sentence goes to its best passage however little it
+        holds, if anything."""
         if not words:
             return []
         passages = self.evidence.whole
@@ -43,7 +45,7 @@ class Attribution:
                 m = best  # miscited: the sentence's words are elsewhere
             if m not in valid:
                 valid.append(m)
-        if not valid and best and scores[best - 1] >= policy.attribute_min:
+        if not valid and best and (scores[best - 1] >= policy.attribute_min or read and scores[best - 1] > 0):
             valid = [best]
         own_words = words - self.question
         if valid and own_words:

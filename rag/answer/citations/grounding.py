@@ -41,6 +41,19 @@ class Grounding:
             backed = 0.0
         return backed, backed >= needed
 
+    def naming(self, sentence: str, cited: list[int]) -> list[int]:
+        """The cited passages, then those naming a name or number of the sentence that the cited ones never
+        state: a verdict on two films cites the passage about each."""
+        missing = missing_from(sentence, [self.passages[m - 1] for m in cited])
+        out = list(cited)
+        for i, passage in enumerate(self.passages, 1):
+            if not missing:
+                break
+            if i not in out and any(t not in (unsaid := set(missing_from(sentence, [passage]))) for t in missing):
+                out.append(i)
+                missing = [t for t in missing if t in unsaid]
+        return out
+
     def about_question(self, claim: set[str], cited: list[int]) -> bool:
         """The passage sentence that holds the claim shares a word with the question (or it and its neighbours
         two words): "Russia" in a sentence about trade is no answer to "who won the World Cup?"."""

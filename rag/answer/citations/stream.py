@@ -67,6 +67,9 @@ class CitationStream:
         # states, words from the question included, not on its new words alone
         self._grounding = Grounding(passages, evidence, self._q_words, shape in ("yesno", "comparison"),
                                     self.policy)
+        # an answer of a shape outside support_shapes stands on the passages the model read (a "No" rests on
+        # what they leave out): it is cited to what it names, and not refused for its support
+        self.must_support = shape in self.policy.support_shapes
         self._out: list[str] = []
         self._claims: dict[int, set[str]] = {}  # per cited passage, the words of the sentences citing it
         self.sentences: list[AnswerSentence] = []
@@ -108,13 +111,21 @@ class CitationStream:
         words = content_words(sentence.text)
         if not words:
             return ""
-        cited = self._attribution.cite(words, sentence.markers)
+        cited = self._attribution.cite(words, sentence.markers, read=not self.must_support)
+        if cited and not self.must_support:
+            cited = self._grounding.naming(sentence.text, cited)
         for m in cited:
             self._claims.setdefault(m, set()).update(words)
         backed, supported = self._grounding.check(sentence.text, words, cited)
         self.sentences.append(AnswerSentence(text=sentence.text.strip(), citations=cited, support=backed,
                                              supported=supported))
         return (" " + "".join(f"[{m}]" for m in cited)) if cited else ""
+
+    @property
+    def answered(self) -> bool:
+        """The reply is an answer: it cites a passage and, for a shape that must be supported, a sentence of it
+        is supported by what it cites."""
+        return bool(self.text and self._claims) and (not self.must_support or any(x.supported for x in self.sentences))
 
     def citations(self) -> list[Citation]:
         return [citation(m, self.passages[m - 1], claim, self._q_words) for m, claim in self._claims.items()]

@@ -53,7 +53,7 @@ class Escalate(Step):
         citer = CitationStream(wide, state.query, shape, self.policy, self.policy.max_sentences_by_shape.get(shape))
         if drain(cited(iter([reply]), citer, self.policy.holdback_chars)):
             return  # the model declined: the first refusal stands, with its reason
-        if not citer.citations() or not any(x.supported for x in citer.sentences):
+        if not citer.answered:
             return
         state.context, state.citer, state.text = wide, citer, citer.text
         state.citations, state.sentences = citer.citations(), citer.sentences
