@@ -139,6 +139,9 @@ class AnswerSettings(BaseModel):
     unstated_paragraph: bool = Field(True, description="A question's name or number counts as stated when the "
                                      "document paragraph holding a cited passage states it, not only the passage "
                                      "(measured: benchmarks/reports/2026-12-07-settings.md#unstated_paragraph).")
+    unstated_bridges: bool = Field(False, description="A question's name or number also counts as stated when "
+                                   "a retrieved passage outside the context, from another document, states it and "
+                                   "names a cited document by its title (a multi-hop question's first fact).")
     bridge_context: bool = Field(True, description="A factoid question that describes what it asks about by a "
                                  "clause (\"the mountain after which Kenya is named\") needs the passage about the "
                                  "described thing and the one about what is asked: it gets a second hop's budget "

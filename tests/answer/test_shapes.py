@@ -208,6 +208,23 @@ def test_a_term_the_cited_passages_never_state_is_unstated() -> None:
     assert unstated_terms("Where is the director of Big Stone Gap based?", [bio], [bio]) == ["Big Stone Gap"]
 
 
+def test_a_retrieved_passage_naming_the_cited_document_states_a_bridge_term() -> None:
+    """Outside the context, a passage of another document counts only when it names a cited document by its
+    title: it is the multi-hop question's first fact, not a passing mention."""
+    from rag.answer.rules.key_terms import unstated_terms
+
+    venus = _passage("He observed Venus as a spot on the Sun.", "av", "Avicenna")
+    canon = _passage("Avicenna wrote The Canon of Medicine.", "hs", "History of science")
+    stray = _passage("The Canon of Medicine was printed in Rome.", "pr", "Printing")
+    q = "Where did the author of The Canon of Medicine see Venus?"
+    assert unstated_terms(q, [venus], [venus]) == ["Canon", "Medicine"]
+    assert unstated_terms(q, [venus], [venus], retrieved=[venus, canon]) == []
+    assert unstated_terms(q, [venus], [venus], retrieved=[venus, stray]) == ["Canon", "Medicine"]
+    film = _passage("Frozen was directed by Adam Green.", "fz", "Frozen (2010 American film)")
+    shot = _passage("Frozen was shot in Utah in 2009.", "ut", "Utah")
+    assert unstated_terms("Who directed the film shot in 2009?", [film], [film], retrieved=[shot]) == []
+
+
 def test_a_name_is_found_as_its_plural_demonym_or_acronym() -> None:
     from rag.answer.rules.key_terms import missing_terms
 

@@ -170,15 +170,25 @@ def _titled(term: str, titles: Sequence[str]) -> bool:
     return any(all(_says(_haystack(t), w) for w in words) for t in titles)
 
 
+def _names_title(text: str, title: str) -> bool:
+    """The text names a document by its title as written, without a parenthesised qualifier ("Frozen (2010
+    American film)" is named "Frozen")."""
+    name = re.sub(r"\s*\([^)]*\)\s*$", "", title).strip()
+    return bool(name) and re.search(rf"(?<!\w){re.escape(name)}(?!\w)", text) is not None
+
+
 def unstated_terms(question: str, cited: Sequence[Passage], context: Sequence[Passage],
-                   paragraphs: Callable[[], Sequence[str]] | None = None) -> list[str]:
+                   paragraphs: Callable[[], Sequence[str]] | None = None,
+                   retrieved: Sequence[Passage] = ()) -> list[str]:
     """The key terms an answer's cited passages never state: "Which cathedral is located in Jesmond?" answered
     from "the Coptic Cathedral located in Fenham". A term stays stated when every word of it is in the title of
     a cited passage's document (the passage is about "Nikola Tesla" where it says "he"), when `paragraphs` (the
     cited passages' paragraphs in their documents, read only when a term is missing) mention it: context
     assembly keeps a paragraph's best sentences, and "in 1966" may sit in the one before; or when a context
     passage from another document mentions it as `missing_terms` reads a mention (one word of a name is
-    enough): a bridge question's first fact lives in another article."""
+    enough): a bridge question's first fact lives in another article. A retrieved passage outside the context
+    counts too when it names a cited document by its title: "the author of The Canon of Medicine" is stated by
+    a passage saying Avicenna wrote it, when the answer cites Avicenna's article."""
     cited_docs = {p.chunk.doc_id for p in cited}
     titles = list(dict.fromkeys(p.chunk.title for p in cited if p.chunk.title))
     missing = [t for t in missing_terms(question, [p.chunk.text for p in cited], titles) if not _titled(t, titles)]
@@ -188,6 +198,12 @@ def unstated_terms(question: str, cited: Sequence[Passage], context: Sequence[Pa
     others = [p for p in context if p.chunk.doc_id not in cited_docs]
     if missing and others:
         unsaid = set(missing_from(question, others))
+        missing = [t for t in missing if t in unsaid]
+    cited_titles = [p.chunk.title for p in cited if p.chunk.title]
+    bridges = [p for p in retrieved if p.chunk.doc_id not in cited_docs and p not in context
+               and any(_names_title(p.chunk.text, t) for t in cited_titles)] if missing else []
+    if bridges:
+        unsaid = set(missing_from(question, bridges))
         missing = [t for t in missing if t in unsaid]
     return missing
 

@@ -32,7 +32,8 @@ class UnstatedTerms(Step):
         cited = [state.citer.passages[c.marker - 1] for c in state.citations]
         around = self.chain.paragraph if self.policy.unstated_paragraph else None
         paragraphs = (lambda: [around(p.chunk) for p in cited]) if around is not None else None
-        if unstated := unstated_terms(state.query, cited, state.context, paragraphs):
+        retrieved = state.passages if self.policy.unstated_bridges else ()
+        if unstated := unstated_terms(state.query, cited, state.context, paragraphs, retrieved):
             state.unstated = unstated
             state.answerable, state.reason, state.rejected = False, "unstated_terms", state.text
         return NOTHING
