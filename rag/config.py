@@ -191,11 +191,12 @@ class AnswerSettings(BaseModel):
                                         "verdict that restates the question, whose names and numbers must all "
                                         "be in the cited passages.")
     support_shapes: list[Literal["factoid", "yesno", "comparison", "list", "why", "multipart"]] = Field(
-        ["factoid", "yesno", "comparison", "list", "why", "multipart"], description="Answers of these shapes "
-        "are refused (unsupported) when no sentence is supported by the passages it cites. An answer of another "
+        ["factoid", "comparison", "list", "why", "multipart"], description="Answers of these shapes are "
+        "refused (unsupported) when no sentence is supported by the passages it cites. An answer of another "
         "shape stands on the passages the model read: each sentence is cited to the passage holding most of "
         "its words, and to those naming what the cited ones do not. A \"No\" rests on what the passages leave "
-        "out, which no share of words can support.")
+        "out, which no share of words can support: yes/no answers stand (measured: benchmarks/reports/"
+        "2026-12-07-corpora-ablation.md#yesno-answers-stand-on-the-passages-read).")
     attribute_min: float = Field(0.5, ge=0.0, le=1.0, description="A sentence without a valid marker is cited "
                                  "to the passage holding the largest share of its words, if at least this.")
     miscited_max: float = Field(0.2, ge=0.0, le=1.0, description="A marker whose passage holds at most this "

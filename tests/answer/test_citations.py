@@ -148,8 +148,9 @@ def test_the_thresholds_are_the_answer_sections() -> None:
 
 
 def test_a_verdict_of_a_shape_outside_support_shapes_stands_on_what_it_names() -> None:
-    """A "No" rests on what the passages leave out: outside support_shapes it is answered, cited to the passage
-    it shares words with and to the one naming what that passage does not; inside, it is refused."""
+    """A "No" rests on what the passages leave out: a yes/no answer (outside support_shapes by default) is
+    answered, cited to the passage it shares words with and to the one naming what that passage does not;
+    inside support_shapes it is refused. A "Yes" still may not affirm a name no passage states."""
     films = ["Kaalapani is a 1996 Indian drama film directed by Priyadarshan.",
              "Leaving Home is a documentary film on the band Indian Ocean, directed by Jaideep Varma."]
     ps = [Passage(chunk=Chunk(id=str(i), doc_id=str(i), source="d.txt", title="", start=0, end=len(t), text=t),
@@ -157,24 +158,26 @@ def test_a_verdict_of_a_shape_outside_support_shapes_stands_on_what_it_names() -
     question = "Were Kaalapani and Leaving Home directed by the same person?"
     answer = "No, Kaalapani and Leaving Home were not directed by the same person [1]."
 
-    def judged(policy: AnswerSettings) -> CitationStream:
-        stream = CitationStream(ps, question, "yesno", policy)
-        stream.feed(answer)
+    def judged(text: str, policy: AnswerSettings, passages_: list[Passage] = ps, q: str = question) -> CitationStream:
+        stream = CitationStream(passages_, q, "yesno", policy)
+        stream.feed(text)
         stream.finish()
         return stream
 
-    strict = judged(AnswerSettings())
+    every = ["factoid", "yesno", "comparison", "list", "why", "multipart"]
+    strict = judged(answer, AnswerSettings(support_shapes=every))
     assert not strict.answered and strict.text == answer  # the cited passage never names Leaving Home
-    read = judged(AnswerSettings(support_shapes=["factoid"]))
+    read = judged(answer, AnswerSettings())
     assert read.answered
     assert read.text == "No, Kaalapani and Leaving Home were not directed by the same person [1][2]."
     assert [c.marker for c in read.citations()] == [1, 2]
-    unmarked = CitationStream(passages(), "Is there a congestion charge in Tehran on Sunday?", "yesno",
-                              AnswerSettings(support_shapes=["factoid"]))
-    unmarked.feed("No, there is no charge on Sunday in Tehran.")
-    unmarked.finish()
+    unmarked = judged("No, there is no charge on Sunday in Tehran.", AnswerSettings(), passages(),
+                      "Is there a congestion charge in Tehran on Sunday?")
     assert unmarked.answered and [c.marker for c in unmarked.citations()] == [1]
-    uncited = CitationStream(passages(), "Is it sunny?", "yesno", AnswerSettings(support_shapes=["factoid"]))
-    uncited.feed("Yes, the weather was sunny and warm.")  # shares no word with any passage: nothing to stand on
-    uncited.finish()
-    assert not uncited.answered
+    # shares no word with any passage: nothing to stand on
+    assert not judged("Yes, the weather was sunny and warm.", AnswerSettings(), passages(), "Is it sunny?").answered
+    made_up = judged("Yes, Kaalapani was directed by Mani Ratnam [1].", AnswerSettings(),
+                     q="Was Kaalapani directed by Mani Ratnam?")
+    assert not made_up.answered
+    assert judged("No, Kaalapani was directed by Priyadarshan [1].", AnswerSettings(),
+                  q="Was Kaalapani directed by Mani Ratnam?").answered

@@ -18,12 +18,14 @@ from rag.answer.citations.evidence import PassageWords
 from rag.answer.citations.grounding import Grounding
 from rag.answer.citations.lexer import MARKER, MarkerLexer, Sentence, Token
 from rag.answer.citations.quotes import best_quote, citation
+from rag.answer.rules.key_terms import missing_from
 from rag.config import AnswerSettings
 from rag.text.words import content_words, sentence_spans
 from rag.types import AnswerSentence, Citation, Passage
 
 __all__ = ["MARKER", "CitationStream", "best_quote", "content_words", "grounded_share", "is_refusal", "verify"]
 
+_YES = re.compile(r"\W*yes\b", re.IGNORECASE)
 _REFUSAL = re.compile(
     r"\b(i\s+don[’']?t\s+know|i\s+do\s+not\s+know|(?:do|does)\s+not\s+(?:contain|mention|provide|include|say)"
     r"|no\s+information|not\s+(?:mentioned|stated|provided|specified|available)|cannot\s+(?:be\s+)?answer"
@@ -70,6 +72,7 @@ class CitationStream:
         # an answer of a shape outside support_shapes stands on the passages the model read (a "No" rests on
         # what they leave out): it is cited to what it names, and not refused for its support
         self.must_support = shape in self.policy.support_shapes
+        self._affirms_unstated = False
         self._out: list[str] = []
         self._claims: dict[int, set[str]] = {}  # per cited passage, the words of the sentences citing it
         self.sentences: list[AnswerSentence] = []
@@ -114,6 +117,9 @@ class CitationStream:
         cited = self._attribution.cite(words, sentence.markers, read=not self.must_support)
         if cited and not self.must_support:
             cited = self._grounding.naming(sentence.text, cited)
+            # a "Yes" affirms what it names: a name or number no passage states makes it a made-up fact
+            self._affirms_unstated |= (_YES.match(sentence.text) is not None
+                                       and bool(missing_from(sentence.text, [self.passages[m - 1] for m in cited])))
         for m in cited:
             self._claims.setdefault(m, set()).update(words)
         backed, supported = self._grounding.check(sentence.text, words, cited)
@@ -124,8 +130,10 @@ class CitationStream:
     @property
     def answered(self) -> bool:
         """The reply is an answer: it cites a passage and, for a shape that must be supported, a sentence of it
-        is supported by what it cites."""
-        return bool(self.text and self._claims) and (not self.must_support or any(x.supported for x in self.sentences))
+        is supported by what it cites; for another shape, no "Yes" of it names what its passages never state."""
+        if not (self.text and self._claims):
+            return False
+        return any(x.supported for x in self.sentences) if self.must_support else not self._affirms_unstated
 
     def citations(self) -> list[Citation]:
         return [citation(m, self.passages[m - 1], claim, self._q_words) for m, claim in self._claims.items()]
