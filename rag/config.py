@@ -99,7 +99,8 @@ class AnswerSettings(BaseModel):
         "context_tokens_long (a second hop keeps the larger) "
         "(measured: benchmarks/reports/2026-12-07-settings.md#context_tokens_by_shape).")
     check: bool = Field(True, description="Before answering, ask the model whether the passages state the "
-                        "answer (one token, on the answer prompt's cached prefix).")
+                        "answer (one token, on the answer prompt's cached prefix), when a step that reads it runs "
+                        "for the question's shape (bridge_hop, missing_name_hop, pre_answer_refusal).")
     check_min: float = Field(0.35, ge=0.0, le=1.0, description="Below this probability that the passages state "
                              "the answer, a second retrieval hop is tried, then the question is refused "
                              "(measured: benchmarks/reports/2026-12-07-settings.md#check_min).")

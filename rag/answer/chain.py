@@ -166,7 +166,8 @@ class AnswerChain:
         s.timings.context_ms = ms(t_x)
         yield s.sources()  # before the check and generation: a client can show what is being read
         clock = ModelClock(self.llm)
-        s.p_yes = self.check(query, s.context, shape)
+        if any(step.reads_check and step.concerns(shape) for stage in self.steps.values() for step in stage):
+            s.p_yes = self.check(query, s.context, shape)
         yield from self._stage("check", s)
         s.missing = s.missing  # taken now at the latest: a later hop (a bridge re-ask) leaves it as it is
         # the checks' wait for a busy model, in tenths of a millisecond before it is taken from their time

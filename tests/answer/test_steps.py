@@ -77,9 +77,13 @@ def test_a_skipped_verdict_step_leaves_the_answer_to_the_model() -> None:
 def test_a_skipped_refusal_step_lets_a_low_check_answer() -> None:
     refused = chain(ScriptedLLM("Javad Owji [1]", p_yes=0.05), second_hop=False).answer("Who welcomed Putin?")
     assert refused.refusal_reason == "check"
-    ans = chain(ScriptedLLM("Javad Owji [1]", p_yes=0.05), second_hop=False,
-                skip_steps=["pre_answer_refusal"]).answer("Who welcomed Putin?")
-    assert ans.answerable and ans.check == 0.05
+    llm = ScriptedLLM("Javad Owji [1]", p_yes=0.05)
+    ans = chain(llm, second_hop=False, skip_steps=["pre_answer_refusal"]).answer("Who welcomed Putin?")
+    # no step left reads the check (the hops need a second hop): it is not asked
+    assert ans.answerable and ans.check is None and llm.checks == []
+    llm = ScriptedLLM("Javad Owji [1]", p_yes=0.05)
+    assert chain(llm, skip_steps=["pre_answer_refusal"]).answer("Who welcomed Putin?").check == 0.05
+    assert len(llm.checks) >= 1  # bridge_hop reads it
 
 
 def test_a_skipped_bridge_reask_keeps_the_first_answer() -> None:

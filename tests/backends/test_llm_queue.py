@@ -128,7 +128,8 @@ class QueuedLLM(ScriptedLLM):
 
 def test_the_chain_reports_queue_wait_apart_from_check_and_generation() -> None:
     llm = QueuedLLM("Javad Owji welcomed Putin [1].", p_yes=0.9, check_wait=300.0, gen_wait=500.0)
-    chain = AnswerChain(Settings(_env_file=None), FixedRetriever(), llm, Prompts.load(packaged_prompts()))
+    settings = Settings(_env_file=None, answer={"steps": ["pre_answer_refusal"]})  # a step that reads the check
+    chain = AnswerChain(settings, FixedRetriever(), llm, Prompts.load(packaged_prompts()))
     ans = chain.answer("Who welcomed Putin at the airport?")
     t = ans.timings
     assert ans.answerable and t.queue_ms == 800.0

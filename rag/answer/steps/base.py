@@ -25,6 +25,7 @@ class Step:
 
     name: ClassVar[str]
     stage: ClassVar[Stage]
+    reads_check: ClassVar[bool] = False  # the chain asks the model its check only when a running step reads it
 
     def __init__(self, chain: Reader) -> None:
         self.chain = chain

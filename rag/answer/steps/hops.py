@@ -18,6 +18,7 @@ class BridgeHop(Step):
     below check_min; kept when its check is higher."""
 
     name = "bridge_hop"
+    reads_check = True
     stage = "check"
 
     def applies(self, shape: QuestionShape) -> bool:
@@ -39,6 +40,7 @@ class MissingNameHop(Step):
     comparison or bridge question); an adversarial question's made-up name is found nowhere."""
 
     name = "missing_name_hop"
+    reads_check = True
     stage = "check"
 
     def applies(self, shape: QuestionShape) -> bool:

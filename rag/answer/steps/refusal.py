@@ -15,6 +15,7 @@ class PreAnswerRefusal(Step):
     missing: the refusal, without generating."""
 
     name = "pre_answer_refusal"
+    reads_check = True
     stage = "gate"
 
     def run(self, state: State) -> Iterator[Event]:
