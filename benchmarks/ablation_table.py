@@ -48,8 +48,9 @@ def step_of(name: str) -> str:
     return m.group(1) if m else name
 
 
-def load(paths: list[Path], reference: str) -> dict[str, dict[str, dict[str, float | None]]]:
-    """step -> corpus -> deltas, each variant that leaves one step out against the reference system."""
+def load(paths: list[Path], reference: str, every: bool = False) -> dict[str, dict[str, dict[str, float | None]]]:
+    """step -> corpus -> deltas, each variant that leaves one step out (with `every`, each other system: a
+    setting's old value) against the reference system."""
     runs: Runs = {}
     for path in paths:
         for name, per in systems(path).items():
@@ -58,7 +59,7 @@ def load(paths: list[Path], reference: str) -> dict[str, dict[str, dict[str, flo
         raise SystemExit(f"no run named {reference} in these files; they hold {', '.join(runs)}")
     table: dict[str, dict[str, dict[str, float | None]]] = {}
     for name, per in runs.items():
-        if name != reference and step_of(name) != name:
+        if name != reference and (every or step_of(name) != name):
             table[step_of(name)] = {c: deltas(runs[reference][c], s) for c, s in per.items()
                                     if c in runs[reference]}
     return table
@@ -86,10 +87,12 @@ def main() -> None:
                     help="steps that only refuse: judged on false refusals per corpus, not on where they help")
     ap.add_argument("--reference", default="answer.skip_steps=[]", help="the system the variants leave a step "
                     "out of (its name in the results: the --set it ran with)")
+    ap.add_argument("--every", action="store_true", help="compare every other system of the files with the "
+                    "reference, not only those leaving a step out (a changed default against its old value)")
     args = ap.parse_args()
     designed_on = set(filter(None, args.designed_on.split(",")))
     refusal = set(filter(None, args.refusal_rules.split(",")))
-    table = load(args.results, args.reference)
+    table = load(args.results, args.reference, args.every)
     corpora = sorted({c for per in table.values() for c in per})
     print("Each cell: what the step adds (default minus the run without it), F1 / false refusals (fewer is "
           "+) / unanswerable refused.\n")
