@@ -9,6 +9,7 @@ import sys
 
 import pytest
 
+from rag.answer.prompting import check_messages
 from rag.backends.weights import ensure_model
 from rag.components import Components
 from rag.config import overridden
@@ -53,7 +54,9 @@ def test_seed_questions_through_a_llama_cpp_server(llama_server, comps, stream: 
         assert ans.answerable and fact in ans.answer, (question, ans.answer, ans.refusal_reason, ans.check,
                                                         ans.rejected)
         assert "".join(i.text for i in items[:-1] if isinstance(i, Delta)) == ans.answer
-        assert ans.check is not None and 0.0 < ans.check < 1.0  # read from logprobs, not a yes/no word
+        # the check (asked only for a step that reads it, none by default) is read from logprobs, not a word
+        p_yes = remote.llm.yes_probability(check_messages(remote.prompts, question, ans.context, ans.shape))
+        assert p_yes is not None and 0.0 < p_yes < 1.0
         assert any(fact in c.quote for c in ans.citations)
         assert ans.usage.prompt_tokens > 0 and ans.usage.completion_tokens > 0
 
