@@ -142,9 +142,15 @@ _SO = r"(?:,\s*|;\s*|\.\s+|\band\s+)(?:so|therefore|thus|hence)\b"
 _CONCLUSION = re.compile(rf"{_SO},?\s+(?!.*{_SO})", re.IGNORECASE)
 
 
+def verdict(answer: str) -> str | None:
+    """The yes/no verdict the reply opens with ("yes" for "Yes, there is an association [1]."), if any."""
+    m = _VERDICT.match(strip_markers(answer))
+    return m.group(1).lower() if m else None
+
+
 def opens_with_verdict(answer: str) -> bool:
     """The reply gives a yes/no verdict first ("Yes, there is an association [1].")."""
-    return bool(_VERDICT.match(strip_markers(answer)))
+    return verdict(answer) is not None
 
 
 def strip_markers(answer: str) -> str:
@@ -157,8 +163,8 @@ def short_answer(shape: str, answer: str, options: tuple[str, ...] = ()) -> str:
     opens with one of the question's `options` ("Cryptophyte chloroplasts have more membranes") is that
     option; otherwise its first clause."""
     text = strip_markers(answer)
-    if shape in ("yesno", "comparison") and (m := _VERDICT.match(text)):
-        return m.group(1).lower()
+    if shape in ("yesno", "comparison") and (said := verdict(text)):
+        return said
     if shape == "comparison" and (m := _CONCLUSION.search(text)) and (
             named := _option_named(text[m.end():], options)):
         return named  # "Marie was born in 1867 and Pierre in 1859, so Pierre was born first"

@@ -41,9 +41,9 @@ class Grounding:
             backed = 0.0
         return backed, backed >= needed
 
-    def naming(self, sentence: str, cited: list[int]) -> list[int]:
+    def naming(self, sentence: str, cited: list[int]) -> tuple[list[int], list[str]]:
         """The cited passages, then those naming a name or number of the sentence that the cited ones never
-        state: a verdict on two films cites the passage about each."""
+        state (a verdict on two films cites the passage about each); and the names none of them states."""
         missing = missing_from(sentence, [self.passages[m - 1] for m in cited])
         out = list(cited)
         for i, passage in enumerate(self.passages, 1):
@@ -52,7 +52,7 @@ class Grounding:
             if i not in out and any(t not in (unsaid := set(missing_from(sentence, [passage]))) for t in missing):
                 out.append(i)
                 missing = [t for t in missing if t in unsaid]
-        return out
+        return out, missing
 
     def about_question(self, claim: set[str], cited: list[int]) -> bool:
         """The passage sentence that holds the claim shares a word with the question (or it and its neighbours

@@ -18,14 +18,13 @@ from rag.answer.citations.evidence import PassageWords
 from rag.answer.citations.grounding import Grounding
 from rag.answer.citations.lexer import MARKER, MarkerLexer, Sentence, Token
 from rag.answer.citations.quotes import best_quote, citation
-from rag.answer.rules.key_terms import missing_from
+from rag.answer.shapes import verdict
 from rag.config import AnswerSettings
 from rag.text.words import content_words, sentence_spans
 from rag.types import AnswerSentence, Citation, Passage
 
 __all__ = ["MARKER", "CitationStream", "best_quote", "content_words", "grounded_share", "is_refusal", "verify"]
 
-_YES = re.compile(r"\W*yes\b", re.IGNORECASE)
 _REFUSAL = re.compile(
     r"\b(i\s+don[’']?t\s+know|i\s+do\s+not\s+know|(?:do|does)\s+not\s+(?:contain|mention|provide|include|say)"
     r"|no\s+information|not\s+(?:mentioned|stated|provided|specified|available)|cannot\s+(?:be\s+)?answer"
@@ -116,10 +115,9 @@ class CitationStream:
             return ""
         cited = self._attribution.cite(words, sentence.markers, read=not self.must_support)
         if cited and not self.must_support:
-            cited = self._grounding.naming(sentence.text, cited)
+            cited, unstated = self._grounding.naming(sentence.text, cited)
             # a "Yes" affirms what it names: a name or number no passage states makes it a made-up fact
-            self._affirms_unstated |= (_YES.match(sentence.text) is not None
-                                       and bool(missing_from(sentence.text, [self.passages[m - 1] for m in cited])))
+            self._affirms_unstated |= bool(unstated) and verdict(sentence.text) == "yes"
         for m in cited:
             self._claims.setdefault(m, set()).update(words)
         backed, supported = self._grounding.check(sentence.text, words, cited)

@@ -199,9 +199,8 @@ def unstated_terms(question: str, cited: Sequence[Passage], context: Sequence[Pa
     if missing and others:
         unsaid = set(missing_from(question, others))
         missing = [t for t in missing if t in unsaid]
-    cited_titles = [p.chunk.title for p in cited if p.chunk.title]
     bridges = [p for p in retrieved if p.chunk.doc_id not in cited_docs and p not in context
-               and any(_names_title(p.chunk.text, t) for t in cited_titles)] if missing else []
+               and any(_names_title(p.chunk.text, t) for t in titles)] if missing else []
     if bridges:
         unsaid = set(missing_from(question, bridges))
         missing = [t for t in missing if t in unsaid]
