@@ -5,6 +5,7 @@ servers starting at once take turns (an advisory lock on PostgreSQL, SQLite's ow
 from __future__ import annotations
 
 import re
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -26,9 +27,20 @@ _MIGRATE_LOCK_KEY = 7_300_034  # pg_advisory_lock key: any constant the deployme
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001 - DB-API objects
     dbapi_connection.isolation_level = None  # the driver's own BEGIN is off: _sqlite_begin says which
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys = ON")  # the cascades in rag/state/tables.py
-    cursor.execute("PRAGMA journal_mode = WAL")  # readers do not wait for the writer
     cursor.execute("PRAGMA busy_timeout = 10000")
+    cursor.execute("PRAGMA foreign_keys = ON")  # the cascades in rag/state/tables.py
+    # readers do not wait for the writer. Switching a fresh file to WAL can fail at once with "database is
+    # locked" while another connection switches it (SQLite skips the busy handler there, so the timeout above
+    # does not help): servers opening one new file together try again until the busy timeout has passed.
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            break
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
     cursor.close()
 
 
