@@ -109,10 +109,31 @@ def choice_options(question: str) -> tuple[str, ...]:
     return (a, b) if a and b and len(a.split()) <= 8 else ()
 
 
+# A title-style question puts its topic first and asks in its last clause: "Body dysmorphic disorder: does it
+# have a psychotic subtype?", "Juvenile ankylosing spondylitis--is it the same disease?", "Cold knife conization
+# vs. LEEP. Are they the same procedure?"; or asks with a phrase that has no verb, "Rotator cuff tear--an
+# occupational disease?", "Esophagogastric devascularization: safe and effective?" (is it?).
+_TOPIC_BREAK = re.compile(r"(?:[:;]|--|\s[–—]|\.(?=\s+[A-Z]))\s*(?=\S)")  # a period only before a sentence
+_ASKS = re.compile(rf"^(?:{_AUX}|{_WH})\b", re.IGNORECASE)
+
+
+def _asked_clause(q: str) -> str | None:
+    """What a question whose first words ask nothing asks: its last clause, read as a yes/no question when it
+    has no question word or verb of its own."""
+    if _ASKS.match(q) or not q.rstrip().endswith("?") or not (breaks := list(_TOPIC_BREAK.finditer(q))):
+        return None
+    clause = q[breaks[-1].end():].strip()
+    if _ASKS.match(clause):
+        return clause
+    return None if re.search(rf"\b(?:{_WH})\b", q, re.IGNORECASE) else f"is it {clause}"
+
+
 def classify(question: str) -> QuestionShape:
     q = _strip(question)
     if not q:
         return QuestionShape("factoid")
+    if (asked := _asked_clause(q)) is not None:
+        q = asked
     low = q.lower()
     n_questions = len([p for p in re.split(r"\?", q) if p.strip()])
     first = low.split()[0]

@@ -42,6 +42,18 @@ from rag.types import Chunk, Passage, word_pieces
     ("Although Turkey backs the rebels, was Erdogan in Tehran?", "yesno"),
     ("Who welcomed Putin, and how many times had he visited Iran?", "multipart"),
     ("When were the agreements signed, and with whom did they sign them?", "multipart"),
+    # a title-style question asks in its last clause, or with a phrase that has no verb (is it …?)
+    ("Body dysmorphic disorder: does it have a psychotic subtype?", "yesno"),
+    ("Juvenile ankylosing spondylitis--is it the same disease as adult ankylosing spondylitis?", "yesno"),
+    ("Cold knife conization vs. LEEP. Are they the same procedure?", "yesno"),
+    ("Rotator cuff tear--an occupational disease?", "yesno"),
+    ("Esophagogastric devascularization without splenectomy: safe and effective?", "yesno"),
+    ("Health care reform: why does it fail?", "why"),
+    ("Doctor Who: who played the Master in 2014?", "factoid"),
+    # a colon inside a title or before a question's options is not a topic break
+    ("Who plays the wife of the actor who produced Paul Blart: Mall Cop 2 in the movie Grown Ups?", "factoid"),
+    ("Against which currency was the rial traded: the US dollar or the Russian rouble?", "factoid"),
+    ("The 1998 Welsh Assembly: how many members did it have?", "factoid"),
 ])
 def test_shapes(question: str, shape: str) -> None:
     assert classify(question).shape == shape
