@@ -53,7 +53,7 @@ def test_a_gate_refusal_is_not_escalated() -> None:
 
 
 def test_a_verdict_to_a_question_read_as_a_factoid_is_grounded_as_a_verdict() -> None:
-    question = "Putin's visit to Tehran: welcomed by the oil minister?"
+    question = "Putin's visit to Tehran, welcomed by the oil minister?"  # no question word or verb: a factoid
     assert classify(question).shape == "factoid"
     verdict = "Yes, the oil minister welcomed Putin."
     llm = ScriptedLLM(OFF_TEXT, verdict, p_yes=0.9)
