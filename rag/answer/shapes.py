@@ -137,7 +137,7 @@ def classify(question: str) -> QuestionShape:
     low = q.lower()
     n_questions = len([p for p in re.split(r"\?", q) if p.strip()])
     first = low.split()[0]
-    if n_questions >= 2 or (re.match(rf"^(?:{_WH}|{_AUX})\b", low) and _PARTS.search(q)
+    if n_questions >= 2 or (_ASKS.match(low) and _PARTS.search(q)
                             and not _CHOICE.search(q)):
         return QuestionShape("multipart")
     between = _BETWEEN.search(q.rstrip("?").strip())

@@ -20,6 +20,7 @@ from rag.state.errors import StateError
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 CONNECT_TIMEOUT = 5  # seconds to reach a PostgreSQL server, handshake included
+SQLITE_BUSY_S = 10  # seconds a SQLite statement waits for another connection's lock
 MIGRATE_WAIT = 60  # seconds a SQLite migration waits for the others' before it fails
 _MIGRATE_LOCK_KEY = 7_300_034  # pg_advisory_lock key: any constant the deployment does not use elsewhere
 
@@ -27,12 +28,12 @@ _MIGRATE_LOCK_KEY = 7_300_034  # pg_advisory_lock key: any constant the deployme
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001 - DB-API objects
     dbapi_connection.isolation_level = None  # the driver's own BEGIN is off: _sqlite_begin says which
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA busy_timeout = 10000")
+    cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_S * 1000}")
     cursor.execute("PRAGMA foreign_keys = ON")  # the cascades in rag/state/tables.py
     # readers do not wait for the writer. Switching a fresh file to WAL can fail at once with "database is
     # locked" while another connection switches it (SQLite skips the busy handler there, so the timeout above
     # does not help): servers opening one new file together try again until the busy timeout has passed.
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + SQLITE_BUSY_S
     while True:
         try:
             cursor.execute("PRAGMA journal_mode = WAL")
@@ -91,7 +92,8 @@ class Database:
             path = url.removeprefix("sqlite:///")
             if path and path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
-            self.engine: Engine = create_engine(url, connect_args={"timeout": 10, "check_same_thread": False})
+            self.engine: Engine = create_engine(
+                url, connect_args={"timeout": SQLITE_BUSY_S, "check_same_thread": False})
             event.listen(self.engine, "connect", _sqlite_pragmas)
             event.listen(self.engine, "begin", _sqlite_begin)
         else:
